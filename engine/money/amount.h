@@ -1,0 +1,95 @@
+// Amount: an exact signed count of a currency's minor units, 128 bits wide
+// (Boost.Multiprecision), overflow checked, never a float. Money = amount + currency.
+#pragma once
+
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/multiprecision/cpp_int.hpp>
+
+#include "engine/base/status.h"
+#include "engine/money/currency.h"
+
+namespace fxsettle::money {
+
+// The integer behind every amount: a fixed-width 128-bit Boost.Multiprecision integer.
+using Int128 = boost::multiprecision::int128_t;
+
+class Amount {
+  public:
+    // Amounts are symmetric around zero: [-(2^127 - 1), 2^127 - 1], so that every amount
+    // fits 16 bytes of two's complement and negation never overflows.
+    static Amount max() noexcept;
+    static Amount min() noexcept;
+
+    constexpr Amount() = default;  // zero
+    static Amount from_minor(std::int64_t minor) noexcept;
+    // Fails with kOutOfRange when `minor` lies outside [min(), max()].
+    static Result<Amount> from_int(const Int128& minor);
+
+    const Int128& minor() const noexcept { return minor_; }
+    bool is_zero() const noexcept { return minor_.is_zero(); }
+    bool is_negative() const noexcept { return minor_.sign() < 0; }
+    bool is_positive() const noexcept { return minor_.sign() > 0; }
+
+    // Checked arithmetic: nullopt when the result leaves [min(), max()].
+    std::optional<Amount> checked_add(const Amount& other) const noexcept;
+    std::optional<Amount> checked_sub(const Amount& other) const noexcept;
+    std::optional<Amount> checked_mul(std::int64_t factor) const noexcept;
+
+    // Unchecked-by-the-caller arithmetic for sums the caller knows are bounded; an
+    // overflow here is a programmer bug and stops the process (FXSETTLE_ASSERT).
+    Amount operator-() const noexcept;
+    Amount operator+(const Amount& other) const noexcept;
+    Amount operator-(const Amount& other) const noexcept;
+    Amount& operator+=(const Amount& other) noexcept;
+    Amount& operator-=(const Amount& other) noexcept;
+
+    friend bool operator==(const Amount& a, const Amount& b) noexcept {
+        return a.minor_ == b.minor_;
+    }
+    friend std::strong_ordering operator<=>(const Amount& a, const Amount& b) noexcept;
+
+    // Little-endian two's complement, 16 bytes: the ledger's on-disk form.
+    std::array<std::uint8_t, 16> to_le_bytes() const noexcept;
+    static Amount from_le_bytes(const std::uint8_t* bytes16) noexcept;
+
+    // The plain integer count of minor units, e.g. "-123456".
+    std::string to_string() const;
+
+  private:
+    explicit Amount(const Int128& minor) : minor_(minor) {}
+    Int128 minor_{};
+};
+
+struct Money {
+    Amount amount;
+    Currency currency;
+    friend bool operator==(const Money&, const Money&) = default;
+};
+
+// Parses a decimal amount in major units of `currency` into minor units, exactly and
+// independent of locale: "1234.56" USD -> 123456, "-0.005" KWD -> -5, "1000" JPY -> 1000.
+// Accepted: an optional '-' or '+', digits, and an optional '.' followed by at most
+// `currency.exponent` digits (at least one digit before or after the point). Fails with
+// kInvalidArgument whose message names the problem and the text: empty, stray
+// characters, exponent notation ("1e5"), more decimals than the currency allows
+// ("1.234 has 3 decimals; USD allows 2"); kOutOfRange on overflow of the 128-bit range.
+Result<Amount> parse_amount(std::string_view text, const Currency& currency);
+
+// parse_amount() after looking the currency code up in `table`; an unknown code fails
+// with kNotFound naming it.
+Result<Money> parse_money(std::string_view amount_text, std::string_view currency_code,
+                          const CurrencyTable& table = CurrencyTable::iso());
+
+// Formats minor units as a decimal in major units with exactly `currency.exponent`
+// decimals: 123456 USD -> "1234.56", -5 KWD -> "-0.005", 1000 JPY -> "1000".
+std::string format_amount(const Amount& amount, const Currency& currency);
+// "1234.56 USD".
+std::string format_money(const Money& money);
+
+}  // namespace fxsettle::money
