@@ -56,7 +56,12 @@ class Amount {
 
     // Little-endian two's complement, 16 bytes: the ledger's on-disk form.
     std::array<std::uint8_t, 16> to_le_bytes() const noexcept;
+    // The inverse of to_le_bytes(), reading 16 bytes. The one 16-byte pattern outside
+    // the Amount range is -2^127 (15 zero bytes, then 0x80): from_le_bytes() treats it
+    // as a programmer bug and stops the process (FXSETTLE_ASSERT); decode_le_bytes()
+    // reports it (kCorruption) and is the one to use on data read back from disk.
     static Amount from_le_bytes(const std::uint8_t* bytes16) noexcept;
+    static Result<Amount> decode_le_bytes(const std::uint8_t* bytes16);
 
     // The plain integer count of minor units, e.g. "-123456".
     std::string to_string() const;
@@ -71,6 +76,11 @@ struct Money {
     Currency currency;
     friend bool operator==(const Money&, const Money&) = default;
 };
+
+// The decimal text of a 128-bit integer, e.g. "-123456" (for residues, mantissas and
+// logs). Use it rather than Int128::str(): that one, inlined at -O2 and above, trips a
+// g++ 12 -Wrestrict false positive that the warnings-as-errors build refuses.
+std::string to_decimal_string(const Int128& value);
 
 // Parses a decimal amount in major units of `currency` into minor units, exactly and
 // independent of locale: "1234.56" USD -> 123456, "-0.005" KWD -> -5, "1000" JPY -> 1000.

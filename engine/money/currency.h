@@ -42,7 +42,10 @@ class CurrencyTable {
     static const CurrencyTable& iso();
 
     // A copy of the ISO table to which configured non-ISO codes can be added.
-    CurrencyTable() = default;
+    CurrencyTable();
+    // A table with no currencies at all, for callers (and tests) that want to list every
+    // currency they accept themselves.
+    static CurrencyTable empty_table();
 
     // The currency with this alphabetic code, or nullopt. Codes are case-sensitive:
     // "usd" is not USD.
@@ -54,15 +57,20 @@ class CurrencyTable {
     Result<Currency> lookup(std::string_view code) const;
 
     // Adds a configured non-ISO currency (numeric 0). Fails (kInvalidArgument) when the
-    // code is not three upper-case letters or the exponent exceeds kExponentMax, and
+    // code is not three upper-case letters, the exponent exceeds kExponentMax or the
+    // numeric code is not 0 (ISO codes come only from the compiled-in table), and
     // (kAlreadyExists) when the code is taken with a different exponent. Adding the
-    // same currency twice is OK.
+    // same currency twice is OK; so is adding a code already present with the same
+    // exponent (e.g. an ISO code listed in config), which keeps the existing entry.
     Status add(const Currency& currency);
 
     // All currencies, ordered by code. Valid until the next add().
     std::span<const Currency> all() const noexcept { return currencies_; }
 
   private:
+    struct EmptyTag {};
+    explicit CurrencyTable(EmptyTag) {}
+
     std::vector<Currency> currencies_;  // sorted by code
 };
 

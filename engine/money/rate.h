@@ -44,11 +44,15 @@ class Rate {
   public:
     static constexpr int kDecimals = 12;
 
-    // Fails (kInvalidArgument) unless mantissa > 0.
+    // Fails (kInvalidArgument) unless mantissa > 0, and (kOutOfRange) when it exceeds
+    // mantissa_max(): a mantissa, like an amount, fits 16 bytes of two's complement.
     static Result<Rate> from_mantissa(const CurrencyPair& pair, const Int128& mantissa);
+    // The largest mantissa: 2^127 - 1 (a rate of about 1.7e26).
+    static const Int128& mantissa_max() noexcept;
     // Parses a plain decimal ("7.1234", "0.0067", "150") with at most kDecimals
     // decimals; rejects empty, signs, zero, stray characters, exponent notation and too
-    // many decimals, with a message naming the problem.
+    // many decimals (kInvalidArgument), and a rate above mantissa_max() (kOutOfRange),
+    // with a message naming the problem and the text.
     static Result<Rate> parse(const CurrencyPair& pair, std::string_view text);
 
     const CurrencyPair& pair() const noexcept { return pair_; }
@@ -82,12 +86,16 @@ struct Conversion {
     Int128 residue;
 };
 
+static_assert(kResidueDecimals >= Rate::kDecimals + kExponentMax,
+              "an exact conversion must be a whole number of residue units for every pair "
+              "of exponents");
+
 // Converts `from` (which must be in rate.pair().base) into rate.pair().quote:
 // exact = from * rate, scaled between the two exponents through a wide (256-bit)
 // intermediate, then rounded with `mode`. Returns the rounded amount and the residue so
 // a ledger can post it. Fails (kInvalidArgument) when from's currency is not the pair's
-// base (invert the rate explicitly to convert the other way), and (kOutOfRange) when
-// the result leaves the Amount range.
+// base (invert the rate explicitly to convert the other way) or an exponent exceeds
+// kExponentMax, and (kOutOfRange) when the result leaves the Amount range.
 Result<Conversion> convert(const Money& from, const Rate& rate,
                            RoundingMode mode = RoundingMode::kHalfEven);
 
