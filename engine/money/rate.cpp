@@ -15,6 +15,17 @@ using detail::Int256;
 constexpr std::array<std::string_view, 5> kRoundingModeNames = {"half_even", "half_up", "up",
                                                                 "down", "toward_zero"};
 
+// A RoundingMode read from disk or the wire may hold any byte; only the five named
+// values round, anything else is refused rather than silently truncated.
+bool is_known(RoundingMode mode) noexcept {
+    return static_cast<std::size_t>(mode) < kRoundingModeNames.size();
+}
+
+Status unknown_mode(RoundingMode mode) {
+    return {StatusCode::kInvalidArgument,
+            "unknown rounding mode " + std::to_string(static_cast<int>(mode))};
+}
+
 std::string internal_error(std::string_view what, const std::exception& e) {
     return std::string(what) + " failed unexpectedly: " + e.what();
 }
@@ -132,6 +143,9 @@ Result<Rate> Rate::parse(const CurrencyPair& pair, std::string_view text) {
 }
 
 Result<Rate> Rate::inverted(RoundingMode mode) const {
+    if (!is_known(mode)) {
+        return fail(unknown_mode(mode));
+    }
     try {
         // 1/r = 10^12 / m, so the inverted mantissa is 10^24 / m rounded. It is at most
         // 10^24, far below mantissa_max().
@@ -170,6 +184,9 @@ std::string Rate::to_string() const {
 }
 
 Result<Conversion> convert(const Money& from, const Rate& rate, RoundingMode mode) {
+    if (!is_known(mode)) {
+        return fail(unknown_mode(mode));
+    }
     try {
         const CurrencyPair& pair = rate.pair();
         if (from.currency != pair.base) {

@@ -59,7 +59,7 @@ class Rate {
     const Int128& mantissa() const noexcept { return mantissa_; }
 
     // The rate of the inverted pair (QUOTE/BASE), 1/r rounded to kDecimals with `mode`.
-    // Fails (kOutOfRange) when 1/r rounds to zero.
+    // Fails (kOutOfRange) when 1/r rounds to zero, (kInvalidArgument) for an unnamed mode.
     Result<Rate> inverted(RoundingMode mode = RoundingMode::kHalfEven) const;
 
     // Decimal text without trailing zeros beyond the first decimal: "7.1234", "150.0".
@@ -94,8 +94,9 @@ static_assert(kResidueDecimals >= Rate::kDecimals + kExponentMax,
 // exact = from * rate, scaled between the two exponents through a wide (256-bit)
 // intermediate, then rounded with `mode`. Returns the rounded amount and the residue so
 // a ledger can post it. Fails (kInvalidArgument) when from's currency is not the pair's
-// base (invert the rate explicitly to convert the other way) or an exponent exceeds
-// kExponentMax, and (kOutOfRange) when the result leaves the Amount range.
+// base (invert the rate explicitly to convert the other way), an exponent exceeds
+// kExponentMax or `mode` is not one of the named modes (e.g. a bad byte read back from
+// disk), and (kOutOfRange) when the result leaves the Amount range.
 Result<Conversion> convert(const Money& from, const Rate& rate,
                            RoundingMode mode = RoundingMode::kHalfEven);
 

@@ -16,8 +16,8 @@ namespace fxsettle::money {
 namespace {
 
 constexpr std::uint64_t kDefaultSeed = 20261123;
-// Each case is converted in all five modes: 5 * 40,000 = 200,000 conversions.
-constexpr int kCasesMax = 40'000;
+// Each case is converted in all five modes: 5 * 30,000 = 150,000 conversions.
+constexpr int kCasesMax = 30'000;
 constexpr RoundingMode kAllModes[] = {RoundingMode::kHalfEven, RoundingMode::kHalfUp,
                                       RoundingMode::kUp, RoundingMode::kDown,
                                       RoundingMode::kTowardZero};

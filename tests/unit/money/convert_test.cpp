@@ -233,6 +233,15 @@ TEST(MoneyConvert, RefusesAmountsNotInTheBaseCurrency) {
                             {"cannot convert USD", "EUR/USD", "base currency EUR", "invert"}));
 }
 
+TEST(MoneyConvert, RefusesUnnamedRoundingModes) {
+    const auto bad = static_cast<RoundingMode>(7);
+    EXPECT_TRUE(failed_with(convert(money("1.00", "EUR"), rate("EUR/USD", "1.085"), bad),
+                            StatusCode::kInvalidArgument, {"unknown rounding mode 7"}));
+    EXPECT_TRUE(failed_with(rate("EUR/USD", "1.085").inverted(bad), StatusCode::kInvalidArgument,
+                            {"unknown rounding mode 7"}));
+    EXPECT_EQ(rounding_mode_name(bad), "unknown");
+}
+
 TEST(MoneyConvert, RefusesExponentsAboveMax) {
     const Currency seven = synthetic("SVN", kExponentMax + 1);
     const Rate r = Rate::from_mantissa({seven, must_find("USD")}, Int128(1)).value();
