@@ -181,7 +181,9 @@ enum class ResultCode : std::uint16_t {
     kAccountCodeTaken = 112,    // another account has this code
     kAccountNameTooLong = 113,
     kAccountOwnerInvalid = 114,
-    kAccountFlagsInvalid = 115,
+    kAccountFlagsInvalid = 115,     // unknown bits, or created closed
+    kAccountKindInvalid = 116,      // not one of AccountKind's values
+    kAccountCurrencyInvalid = 117,  // code not three upper-case letters, or exponent > max
     kAccountNotFound = 120,
     kAccountNotZero = 121,  // close: balance or pending not zero
     // entries: 200..299
@@ -200,6 +202,7 @@ enum class ResultCode : std::uint16_t {
     kReferenceTooLong = 212,
     kValueDateInvalid = 213,
     kConversionFailed = 214,  // FX: rate pair does not match, or the amount overflows
+    kEntryKindInvalid = 215,  // not a kind a client may request (kExpirePending is the sweep's)
     // holds: 300..399
     kPendingNotFound = 300,
     kPendingAlreadyPosted = 301,
@@ -229,6 +232,8 @@ struct OpResult {
     std::string detail;
     // For an FX conversion: the amount credited in the target currency.
     std::optional<money::Money> converted;
+    // For ExpirePending: how many holds it expired (`sequence` is the last one's entry).
+    std::uint32_t expired_count = 0;
 };
 
 // A committed entry as read back.

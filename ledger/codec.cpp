@@ -1,0 +1,66 @@
+#include "ledger/codec.h"
+
+namespace fxsettle::ledger::codec {
+
+void encode_amount(const money::Amount& a, std::uint8_t* out16) noexcept {
+    static const money::Int128 kI64Min(std::numeric_limits<std::int64_t>::min());
+    static const money::Int128 kI64Max(std::numeric_limits<std::int64_t>::max());
+    const money::Int128& v = a.minor();
+    if (v >= kI64Min && v <= kI64Max) {
+        // Sign-extend the 64-bit value to 16 bytes: the same bytes to_le_bytes() makes.
+        const auto x = static_cast<std::uint64_t>(v.convert_to<std::int64_t>());
+        for (int i = 0; i < 8; ++i) {
+            out16[i] = static_cast<std::uint8_t>(x >> (8 * i));
+        }
+        const std::uint8_t fill = (x >> 63) ? 0xFF : 0x00;
+        for (int i = 8; i < 16; ++i) {
+            out16[i] = fill;
+        }
+        return;
+    }
+    const auto bytes = a.to_le_bytes();
+    for (int i = 0; i < 16; ++i) {
+        out16[i] = bytes[static_cast<std::size_t>(i)];
+    }
+}
+
+std::optional<money::Amount> decode_amount(const std::uint8_t* in16) noexcept {
+    std::uint64_t lo = 0;
+    for (int i = 7; i >= 0; --i) {
+        lo = (lo << 8) | in16[i];
+    }
+    const std::uint8_t fill = (lo >> 63) ? 0xFF : 0x00;
+    bool sign_extended = true;
+    for (int i = 8; i < 16; ++i) {
+        sign_extended = sign_extended && in16[i] == fill;
+    }
+    if (sign_extended) {
+        return money::Amount::from_minor(static_cast<std::int64_t>(lo));
+    }
+    auto decoded = money::Amount::decode_le_bytes(in16);
+    if (!decoded) {
+        return std::nullopt;
+    }
+    return *decoded;
+}
+
+void Writer::amount(const money::Amount& a) {
+    std::uint8_t buf[16];
+    encode_amount(a, buf);
+    bytes(buf, sizeof buf);
+}
+
+money::Amount Reader::amount() {
+    const std::uint8_t* p = bytes(16);
+    if (!p) {
+        return {};
+    }
+    auto a = decode_amount(p);
+    if (!a) {
+        set_failed();
+        return {};
+    }
+    return *a;
+}
+
+}  // namespace fxsettle::ledger::codec

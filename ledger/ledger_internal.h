@@ -1,0 +1,91 @@
+// What the writer (ledger.cpp) and the read views (read_view.cpp) share: the open
+// environment, its database handles, the lock that guards re-mapping, and SHA-256.
+// Internal to the ledger library.
+#pragma once
+
+#include <openssl/evp.h>
+
+#include <filesystem>
+#include <memory>
+#include <shared_mutex>
+#include <string_view>
+
+#include "ledger/ledger.h"
+#include "ledger/lmdb_util.h"
+#include "ledger/records.h"
+
+namespace fxsettle::ledger::internal {
+
+struct Dbs {
+    MDB_dbi meta = 0;
+    MDB_dbi accounts = 0;
+    MDB_dbi account_codes = 0;
+    MDB_dbi entries = 0;
+    MDB_dbi entry_ids = 0;
+    MDB_dbi postings = 0;
+    MDB_dbi balances = 0;
+    MDB_dbi pending = 0;
+    MDB_dbi pending_expiry = 0;
+    MDB_dbi fx_carry = 0;
+    MDB_dbi aux_state = 0;
+    MDB_dbi aux_outbox = 0;
+    MDB_dbi aux(AuxTable table) const noexcept {
+        return table == AuxTable::kOutbox ? aux_outbox : aux_state;
+    }
+};
+
+// The environment outlives the Ledger while read views still use it.
+struct Shared {
+    std::filesystem::path path;
+    lmdb::Env env;
+    Dbs dbs;
+    bool read_only = false;
+    int lock_fd = -1;  // the writer lock (flock), -1 for read-only opens
+    // mdb_env_set_mapsize() unmaps and remaps the file: no other thread of this process
+    // may be inside LMDB meanwhile. Every read-view call holds this shared; growing (or
+    // adopting another process's growth) holds it exclusive. Nobody holds it between
+    // calls, and no cursor or MDB_val outlives a call, so a long-lived view never blocks
+    // growth for longer than one call.
+    std::shared_mutex map_mutex;
+
+    Shared() = default;
+    Shared(const Shared&) = delete;
+    Shared& operator=(const Shared&) = delete;
+    ~Shared();
+
+    // Sets the map size (0: adopt the size in the file). Takes map_mutex exclusively.
+    Status set_map_size(std::uint64_t bytes);
+    std::uint64_t map_size() const noexcept;
+};
+
+// SHA-256 through OpenSSL EVP with one fetched digest and one reused context, so the hot
+// path neither looks the algorithm up nor allocates.
+class Sha256 {
+  public:
+    Sha256();
+    ~Sha256();
+    Sha256(const Sha256&) = delete;
+    Sha256& operator=(const Sha256&) = delete;
+    // SHA-256(a || b).
+    void digest(std::string_view a, std::string_view b, records::Hash& out);
+
+  private:
+    EVP_MD* md_ = nullptr;
+    EVP_MD_CTX* ctx_ = nullptr;
+};
+
+// The id of the kExpirePending entry the sweep writes for a hold: the first 16 bytes of
+// SHA-256("fxsettle-expire" || hold id). Deterministic, so a replayed sweep finds it.
+EntryId expiry_entry_id(const EntryId& hold);
+
+// A read transaction; adopts a map grown by another process (MDB_MAP_RESIZED).
+Result<lmdb::Txn> begin_read(Shared& shared);
+
+std::unique_ptr<ReadView> make_read_view(std::shared_ptr<Shared> shared, lmdb::Txn txn);
+
+inline std::string_view hash_view(const records::Hash& h) noexcept {
+    return {reinterpret_cast<const char*>(h.data()), h.size()};
+}
+std::string hex(const std::uint8_t* data, std::size_t size);
+
+}  // namespace fxsettle::ledger::internal
