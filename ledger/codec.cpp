@@ -25,16 +25,10 @@ void encode_amount(const money::Amount& a, std::uint8_t* out16) noexcept {
 }
 
 std::optional<money::Amount> decode_amount(const std::uint8_t* in16) noexcept {
-    std::uint64_t lo = 0;
-    for (int i = 7; i >= 0; --i) {
-        lo = (lo << 8) | in16[i];
-    }
-    const std::uint8_t fill = (lo >> 63) ? 0xFF : 0x00;
-    bool sign_extended = true;
-    for (int i = 8; i < 16; ++i) {
-        sign_extended = sign_extended && in16[i] == fill;
-    }
-    if (sign_extended) {
+    const std::uint64_t lo = load_le64(in16);
+    const std::uint64_t hi = load_le64(in16 + 8);
+    // The common case: a value that fits 64 bits, whose high half only extends the sign.
+    if (hi == (lo >> 63 ? ~std::uint64_t{0} : 0)) {
         return money::Amount::from_minor(static_cast<std::int64_t>(lo));
     }
     auto decoded = money::Amount::decode_le_bytes(in16);

@@ -152,6 +152,13 @@ void encode_amount(const money::Amount& a, std::uint8_t* out16) noexcept;
 // nullopt for the one 16-byte pattern outside the Amount range (-2^127).
 std::optional<money::Amount> decode_amount(const std::uint8_t* in16) noexcept;
 
+// Eight little-endian bytes; written as shifts, which compilers turn into one load.
+inline std::uint64_t load_le64(const std::uint8_t* p) noexcept {
+    return std::uint64_t{p[0]} | std::uint64_t{p[1]} << 8 | std::uint64_t{p[2]} << 16 |
+           std::uint64_t{p[3]} << 24 | std::uint64_t{p[4]} << 32 | std::uint64_t{p[5]} << 40 |
+           std::uint64_t{p[6]} << 48 | std::uint64_t{p[7]} << 56;
+}
+
 // Big-endian helpers for keys.
 inline void put_be64(std::uint8_t* p, std::uint64_t v) noexcept {
     for (int i = 7; i >= 0; --i) {

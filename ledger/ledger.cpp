@@ -31,8 +31,9 @@ Shared::~Shared() {
 }
 
 Status Shared::set_map_size(std::uint64_t bytes) {
-    std::unique_lock lock(map_mutex);
+    map_guard.lock_exclusive();
     const int rc = mdb_env_set_mapsize(env.get(), static_cast<std::size_t>(bytes));
+    map_guard.unlock_exclusive();
     return lmdb::status(rc, "resizing the map of ledger " + path.string());
 }
 
@@ -1818,7 +1819,7 @@ Status LedgerImpl::backup(const std::filesystem::path& destination) {
     {
         // The copy reads through its own read transaction for its whole length, so the
         // map must not move meanwhile: growth waits until the copy ends.
-        std::shared_lock lock(shared_->map_mutex);
+        internal::ReadGuard guard(shared_->map_guard);
         rc = mdb_env_copyfd2(shared_->env.get(), fd, MDB_CP_COMPACT);
     }
     if (rc == MDB_SUCCESS && ::fsync(fd) != 0) {

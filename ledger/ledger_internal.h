@@ -5,10 +5,12 @@
 
 #include <openssl/evp.h>
 
+#include <atomic>
 #include <filesystem>
 #include <memory>
-#include <shared_mutex>
+#include <mutex>
 #include <string_view>
+#include <thread>
 
 #include "ledger/ledger.h"
 #include "ledger/lmdb_util.h"
@@ -34,6 +36,56 @@ struct Dbs {
     }
 };
 
+// mdb_env_set_mapsize() unmaps and remaps the file: no other thread of this process may
+// be inside LMDB meanwhile. Every read-view call is a "reader" of the map; growing (or
+// adopting another process's growth) is exclusive. Nobody stays a reader between calls,
+// and no cursor or MDB_val outlives a call, so a long-lived view never blocks growth for
+// longer than one call. Cheaper than a shared_mutex on the hot path of point reads: a
+// reader costs two atomic adds, and the rare writer spins until the readers drain.
+class MapGuard {
+  public:
+    void enter_read() noexcept {
+        for (;;) {
+            active_.fetch_add(1, std::memory_order_seq_cst);
+            if (!resizing_.load(std::memory_order_seq_cst)) {
+                return;
+            }
+            active_.fetch_sub(1, std::memory_order_seq_cst);
+            while (resizing_.load(std::memory_order_acquire)) {
+                std::this_thread::yield();
+            }
+        }
+    }
+    void exit_read() noexcept { active_.fetch_sub(1, std::memory_order_release); }
+    void lock_exclusive() {
+        mutex_.lock();
+        resizing_.store(true, std::memory_order_seq_cst);
+        while (active_.load(std::memory_order_seq_cst) != 0) {
+            std::this_thread::yield();
+        }
+    }
+    void unlock_exclusive() {
+        resizing_.store(false, std::memory_order_release);
+        mutex_.unlock();
+    }
+
+  private:
+    alignas(64) std::atomic<std::uint64_t> active_{0};
+    alignas(64) std::atomic<bool> resizing_{false};
+    std::mutex mutex_;
+};
+
+class ReadGuard {
+  public:
+    explicit ReadGuard(MapGuard& guard) : guard_(guard) { guard_.enter_read(); }
+    ~ReadGuard() { guard_.exit_read(); }
+    ReadGuard(const ReadGuard&) = delete;
+    ReadGuard& operator=(const ReadGuard&) = delete;
+
+  private:
+    MapGuard& guard_;
+};
+
 // The environment outlives the Ledger while read views still use it.
 struct Shared {
     std::filesystem::path path;
@@ -41,19 +93,14 @@ struct Shared {
     Dbs dbs;
     bool read_only = false;
     int lock_fd = -1;  // the writer lock (flock), -1 for read-only opens
-    // mdb_env_set_mapsize() unmaps and remaps the file: no other thread of this process
-    // may be inside LMDB meanwhile. Every read-view call holds this shared; growing (or
-    // adopting another process's growth) holds it exclusive. Nobody holds it between
-    // calls, and no cursor or MDB_val outlives a call, so a long-lived view never blocks
-    // growth for longer than one call.
-    std::shared_mutex map_mutex;
+    MapGuard map_guard;
 
     Shared() = default;
     Shared(const Shared&) = delete;
     Shared& operator=(const Shared&) = delete;
     ~Shared();
 
-    // Sets the map size (0: adopt the size in the file). Takes map_mutex exclusively.
+    // Sets the map size (0: adopt the size in the file), exclusive of all read calls.
     Status set_map_size(std::uint64_t bytes);
     std::uint64_t map_size() const noexcept;
 };

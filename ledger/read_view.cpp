@@ -32,12 +32,12 @@ class ReadViewImpl final : public ReadView {
     ~ReadViewImpl() override {
         // Ending the read transaction touches only the lock file's reader table, but keep
         // the rule simple: nothing of LMDB runs while the map moves.
-        std::shared_lock lock(shared_->map_mutex);
+        ReadGuard guard(shared_->map_guard);
         txn_.abort();
     }
 
     Result<LedgerInfo> info() override {
-        std::shared_lock lock(shared_->map_mutex);
+        ReadGuard guard(shared_->map_guard);
         auto h = head();
         if (!h) {
             return fail(h.error());
@@ -56,12 +56,12 @@ class ReadViewImpl final : public ReadView {
     }
 
     Result<std::optional<Account>> account(const AccountId& id) override {
-        std::shared_lock lock(shared_->map_mutex);
+        ReadGuard guard(shared_->map_guard);
         return get_account(id);
     }
 
     Result<std::optional<Account>> account_by_code(std::string_view code) override {
-        std::shared_lock lock(shared_->map_mutex);
+        ReadGuard guard(shared_->map_guard);
         MDB_val k = lmdb::val(code.data(), code.size());
         MDB_val v;
         if (code.empty() || code.size() > kAccountCodeBytesMax) {
@@ -80,7 +80,7 @@ class ReadViewImpl final : public ReadView {
     }
 
     Result<std::vector<Account>> accounts() override {
-        std::shared_lock lock(shared_->map_mutex);
+        ReadGuard guard(shared_->map_guard);
         std::vector<Account> out;
         lmdb::Cursor cursor;
         if (int rc = cursor.open(txn_.get(), dbs().accounts); rc != MDB_SUCCESS) {
@@ -103,17 +103,17 @@ class ReadViewImpl final : public ReadView {
     }
 
     Result<Balance> balance(const AccountId& id) override {
-        std::shared_lock lock(shared_->map_mutex);
+        ReadGuard guard(shared_->map_guard);
         return current_balance(id);
     }
 
     Result<Balance> balance_at_sequence(const AccountId& id, std::uint64_t sequence) override {
-        std::shared_lock lock(shared_->map_mutex);
+        ReadGuard guard(shared_->map_guard);
         return balance_at(id, sequence);
     }
 
     Result<Balance> balance_at_time(const AccountId& id, Timestamp at) override {
-        std::shared_lock lock(shared_->map_mutex);
+        ReadGuard guard(shared_->map_guard);
         auto seq = last_seq_at_or_before(at);
         if (!seq) {
             return fail(seq.error());
@@ -123,7 +123,7 @@ class ReadViewImpl final : public ReadView {
 
     Result<std::vector<StatementLine>> statement(const AccountId& id, Timestamp from, Timestamp to,
                                                  std::size_t max_lines) override {
-        std::shared_lock lock(shared_->map_mutex);
+        ReadGuard guard(shared_->map_guard);
         if (auto b = current_balance(id); !b) {
             return fail(b.error());
         }
@@ -187,7 +187,7 @@ class ReadViewImpl final : public ReadView {
 
     Result<std::vector<TrialBalanceRow>> trial_balance(
         std::optional<std::uint64_t> at_sequence) override {
-        std::shared_lock lock(shared_->map_mutex);
+        ReadGuard guard(shared_->map_guard);
         std::vector<TrialBalanceRow> rows;
         lmdb::Cursor cursor;
         if (int rc = cursor.open(txn_.get(), dbs().accounts); rc != MDB_SUCCESS) {
@@ -235,7 +235,7 @@ class ReadViewImpl final : public ReadView {
     }
 
     Result<std::optional<Entry>> entry(const EntryId& id) override {
-        std::shared_lock lock(shared_->map_mutex);
+        ReadGuard guard(shared_->map_guard);
         auto seq = seq_of(id);
         if (!seq) {
             return fail(seq.error());
@@ -247,13 +247,13 @@ class ReadViewImpl final : public ReadView {
     }
 
     Result<std::optional<Entry>> entry_at_sequence(std::uint64_t sequence) override {
-        std::shared_lock lock(shared_->map_mutex);
+        ReadGuard guard(shared_->map_guard);
         return entry_at(sequence);
     }
 
     Result<std::vector<Entry>> entries(Timestamp from, Timestamp to,
                                        std::size_t max_entries) override {
-        std::shared_lock lock(shared_->map_mutex);
+        ReadGuard guard(shared_->map_guard);
         if (from >= to) {
             return std::vector<Entry>();
         }
@@ -267,12 +267,12 @@ class ReadViewImpl final : public ReadView {
 
     Result<std::vector<Entry>> entries_by_sequence(std::uint64_t first, std::uint64_t last,
                                                    std::size_t max_entries) override {
-        std::shared_lock lock(shared_->map_mutex);
+        ReadGuard guard(shared_->map_guard);
         return scan_entries(first, last, max_entries);
     }
 
     Result<std::optional<std::string>> aux_get(AuxTable table, std::string_view key) override {
-        std::shared_lock lock(shared_->map_mutex);
+        ReadGuard guard(shared_->map_guard);
         if (key.empty()) {
             return std::optional<std::string>();
         }
@@ -290,7 +290,7 @@ class ReadViewImpl final : public ReadView {
 
     Result<std::vector<std::pair<std::string, std::string>>> aux_scan(
         AuxTable table, std::string_view from_key, std::size_t max_rows) override {
-        std::shared_lock lock(shared_->map_mutex);
+        ReadGuard guard(shared_->map_guard);
         std::vector<std::pair<std::string, std::string>> out;
         lmdb::Cursor cursor;
         if (int rc = cursor.open(txn_.get(), dbs().aux(table)); rc != MDB_SUCCESS) {
@@ -569,7 +569,7 @@ struct ReplayAccount {
 };
 
 Result<VerifyReport> ReadViewImpl::verify() {
-    std::shared_lock lock(shared_->map_mutex);
+    ReadGuard guard(shared_->map_guard);
     VerifyReport rep;
     auto bad_entry = [&](const EntryId& id, std::uint64_t seq, const std::string& what) {
         rep.ok = false;
