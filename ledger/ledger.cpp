@@ -79,7 +79,12 @@ EntryId expiry_entry_id(const EntryId& hold) {
 Result<lmdb::Txn> begin_read(Shared& shared) {
     for (int attempt = 0;; ++attempt) {
         lmdb::Txn txn;
-        const int rc = txn.begin(shared.env.get(), MDB_RDONLY);
+        int rc = 0;
+        {
+            // Beginning a read transaction reads the meta pages inside the map.
+            ReadGuard guard(shared.map_guard);
+            rc = txn.begin(shared.env.get(), MDB_RDONLY);
+        }
         if (rc == MDB_SUCCESS) {
             return txn;
         }

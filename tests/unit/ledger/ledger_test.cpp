@@ -415,6 +415,36 @@ TEST_F(LedgerBehaviourTest, MapGrowsFromATinyInitialSize) {
     EXPECT_EQ(posted(kPsp2Usd, Side::kCredit), amt("50.00"));
 }
 
+TEST_F(LedgerBehaviourTest, ReadersOnOtherThreadsSurviveMapGrowth) {
+    ledger_.reset();
+    open_ledger(256 << 10);
+    auto view = ledger_->read();
+    ASSERT_TRUE(view.has_value());
+    std::atomic<bool> stop{false};
+    std::atomic<std::uint64_t> reads{0};
+    std::thread reader([&] {
+        // A view opened before the growth keeps reading its snapshot across remaps.
+        while (!stop.load()) {
+            auto b = (*view)->balance(aid(kPsp1Usd));
+            ASSERT_TRUE(b.has_value()) << b.error().to_string();
+            ASSERT_EQ(b->posted(Side::kCredit), amt("100.00"));
+            reads.fetch_add(1);
+        }
+    });
+    std::uint64_t id = 1000;
+    for (int batch = 0; batch < 8; ++batch) {
+        std::vector<Operation> ops;
+        for (int i = 0; i < 500; ++i) {
+            ops.push_back(op(transfer(id++, kNostroUsd, kPsp2Usd, "0.01")));
+        }
+        ASSERT_EQ(commit(ops, at_s(2000)).back().code, ResultCode::kOk);
+    }
+    stop = true;
+    reader.join();
+    EXPECT_GT(reads.load(), 0u);
+    EXPECT_GT((*ledger_->read())->info()->map_size_bytes, 256u << 10) << "the map did not grow";
+}
+
 TEST_F(LedgerBehaviourTest, BackupWhileWritingOpensAndVerifies) {
     std::atomic<bool> stop{false};
     std::thread writer([&] {
