@@ -504,6 +504,9 @@ class Model {
             return code(ResultCode::kReferenceTooLong);
         if (!r.from.amount.is_positive())
             return code(ResultCode::kAmountNotPositive);
+        // The request's own consistency first, then the accounts.
+        if (r.rate.pair().base != r.from.currency)
+            return code(ResultCode::kConversionFailed);
         for (const auto& id : {r.from_account, r.to_account, r.fx_position_from, r.fx_position_to,
                                r.rounding_account})
             if (find(id) == nullptr)
@@ -512,8 +515,6 @@ class Model {
                                r.rounding_account})
             if (find(id)->account.flags & kAccountClosed)
                 return code(ResultCode::kAccountIsClosed);
-        if (r.rate.pair().base != r.from.currency)
-            return code(ResultCode::kConversionFailed);
         auto conv = money::convert(r.from, r.rate, r.mode);
         if (!conv)
             return code(ResultCode::kConversionFailed);
@@ -816,12 +817,15 @@ class Generator {
             }
             return Operation{CreateAccount{a}, false};
         }
-        // Close: an extra account, an unknown one, or a funded one.
+        // Close: an extra account, an unknown one, or a funded one. A chart account that
+        // happens to stand at zero is left open: closing it would turn later operations on
+        // it into double faults (closed account and whatever else they test).
         if (r < 80 || extra.empty()) {
             ++kinds["close_unknown_or_funded"];
-            if (chance(50))
+            const AccountId funded = pick(charts).psp[0];
+            if (chance(50) || Model::posted(*model_.find(funded)).is_zero())
                 return Operation{CloseAccount{unknown_account()}, false};
-            return Operation{CloseAccount{pick(charts).psp[0]}, false};
+            return Operation{CloseAccount{funded}, false};
         }
         // An extra account: zero (closes, or is closed already: closing is idempotent) or
         // not (kAccountNotZero).
@@ -1435,7 +1439,7 @@ void check_entries_read_back(ReadView& view, const std::vector<Operation>& ops,
 TEST_F(LedgerPropertyTest, RandomBatchesMatchAnIndependentModel) {
     ASSERT_TRUE(dir_.ok());
     const std::uint64_t seed = testing::env_u64("FXSETTLE_PROPERTY_SEED", 0x0F5E771E);
-    const std::uint64_t batches = testing::scaled(1500);
+    const std::uint64_t batches = testing::scaled(2000);
     SCOPED_TRACE("seed " + std::to_string(seed) +
                  " (replay: FXSETTLE_PROPERTY_SEED=" + std::to_string(seed) + ")");
     ASSERT_NO_FATAL_FAILURE(open());
