@@ -1,14 +1,16 @@
 // ledger_bench: durable two-posting transfers through the LMDB ledger, against a raw-LMDB
 // baseline that does the same reads and writes without any ledger logic.
 //
-// For each batch size (1, 100, 1000, 8190 by default) it creates a fresh ledger of
-// 10,000 USD accounts, commits transfers between random account pairs (one entry, two
-// postings each) in batches of that size, one durable commit (fsync) per batch, and
-// times every commit() call. Then a fresh raw LMDB environment with the same flags
-// replays the same transfers as plain LMDB reads and writes (see RawBaseline) and is
-// timed the same way. Finally it times point balance() lookups of random accounts from
-// one ReadView. It prints a table, then (with --json) one JSON object last. It never
-// asserts a time: the figures are for people and for the README's performance table.
+// First it writes a small ledger and reads its file back with plain LMDB, to show what
+// the ledger stores per transfer and to size the baseline's entry rows. Then, for each
+// batch size (1, 100, 1000, 8190 by default), it creates a fresh ledger of 10,000 USD
+// accounts and a fresh raw LMDB environment with the ledger's flags, and commits the same
+// transfers between random account pairs (one entry, two postings each) to both, in
+// batches of that size, one durable commit (fsync) per batch, alternating between the
+// two batch by batch (see RawRunner and run_interleaved). Finally it times point
+// balance() lookups of random accounts from one ReadView, and the same mdb_get calls raw.
+// It prints a table, then (with --json) one JSON object last. It never asserts a time:
+// the figures are for people and for the README's performance table.
 #include <fcntl.h>
 #include <lmdb.h>
 #include <sys/statfs.h>
@@ -63,6 +65,9 @@ struct Options {
     std::uint64_t seed = 20240603;
     bool json = false;
     bool skip_raw = false;
+    // Diagnostic: the raw baseline without the per-account postings index, to show what
+    // that index costs (it is not the same work as the ledger's any more).
+    bool raw_without_postings = false;
     bool skip_ledger = false;
 };
 
@@ -78,7 +83,6 @@ struct RunFigures {
     std::uint64_t transfers = 0;
     std::uint64_t commits = 0;
     double commit_seconds = 0;  // sum of the commit calls' durations
-    double wall_seconds = 0;    // including building the requests
     double commit_us_p50 = 0;
     double commit_us_p99 = 0;
     double commit_us_max = 0;
@@ -211,23 +215,18 @@ void create_accounts(ledger::Ledger& l, std::uint32_t accounts) {
     }
 }
 
-RunFigures run_ledger(const fs::path& path, const Options& o, std::size_t batch_size,
-                      const std::vector<Transfer>& transfers) {
-    auto l = open_ledger(path);
-    create_accounts(*l, o.accounts);
-    const auto usd = *money::CurrencyTable::iso().find("USD");
+// Commits the workload's transfers through the ledger, one batch per call.
+class LedgerRunner {
+  public:
+    LedgerRunner(const fs::path& path, const Options& o) : path_(path) {
+        ledger_ = open_ledger(path);
+        create_accounts(*ledger_, o.accounts);
+        usd_ = *money::CurrencyTable::iso().find("USD");
+    }
 
-    RunFigures f;
-    f.batch_size = batch_size;
-    f.transfers = transfers.size();
-    std::vector<double> commit_us;
-    commit_us.reserve(transfers.size() / batch_size + 1);
-    std::vector<ledger::Operation> ops;
-    ops.reserve(batch_size);
-    const auto wall_start = Clock::now();
-    for (std::size_t start = 0; start < transfers.size(); start += batch_size) {
-        const std::size_t end = std::min(transfers.size(), start + batch_size);
-        ops.clear();
+    // Commits transfers [start, end) as one batch; returns the commit() call's duration.
+    double commit(const std::vector<Transfer>& transfers, std::size_t start, std::size_t end) {
+        ops_.clear();
         for (std::size_t i = start; i < end; ++i) {
             const Transfer& t = transfers[i];
             ledger::EntryRequest e;
@@ -235,13 +234,13 @@ RunFigures run_ledger(const fs::path& path, const Options& o, std::size_t batch_
             e.kind = ledger::EntryKind::kPosted;
             e.value_date = bench_value_date();
             e.reference = entry_reference(i);
-            const money::Money m{money::Amount::from_minor(t.amount_minor), usd};
+            const money::Money m{money::Amount::from_minor(t.amount_minor), usd_};
             e.postings = {ledger::Posting{account_id(t.debit), ledger::Side::kDebit, m},
                           ledger::Posting{account_id(t.credit), ledger::Side::kCredit, m}};
-            ops.push_back(ledger::Operation{std::move(e), false});
+            ops_.push_back(ledger::Operation{std::move(e), false});
         }
         const auto t0 = Clock::now();
-        auto results = l->commit(ops, bench_now());
+        auto results = ledger_->commit(ops_, bench_now());
         const auto t1 = Clock::now();
         if (!results)
             die("commit: " + results.error().to_string());
@@ -250,16 +249,20 @@ RunFigures run_ledger(const fs::path& path, const Options& o, std::size_t batch_
                 die(fmt::format("transfer rejected: {} {}", ledger::result_code_name(r.code),
                                 r.detail));
         }
-        const double us = std::chrono::duration<double, std::micro>(t1 - t0).count();
-        commit_us.push_back(us);
-        f.commit_seconds += us / 1e6;
+        return std::chrono::duration<double, std::micro>(t1 - t0).count();
     }
-    f.wall_seconds = std::chrono::duration<double>(Clock::now() - wall_start).count();
-    fill_latency(f, commit_us);
-    l.reset();
-    f.file_bytes = file_size_or_zero(path);
-    return f;
-}
+
+    std::uint64_t close() {
+        ledger_.reset();
+        return file_size_or_zero(path_);
+    }
+
+  private:
+    fs::path path_;
+    std::unique_ptr<ledger::Ledger> ledger_;
+    money::Currency usd_;
+    std::vector<ledger::Operation> ops_;
+};
 
 struct ReadFigures {
     std::uint64_t reads = 0;
@@ -464,88 +467,129 @@ void raw_add(unsigned char* row, std::size_t offset, std::int64_t amount) {
     std::memcpy(row + offset, &v, sizeof v);
 }
 
-RunFigures run_raw(const fs::path& path, const Options& o, std::size_t batch_size,
-                   const std::vector<Transfer>& transfers, std::size_t entry_value_bytes) {
-    RawEnv r;
-    open_raw(r, path);
-    raw_create_accounts(r, o.accounts);
+// Replays the same transfers as plain LMDB reads and writes, one batch per call.
+class RawRunner {
+  public:
+    RawRunner(const fs::path& path, const Options& o, std::size_t entry_value_bytes)
+        : path_(path),
+          without_postings_(o.raw_without_postings),
+          entry_value_bytes_(entry_value_bytes) {
+        open_raw(r_, path);
+        raw_create_accounts(r_, o.accounts);
+    }
 
-    RunFigures f;
-    f.batch_size = batch_size;
-    f.transfers = transfers.size();
-    std::vector<double> commit_us;
-    commit_us.reserve(transfers.size() / batch_size + 1);
-    std::array<unsigned char, kRawEntryValueBytesMax> entry_row{};
-    std::array<unsigned char, kRawBalanceValueBytes> bal_debit{}, bal_credit{};
-    std::array<unsigned char, kRawPostingValueBytes> posting_row{};
-    std::array<unsigned char, kRawEntryIdValueBytes> id_row{};
-    std::array<unsigned char, kRawHeadValueBytes> head_row{};
-    std::uint64_t sequence = 0;
-    const auto wall_start = Clock::now();
-    for (std::size_t start = 0; start < transfers.size(); start += batch_size) {
-        const std::size_t end = std::min(transfers.size(), start + batch_size);
+    double commit(const std::vector<Transfer>& transfers, std::size_t start, std::size_t end) {
         const auto t0 = Clock::now();
         MDB_txn* txn = nullptr;
-        check_lmdb(mdb_txn_begin(r.env, nullptr, 0, &txn), "mdb_txn_begin");
+        check_lmdb(mdb_txn_begin(r_.env, nullptr, 0, &txn), "mdb_txn_begin");
         for (std::size_t i = start; i < end; ++i) {
             const Transfer& t = transfers[i];
-            ++sequence;
+            ++sequence_;
             auto eid = raw_id(kEntryIdHi, i + 1);
             MDB_val ekey{eid.size(), eid.data()}, found{};
-            const int rc = mdb_get(txn, r.entry_ids, &ekey, &found);
+            const int rc = mdb_get(txn, r_.entry_ids, &ekey, &found);
             if (rc != MDB_NOTFOUND)
                 die("raw: entry id exists or get failed");
             auto dk = raw_id(kAccountIdHi, t.debit + 1ull);
             auto ck = raw_id(kAccountIdHi, t.credit + 1ull);
             MDB_val dkey{dk.size(), dk.data()}, ckey{ck.size(), ck.data()};
             MDB_val v{};
-            check_lmdb(mdb_get(txn, r.balances, &dkey, &v), "get balance");
-            std::memcpy(bal_debit.data(), v.mv_data, bal_debit.size());
-            check_lmdb(mdb_get(txn, r.balances, &ckey, &v), "get balance");
-            std::memcpy(bal_credit.data(), v.mv_data, bal_credit.size());
-            raw_add(bal_debit.data(), 1, t.amount_minor);    // debits_posted
-            raw_add(bal_credit.data(), 17, t.amount_minor);  // credits_posted
-            MDB_val dv{bal_debit.size(), bal_debit.data()},
-                cv{bal_credit.size(), bal_credit.data()};
-            check_lmdb(mdb_put(txn, r.balances, &dkey, &dv, 0), "put balance");
-            check_lmdb(mdb_put(txn, r.balances, &ckey, &cv, 0), "put balance");
+            check_lmdb(mdb_get(txn, r_.balances, &dkey, &v), "get balance");
+            std::memcpy(bal_debit_.data(), v.mv_data, bal_debit_.size());
+            check_lmdb(mdb_get(txn, r_.balances, &ckey, &v), "get balance");
+            std::memcpy(bal_credit_.data(), v.mv_data, bal_credit_.size());
+            raw_add(bal_debit_.data(), 1, t.amount_minor);    // debits_posted
+            raw_add(bal_credit_.data(), 17, t.amount_minor);  // credits_posted
+            MDB_val dv{bal_debit_.size(), bal_debit_.data()},
+                cv{bal_credit_.size(), bal_credit_.data()};
+            check_lmdb(mdb_put(txn, r_.balances, &dkey, &dv, 0), "put balance");
+            check_lmdb(mdb_put(txn, r_.balances, &ckey, &cv, 0), "put balance");
 
             std::array<unsigned char, 8> seq_key{};
-            be64(sequence, seq_key.data());
-            std::memcpy(entry_row.data(), &i, sizeof i);
-            MDB_val skey{seq_key.size(), seq_key.data()}, ev{entry_value_bytes, entry_row.data()};
-            check_lmdb(mdb_put(txn, r.entries, &skey, &ev, MDB_APPEND), "put entry");
-            be64(sequence, id_row.data() + 1);
-            MDB_val sv{id_row.size(), id_row.data()};
-            check_lmdb(mdb_put(txn, r.entry_ids, &ekey, &sv, MDB_NOOVERWRITE), "put entry id");
+            be64(sequence_, seq_key.data());
+            std::memcpy(entry_row_.data(), &i, sizeof i);
+            MDB_val skey{seq_key.size(), seq_key.data()}, ev{entry_value_bytes_, entry_row_.data()};
+            check_lmdb(mdb_put(txn, r_.entries, &skey, &ev, MDB_APPEND), "put entry");
+            be64(sequence_, id_row_.data() + 1);
+            MDB_val sv{id_row_.size(), id_row_.data()};
+            check_lmdb(mdb_put(txn, r_.entry_ids, &ekey, &sv, MDB_NOOVERWRITE), "put entry id");
             std::uint16_t index = 0;
             for (const auto* acct : {&dk, &ck}) {
                 std::array<unsigned char, kRawPostingKeyBytes> pk{};
                 std::memcpy(pk.data(), acct->data(), 16);
-                be64(sequence, pk.data() + 16);
+                be64(sequence_, pk.data() + 16);
                 pk[24] = 0;
                 pk[25] = static_cast<unsigned char>(index++);
-                MDB_val pkey{pk.size(), pk.data()}, pv{posting_row.size(), posting_row.data()};
-                check_lmdb(mdb_put(txn, r.postings, &pkey, &pv, 0), "put posting");
+                MDB_val pkey{pk.size(), pk.data()}, pv{posting_row_.size(), posting_row_.data()};
+                if (!without_postings_)
+                    check_lmdb(mdb_put(txn, r_.postings, &pkey, &pv, 0), "put posting");
             }
         }
-        be64(sequence, head_row.data());
+        be64(sequence_, head_row_.data());
         static const char kHeadKey[] = "head";
         MDB_val hkey{sizeof kHeadKey - 1, const_cast<char*>(kHeadKey)};
-        MDB_val hv{head_row.size(), head_row.data()};
-        check_lmdb(mdb_put(txn, r.meta, &hkey, &hv, 0), "put head");
+        MDB_val hv{head_row_.size(), head_row_.data()};
+        check_lmdb(mdb_put(txn, r_.meta, &hkey, &hv, 0), "put head");
         check_lmdb(mdb_txn_commit(txn), "mdb_txn_commit");
-        const auto t1 = Clock::now();
-        const double us = std::chrono::duration<double, std::micro>(t1 - t0).count();
-        commit_us.push_back(us);
-        f.commit_seconds += us / 1e6;
+        return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
     }
-    f.wall_seconds = std::chrono::duration<double>(Clock::now() - wall_start).count();
-    fill_latency(f, commit_us);
-    mdb_env_close(r.env);
-    r.env = nullptr;
-    f.file_bytes = file_size_or_zero(path);
-    return f;
+
+    std::uint64_t close() {
+        mdb_env_close(r_.env);
+        r_.env = nullptr;
+        return file_size_or_zero(path_);
+    }
+
+  private:
+    fs::path path_;
+    bool without_postings_ = false;
+    std::size_t entry_value_bytes_ = 0;
+    RawEnv r_;
+    std::uint64_t sequence_ = 0;
+    std::array<unsigned char, kRawEntryValueBytesMax> entry_row_{};
+    std::array<unsigned char, kRawBalanceValueBytes> bal_debit_{}, bal_credit_{};
+    std::array<unsigned char, kRawPostingValueBytes> posting_row_{};
+    std::array<unsigned char, kRawEntryIdValueBytes> id_row_{};
+    std::array<unsigned char, kRawHeadValueBytes> head_row_{};
+};
+
+// Runs the ledger and the raw baseline on fresh files, batch by batch in alternation
+// (raw first on even batches, the ledger first on odd ones), so that a disk that speeds
+// up or slows down during the run affects both alike.
+void run_interleaved(const fs::path& lpath, const fs::path& rpath, const Options& o,
+                     std::size_t batch_size, const std::vector<Transfer>& transfers,
+                     std::size_t entry_value_bytes, RunFigures& led, RunFigures& raw) {
+    std::unique_ptr<LedgerRunner> l;
+    std::unique_ptr<RawRunner> r;
+    if (!o.skip_ledger)
+        l = std::make_unique<LedgerRunner>(lpath, o);
+    if (!o.skip_raw)
+        r = std::make_unique<RawRunner>(rpath, o, entry_value_bytes);
+    std::vector<double> led_us, raw_us;
+    for (RunFigures* f : {&led, &raw}) {
+        f->batch_size = batch_size;
+        f->transfers = transfers.size();
+    }
+    std::size_t k = 0;
+    for (std::size_t start = 0; start < transfers.size(); start += batch_size, ++k) {
+        const std::size_t end = std::min(transfers.size(), start + batch_size);
+        for (int turn = 0; turn < 2; ++turn) {
+            const bool ledger_turn = (turn == 0) == (k % 2 == 1);
+            if (ledger_turn && l) {
+                led_us.push_back(l->commit(transfers, start, end));
+                led.commit_seconds += led_us.back() / 1e6;
+            } else if (!ledger_turn && r) {
+                raw_us.push_back(r->commit(transfers, start, end));
+                raw.commit_seconds += raw_us.back() / 1e6;
+            }
+        }
+    }
+    fill_latency(led, led_us);
+    fill_latency(raw, raw_us);
+    if (l)
+        led.file_bytes = l->close();
+    if (r)
+        raw.file_bytes = r->close();
 }
 
 // mdb_get of a balance row from one read transaction: the floor under balance().
@@ -609,6 +653,8 @@ int main(int argc, char** argv) {
     app.add_option("--seed", o.seed, "random seed");
     app.add_flag("--json", o.json, "print one JSON object last");
     app.add_flag("--skip-raw", o.skip_raw, "do not run the raw LMDB baseline");
+    app.add_flag("--raw-without-postings", o.raw_without_postings,
+                 "diagnostic: the raw baseline skips the postings index (not the ledger's work)");
     app.add_flag("--skip-ledger", o.skip_ledger, "do not run the ledger");
     CLI11_PARSE(app, argc, argv);
 
@@ -640,9 +686,12 @@ int main(int argc, char** argv) {
     {
         const fs::path cpath = dir / "calibration.lmdb";
         remove_db(cpath);
-        Options small = o;
         const auto transfers = make_transfers(kCalibrationTransfers, o.accounts, o.seed);
-        (void)run_ledger(cpath, small, 1000, transfers);
+        {
+            LedgerRunner calibration(cpath, o);
+            for (std::size_t start = 0; start < transfers.size(); start += 1000)
+                calibration.commit(transfers, start, std::min(transfers.size(), start + 1000));
+        }
         fmt::print("ledger rows after {} transfers (on top of {} accounts):\n",
                    kCalibrationTransfers, o.accounts);
         for (const auto& d : measure_databases(cpath)) {
@@ -655,9 +704,14 @@ int main(int argc, char** argv) {
         entry_value_bytes = std::min(entry_value_bytes, kRawEntryValueBytesMax);
     }
     fmt::print("baseline: {}\n", raw_baseline_description(entry_value_bytes));
+    if (o.raw_without_postings)
+        fmt::print(
+            "baseline variant: WITHOUT the postings index rows (diagnostic, not the "
+            "ledger's work)\n");
     fmt::print(
         "transfers/s = transfers / time inside commit() (ledger) or txn begin..commit "
-        "(raw); requests are built outside the timed region\n\n");
+        "(raw); requests are built outside the timed region; the two run on separate fresh "
+        "files, batch by batch in alternation, so disk-speed drift hits both alike\n\n");
     fmt::print("{:>6} {:>9} {:>8} {:>11} {:>11} {:>7} {:>10} {:>10} {:>10} {:>10} {:>9}\n", "batch",
                "transfers", "commits", "ledger tps", "raw tps", "ratio", "ledger p50", "ledger p99",
                "raw p50", "raw p99", "ledger MB");
@@ -669,6 +723,7 @@ int main(int argc, char** argv) {
     j["durable"] = true;
     j["baseline"] = raw_baseline_description(entry_value_bytes);
     j["entry_value_bytes"] = entry_value_bytes;
+    j["raw_without_postings"] = o.raw_without_postings;
     j["dir_filesystem"] = filesystem_name(dir);
     ReadFigures reads{}, raw_reads{};
     const std::size_t largest = *std::max_element(o.batch_sizes.begin(), o.batch_sizes.end());
@@ -680,19 +735,16 @@ int main(int argc, char** argv) {
         remove_db(lpath);
         remove_db(rpath);
         RunFigures raw{}, led{};
-        if (!o.skip_raw) {
-            raw = run_raw(rpath, o, batch, transfers, entry_value_bytes);
-            if (batch == largest && o.reads > 0)
+        run_interleaved(lpath, rpath, o, batch, transfers, entry_value_bytes, led, raw);
+        if (batch == largest && o.reads > 0) {
+            if (!o.skip_raw)
                 raw_reads = run_raw_reads(rpath, o);
-            if (!o.keep)
-                remove_db(rpath);
-        }
-        if (!o.skip_ledger) {
-            led = run_ledger(lpath, o, batch, transfers);
-            if (batch == largest && o.reads > 0)
+            if (!o.skip_ledger)
                 reads = run_ledger_reads(lpath, o);
-            if (!o.keep)
-                remove_db(lpath);
+        }
+        if (!o.keep) {
+            remove_db(rpath);
+            remove_db(lpath);
         }
         const double ratio = raw.tps() > 0 ? led.tps() / raw.tps() : 0;
         fmt::print(
