@@ -281,35 +281,45 @@ std::vector<std::uint32_t> random_accounts(std::size_t n, std::uint32_t accounts
 }
 
 // Point balance() lookups of random accounts from one ReadView.
-ReadFigures run_ledger_reads(const fs::path& path, const Options& o) {
-    auto l = open_ledger(path);
-    auto view = l->read();
-    if (!view)
-        die("read view: " + view.error().to_string());
-    const auto picks = random_accounts(1u << 20, o.accounts, o.seed ^ 0x5EED);
-    std::vector<ledger::AccountId> ids;
-    ids.reserve(picks.size());
-    for (auto p : picks)
-        ids.push_back(account_id(p));
-    // Warm the pages and the code path once, untimed.
-    for (std::uint32_t i = 0; i < o.accounts; ++i) {
-        auto b = (*view)->balance(account_id(i));
-        if (!b)
-            die("balance: " + b.error().to_string());
+// Point balance() lookups of random accounts from one ReadView, run in slices.
+class LedgerReader {
+  public:
+    LedgerReader(const fs::path& path, const Options& o) : ledger_(open_ledger(path)) {
+        auto view = ledger_->read();
+        if (!view)
+            die("read view: " + view.error().to_string());
+        view_ = std::move(*view);
+        for (auto p : random_accounts(1u << 20, o.accounts, o.seed ^ 0x5EED))
+            ids_.push_back(account_id(p));
+        // Warm the pages and the code path once, untimed.
+        for (std::uint32_t i = 0; i < o.accounts; ++i) {
+            if (auto b = view_->balance(account_id(i)); !b)
+                die("balance: " + b.error().to_string());
+        }
     }
-    std::uint64_t sink = 0;
-    const auto t0 = Clock::now();
-    for (std::uint64_t i = 0; i < o.reads; ++i) {
-        auto b = (*view)->balance(ids[i & (ids.size() - 1)]);
-        if (!b)
-            die("balance: " + b.error().to_string());
-        sink += b->debits_posted.is_zero() ? 0u : 1u;
+    // Runs `n` more lookups; returns their duration in seconds.
+    double run(std::uint64_t n) {
+        const auto t0 = Clock::now();
+        for (std::uint64_t end = next_ + n; next_ < end; ++next_) {
+            auto b = view_->balance(ids_[next_ & (ids_.size() - 1)]);
+            if (!b)
+                die("balance: " + b.error().to_string());
+            sink_ += b->debits_posted.is_zero() ? 0u : 1u;
+        }
+        return std::chrono::duration<double>(Clock::now() - t0).count();
     }
-    const auto t1 = Clock::now();
-    if (sink == 0 && o.reads > 0)
-        std::fprintf(stderr, "ledger_bench: every balance was zero\n");
-    return ReadFigures{o.reads, std::chrono::duration<double>(t1 - t0).count()};
-}
+    ~LedgerReader() {
+        if (sink_ == 0 && next_ > 0)
+            std::fprintf(stderr, "ledger_bench: every balance was zero\n");
+    }
+
+  private:
+    std::unique_ptr<ledger::Ledger> ledger_;
+    std::unique_ptr<ledger::ReadView> view_;
+    std::vector<ledger::AccountId> ids_;
+    std::uint64_t next_ = 0;
+    std::uint64_t sink_ = 0;
+};
 
 // ---------------------------------------------------------------------------------------
 // The ledger's rows, measured: a small ledger is written with the same workload and its
@@ -593,31 +603,65 @@ void run_interleaved(const fs::path& lpath, const fs::path& rpath, const Options
 }
 
 // mdb_get of a balance row from one read transaction: the floor under balance().
-ReadFigures run_raw_reads(const fs::path& path, const Options& o) {
-    RawEnv r;
-    open_raw(r, path);
-    MDB_txn* txn = nullptr;
-    check_lmdb(mdb_txn_begin(r.env, nullptr, MDB_RDONLY, &txn), "mdb_txn_begin");
-    const auto picks = random_accounts(1u << 20, o.accounts, o.seed ^ 0x5EED);
-    std::vector<std::array<unsigned char, 16>> keys;
-    keys.reserve(picks.size());
-    for (auto p : picks)
-        keys.push_back(raw_id(kAccountIdHi, p + 1ull));
-    std::uint64_t sink = 0;
-    const auto t0 = Clock::now();
-    for (std::uint64_t i = 0; i < o.reads; ++i) {
-        auto& k = keys[i & (keys.size() - 1)];
-        MDB_val key{k.size(), k.data()}, v{};
-        check_lmdb(mdb_get(txn, r.balances, &key, &v), "get balance");
-        std::uint64_t debits = 0;
-        std::memcpy(&debits, v.mv_data, sizeof debits);
-        sink += debits != 0 ? 1u : 0u;
+class RawReader {
+  public:
+    RawReader(const fs::path& path, const Options& o) {
+        open_raw(r_, path);
+        check_lmdb(mdb_txn_begin(r_.env, nullptr, MDB_RDONLY, &txn_), "mdb_txn_begin");
+        for (auto p : random_accounts(1u << 20, o.accounts, o.seed ^ 0x5EED))
+            keys_.push_back(raw_id(kAccountIdHi, p + 1ull));
     }
-    const auto t1 = Clock::now();
-    mdb_txn_abort(txn);
-    if (sink == 0 && o.reads > 0)
-        std::fprintf(stderr, "ledger_bench: every raw balance was 0\n");
-    return ReadFigures{o.reads, std::chrono::duration<double>(t1 - t0).count()};
+    double run(std::uint64_t n) {
+        const auto t0 = Clock::now();
+        for (std::uint64_t end = next_ + n; next_ < end; ++next_) {
+            auto& k = keys_[next_ & (keys_.size() - 1)];
+            MDB_val key{k.size(), k.data()}, v{};
+            check_lmdb(mdb_get(txn_, r_.balances, &key, &v), "get balance");
+            std::uint64_t debits = 0;
+            std::memcpy(&debits, static_cast<const unsigned char*>(v.mv_data) + 1, sizeof debits);
+            sink_ += debits != 0 ? 1u : 0u;
+        }
+        return std::chrono::duration<double>(Clock::now() - t0).count();
+    }
+    ~RawReader() {
+        mdb_txn_abort(txn_);
+        if (sink_ == 0 && next_ > 0)
+            std::fprintf(stderr, "ledger_bench: every raw balance was 0\n");
+    }
+
+  private:
+    RawEnv r_;
+    MDB_txn* txn_ = nullptr;
+    std::vector<std::array<unsigned char, 16>> keys_;
+    std::uint64_t next_ = 0;
+    std::uint64_t sink_ = 0;
+};
+
+// Both readers in slices of a million lookups, alternating, for the same reason the
+// commits alternate.
+void run_reads(const fs::path& lpath, const fs::path& rpath, const Options& o, ReadFigures& led,
+               ReadFigures& raw) {
+    std::unique_ptr<LedgerReader> l;
+    std::unique_ptr<RawReader> r;
+    if (!o.skip_ledger)
+        l = std::make_unique<LedgerReader>(lpath, o);
+    if (!o.skip_raw)
+        r = std::make_unique<RawReader>(rpath, o);
+    constexpr std::uint64_t kSlice = 1'000'000;
+    for (std::uint64_t done = 0, k = 0; done < o.reads; ++k) {
+        const std::uint64_t n = std::min(kSlice, o.reads - done);
+        for (int turn = 0; turn < 2; ++turn) {
+            const bool ledger_turn = (turn == 0) == (k % 2 == 1);
+            if (ledger_turn && l) {
+                led.seconds += l->run(n);
+                led.reads += n;
+            } else if (!ledger_turn && r) {
+                raw.seconds += r->run(n);
+                raw.reads += n;
+            }
+        }
+        done += n;
+    }
 }
 
 void remove_db(const fs::path& path) {
@@ -736,12 +780,8 @@ int main(int argc, char** argv) {
         remove_db(rpath);
         RunFigures raw{}, led{};
         run_interleaved(lpath, rpath, o, batch, transfers, entry_value_bytes, led, raw);
-        if (batch == largest && o.reads > 0) {
-            if (!o.skip_raw)
-                raw_reads = run_raw_reads(rpath, o);
-            if (!o.skip_ledger)
-                reads = run_ledger_reads(lpath, o);
-        }
+        if (batch == largest && o.reads > 0)
+            run_reads(lpath, rpath, o, reads, raw_reads);
         if (!o.keep) {
             remove_db(rpath);
             remove_db(lpath);
