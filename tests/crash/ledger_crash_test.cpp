@@ -41,6 +41,7 @@
 
 #include "ledger/ledger.h"
 #include "ledger/types.h"
+#include "tests/integration/ledger/ledger_test_support.h"
 
 namespace fxsettle::ledger {
 namespace {
@@ -218,10 +219,9 @@ TEST(LedgerCrash, KilledWriterLosesNoAcknowledgedBatchAndLeavesNoPartialOne) {
     const std::uint64_t seed = seed_env ? std::strtoull(seed_env, nullptr, 10) : 0xC0FFEE;
     SCOPED_TRACE("seed " + std::to_string(seed) + " (replay: FXSETTLE_CRASH_SEED=" +
                  std::to_string(seed) + "; kill moments also depend on timing)");
-    std::string tmpl = (std::filesystem::temp_directory_path() / "fxsettle-crash-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    const std::filesystem::path dir = tmpl;
-    const std::filesystem::path path = dir / "ledger.lmdb";
+    testing::TempDir dir("fxsettle-crash");  // removed however the test ends
+    ASSERT_TRUE(dir.ok());
+    const std::filesystem::path path = dir.path() / "ledger.lmdb";
     std::mt19937_64 rng(seed);
     const auto started = std::chrono::steady_clock::now();
 
@@ -379,10 +379,6 @@ TEST(LedgerCrash, KilledWriterLosesNoAcknowledgedBatchAndLeavesNoPartialOne) {
     EXPECT_EQ(f.lost, 0u);
     EXPECT_EQ(f.partial, 0u);
     EXPECT_GT(f.acknowledged, 0u) << "no batch was ever acknowledged: the test proved nothing";
-    if (std::getenv("FXSETTLE_KEEP_TEST_FILES") == nullptr) {
-        std::error_code ec;
-        std::filesystem::remove_all(dir, ec);
-    }
 }
 
 }  // namespace
