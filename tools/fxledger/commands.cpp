@@ -114,7 +114,7 @@ Result<At> parse_at(std::string_view text) {
         }
         return At{n, std::nullopt};
     }
-    if (text.front() == '#' || text.size() < 10) {
+    if (text.empty() || text.front() == '#' || text.size() < 10) {
         return fail(StatusCode::kInvalidArgument,
                     "--at '" + std::string(text) +
                         "' is neither a sequence (#SEQ or an integer) nor an RFC 3339 time");

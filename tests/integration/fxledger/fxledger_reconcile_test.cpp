@@ -127,6 +127,30 @@ TEST(FxledgerReconcile, CsvAllMatched) {
     EXPECT_THAT(r.out, HasSubstr("matched,2026-11-24,PAYOUT-USD-001,-300.00,10,"));
 }
 
+TEST(FxledgerReconcile, JpyAndKwdNostrosWithTheirOwnDecimals) {
+    // JPY: banks often print "150000.00"; the zeros past the currency's 0 decimals are
+    // dropped. The open JPY hold never reaches the bank and is not expected.
+    RunResult r = reconcile("jpy.csv",
+                            "date,reference,amount,currency\n"
+                            "2026-11-23,PAYIN-JPY-001,150000.00,JPY\n"
+                            "2026-11-25,CLOSING BALANCE,150000,JPY\n",
+                            {"--report-format", "json"}, "BANK-B/nostro/JPY");
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    auto j = parse_json(r);
+    EXPECT_EQ(j["ledger_closing"], "150000");
+    EXPECT_EQ(j["closing_difference"], "0");
+
+    r = reconcile("kwd.csv",
+                  "date,reference,amount,currency,direction\n"
+                  "2026-11-23,PAYIN-KWD-TAMPER-TARGET-001,12.345,KWD,CRDT\n"
+                  "2026-11-23,CLOSING BALANCE,12.346,KWD,CRDT\n",
+                  {"--report-format", "json"}, "BANK-C/nostro/KWD");
+    ASSERT_EQ(r.exit_code, 1) << describe(r);
+    j = parse_json(r);
+    EXPECT_EQ(j["matched"], 1);
+    EXPECT_EQ(j["closing_difference"], "0.001");
+}
+
 TEST(FxledgerReconcile, CsvOneUnmatchedOnEachSide) {
     std::string csv = kCsvMatched;
     csv.replace(csv.find("PAYOUT-USD-001"), 14, "PAYOUT-USD-999");
