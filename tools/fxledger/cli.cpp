@@ -2,11 +2,15 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -167,11 +171,36 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
         "major units, signed (credit positive) or unsigned with direction CRDT/DBIT; rows "
         "with reference OPENING BALANCE / CLOSING BALANCE carry the balances.");
 
+    const std::vector<const CLI::App*> commands = {
+        accounts, balance, statement, trial, entries, show, export_cmd, verify, backup, reconcile};
     try {
         app.parse(argc, argv);
+    } catch (const CLI::CallForVersion& e) {
+        out << e.what() << '\n';
+        return kExitOk;
     } catch (const CLI::ParseError& e) {
         if (e.get_exit_code() == 0) {
-            return app.exit(e, out, err);  // --help, --version
+            return app.exit(e, out, err);  // --help
+        }
+        // CLI11 reports an unknown command as a missing one: name it instead.
+        for (int i = 1; i < argc; ++i) {
+            const std::string_view arg = argv[i];
+            if (arg == "--ledger") {
+                ++i;
+                continue;
+            }
+            if (arg.empty() || arg.front() == '-') {
+                continue;
+            }
+            const bool known = std::any_of(commands.begin(), commands.end(),
+                                           [&](const CLI::App* c) { return c->get_name() == arg; });
+            if (!known) {
+                err << "fxledger: unknown command '" << arg
+                    << "' (accounts, balance, statement, trial-balance, entries, show, export, "
+                       "verify, backup, reconcile; see fxledger --help)\n";
+                return kExitUsage;
+            }
+            break;
         }
         err << "fxledger: " << e.what() << " (see fxledger --help)\n";
         return kExitUsage;

@@ -15,6 +15,15 @@ using ledger::ReadView;
 using ledger::Side;
 using ledger::Timestamp;
 
+Status check_not_truncated(std::size_t count, std::string_view what) {
+    if (count < kReportLinesMax) {
+        return {};
+    }
+    return Status(StatusCode::kOutOfRange, "more than " + std::to_string(kReportLinesMax) + " " +
+                                               std::string(what) +
+                                               " in the period: narrow it with --from / --to");
+}
+
 int exit_code_for(const Status& status) {
     switch (status.code()) {
         case StatusCode::kNotFound:
@@ -284,9 +293,12 @@ Result<CommandOutput> statement_command(ReadView& view, std::string_view code_or
     if (!opening) {
         return fail(opening.error());
     }
-    auto lines = view.statement(a->id, from, to);
+    auto lines = view.statement(a->id, from, to, kReportLinesMax);
     if (!lines) {
         return fail(lines.error());
+    }
+    if (Status s = check_not_truncated(lines->size(), "statement lines"); !s.is_ok()) {
+        return fail(s);
     }
     const Side normal = ledger::normal_side(a->kind);
     const money::Currency& ccy = a->currency;
@@ -438,9 +450,12 @@ Result<CommandOutput> entries_command(ReadView& view, Timestamp from, Timestamp 
     if (!accounts) {
         return fail(accounts.error());
     }
-    auto entries = view.entries(from, to);
+    auto entries = view.entries(from, to, kReportLinesMax);
     if (!entries) {
         return fail(entries.error());
+    }
+    if (Status s = check_not_truncated(entries->size(), "entries"); !s.is_ok()) {
+        return fail(s);
     }
     Table t = entries_table();
     nlohmann::json j = nlohmann::json::array();

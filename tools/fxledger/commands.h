@@ -59,6 +59,13 @@ Result<At> parse_at(std::string_view text);
 // never decrease, so this is a binary search over entry_at_sequence().
 Result<std::uint64_t> sequence_at_time(ledger::ReadView& view, ledger::Timestamp at);
 
+// The most lines one statement, entries or reconcile report reads (STYLE.md: every loop
+// has a named maximum). Reaching it fails the command rather than print a silently cut
+// report; narrow the period with --from / --to.
+inline constexpr std::size_t kReportLinesMax = 1'000'000;
+// Fails with kOutOfRange when a read returned `count` == kReportLinesMax rows.
+Status check_not_truncated(std::size_t count, std::string_view what);
+
 struct CommandOutput {
     Report report;
     int exit_code = kExitOk;

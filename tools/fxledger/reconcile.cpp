@@ -81,9 +81,13 @@ Result<CommandOutput> reconcile_command(ledger::ReadView& view, std::string_view
     }
 
     // The ledger's posted movements of the account, with their entries' value dates.
-    auto lines = view.statement(account->id, ledger::Timestamp{}, ledger::Timestamp::max());
+    auto lines =
+        view.statement(account->id, ledger::Timestamp{}, ledger::Timestamp::max(), kReportLinesMax);
     if (!lines) {
         return fail(lines.error());
+    }
+    if (Status s = check_not_truncated(lines->size(), "postings of the account"); !s.is_ok()) {
+        return fail(s);
     }
     const Side normal = ledger::normal_side(account->kind);
     std::vector<LedgerMove> moves;

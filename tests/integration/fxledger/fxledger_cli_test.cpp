@@ -45,6 +45,11 @@ TEST(FxledgerCli, UsageErrorsExitTwoWithOneLine) {
         EXPECT_THAT(r.err, HasSubstr("fxledger: "));
         EXPECT_TRUE(r.out.empty()) << describe(r);
     }
+    const RunResult unknown = on_fixture({"frobnicate"});
+    EXPECT_THAT(unknown.err, HasSubstr("unknown command 'frobnicate'"));
+    const RunResult version = fxledger({"--version"});
+    EXPECT_EQ(version.exit_code, 0);
+    EXPECT_EQ(version.out, "fxledger 0.1.0\n");
     const RunResult no_ledger = fxledger({"accounts"}, "env -u FXLEDGER_LEDGER");
     EXPECT_EQ(no_ledger.exit_code, 2) << describe(no_ledger);
     EXPECT_THAT(no_ledger.err, HasSubstr("--ledger"));
