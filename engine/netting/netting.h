@@ -25,6 +25,9 @@ inline constexpr std::size_t kObligationsMax = 16u << 20;
 inline constexpr std::size_t kPspsMax = 1u << 16;
 inline constexpr std::size_t kCurrenciesMax = 256;
 inline constexpr std::size_t kBanksMax = 1024;
+inline constexpr std::size_t kPairsMax = 4096;       // cross(): pair_count
+inline constexpr std::size_t kQuotesMax = 1u << 16;  // plan_hedge(): quotes
+inline constexpr std::size_t kFillsMax = 1u << 16;   // hedge_cost_against_mid(): fills
 
 // One gross obligation in one currency: what would be one payment without netting.
 struct Obligation {
@@ -82,7 +85,12 @@ struct NettingResult {
 // Nets `obligations` multilaterally per currency. Conservation holds and is asserted:
 // per currency, the sum of positions plus the payment orders' totals is zero. Fails
 // (kInvalidArgument) naming the first obligation with an index out of range, a payer
-// equal to its payee, or a non-positive amount; (kOutOfRange) beyond the bounds above.
+// equal to its payee, or a non-positive amount; (kOutOfRange) beyond the bounds above,
+// or when a currency's gross leaves the Amount range (naming the obligation that makes
+// it so). Checks per obligation, in this order: payer, payee, payer == payee, bank
+// (external obligations only: an internal one's `bank` is ignored), currency, amount.
+// Time O(obligations + currencies x (PSPs + banks)); memory O(currencies used x (PSPs +
+// banks)) besides the result; no allocation per obligation. The result owns its memory.
 Result<NettingResult> net(std::span<const Obligation> obligations, std::size_t psp_count,
                           std::size_t bank_count, std::size_t currency_count);
 
@@ -106,7 +114,9 @@ struct PairCross {
     money::Amount residual_base;
 };
 
-// Per pair with any need, by pair index. Fails like net() on bad indices or amounts.
+// Per pair with any need, by pair index. Fails like net() on bad indices or amounts
+// (kInvalidArgument naming the need), beyond kObligationsMax needs or kPairsMax pairs, or
+// when a side's total leaves the Amount range (kOutOfRange).
 Result<std::vector<PairCross>> cross(std::span<const ConversionNeed> needs, std::size_t pair_count);
 
 // ---- Hedging the residual across venues ---------------------------------------------
@@ -136,13 +146,20 @@ struct HedgePlan {
 
 // Splits `residual_base` (signed as PairCross::residual_base) over the quotes for
 // `pair` (others are ignored; stale ones must be filtered out by the caller): buying
-// takes asks lowest first, selling takes bids highest first, each up to its size.
+// takes asks lowest first, selling takes bids highest first, each up to its size (a
+// quote whose size on that side is zero is skipped). A zero residual gives an empty plan.
+// Fails (kInvalidArgument) for a quote of `pair` with a negative size, a bid and ask on
+// different currency pairs, or a currency pair unlike the first quote of `pair`;
+// (kOutOfRange) beyond kQuotesMax quotes.
 Result<HedgePlan> plan_hedge(PairIndex pair, const money::Amount& residual_base,
                              std::span<const VenueQuote> quotes);
 
 // The cost of filled hedges against mid, in quote-currency minor units rounded half-even:
 // sum over fills of |price - mid| x base_amount, converted between the currencies'
-// exponents. >= 0.
+// exponents (price and mid carry the pair's currencies, so their exponents). The sum is
+// exact and rounded once. >= 0. Fails (kInvalidArgument) naming a fill whose price is on
+// another currency pair than `mid` or whose amount is not positive; (kOutOfRange) beyond
+// kFillsMax fills or when the cost leaves the Amount range.
 Result<money::Amount> hedge_cost_against_mid(std::span<const HedgeSlice> fills,
                                              const money::Rate& mid);
 
