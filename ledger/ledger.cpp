@@ -773,7 +773,7 @@ Status LedgerImpl::create_account(const Account& a, OpResult& r) {
         return {};
     }
     const auto kind = static_cast<std::uint16_t>(a.kind);
-    if (kind < 1 || kind > 10) {
+    if (kind < 1 || kind > static_cast<std::uint16_t>(AccountKind::kPspReceivable)) {
         set_outcome(r, ResultCode::kAccountKindInvalid,
                     "account kind " + std::to_string(kind) + " is not a known kind");
         return {};

@@ -89,6 +89,7 @@ Side normal_side(AccountKind kind) noexcept {
         case AccountKind::kSuspense:
         case AccountKind::kVenue:
         case AccountKind::kSettlement:
+        case AccountKind::kPspReceivable:
             return Side::kDebit;
     }
     return Side::kDebit;
@@ -110,6 +111,7 @@ constexpr KindName kKindNames[] = {
     {AccountKind::kVenue, "venue"},
     {AccountKind::kSettlement, "settlement"},
     {AccountKind::kEquity, "equity"},
+    {AccountKind::kPspReceivable, "psp_receivable"},
 };
 }  // namespace
 

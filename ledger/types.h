@@ -53,16 +53,17 @@ enum class Side : std::uint8_t { kDebit = 1, kCredit = 2 };
 // fixes the account's normal side: for a debit-normal account "negative" means credits
 // exceeding debits, for a credit-normal one debits exceeding credits.
 enum class AccountKind : std::uint16_t {
-    kPspAvailable = 1,  // credit-normal: funds we hold for a PSP, free to use
-    kPspHeld = 2,       // credit-normal: a PSP's funds reserved for instructions
-    kNostro = 3,        // debit-normal: our account at a bank
-    kFxPosition = 4,    // debit-normal: the engine's open FX position in a currency
-    kRounding = 5,      // credit-normal: rounding residue of conversions
-    kFees = 6,          // credit-normal: fees and spreads earned
-    kSuspense = 7,      // debit-normal: unexplained items awaiting reconciliation
-    kVenue = 8,         // debit-normal: receivable from / payable to an FX venue
-    kSettlement = 9,    // debit-normal: payments in transit to or from a bank
-    kEquity = 10,       // credit-normal: capital, opening balances
+    kPspAvailable = 1,    // credit-normal: funds we hold for a PSP, free to use
+    kPspHeld = 2,         // credit-normal: a PSP's funds reserved for instructions
+    kNostro = 3,          // debit-normal: our account at a bank
+    kFxPosition = 4,      // debit-normal: the engine's open FX position in a currency
+    kRounding = 5,        // credit-normal: rounding residue of conversions
+    kFees = 6,            // credit-normal: fees and spreads earned
+    kSuspense = 7,        // debit-normal: unexplained items awaiting reconciliation
+    kVenue = 8,           // debit-normal: receivable from / payable to an FX venue
+    kSettlement = 9,      // debit-normal: payments in transit to or from a bank
+    kEquity = 10,         // credit-normal: capital, opening balances
+    kPspReceivable = 11,  // debit-normal: what a postfunded PSP owes (intraday credit drawn)
 };
 Side normal_side(AccountKind kind) noexcept;
 std::string_view account_kind_name(AccountKind kind) noexcept;  // "psp_available", ...

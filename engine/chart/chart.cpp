@@ -173,6 +173,9 @@ ledger::AccountId Chart::psp_available(PspIndex psp, CurrencyIndex currency) con
 ledger::AccountId Chart::psp_held(PspIndex psp, CurrencyIndex currency) const {
     return id_for(psp_hashes_.at(psp), ledger::AccountKind::kPspHeld, currency);
 }
+ledger::AccountId Chart::psp_receivable(PspIndex psp, CurrencyIndex currency) const {
+    return id_for(psp_hashes_.at(psp), ledger::AccountKind::kPspReceivable, currency);
+}
 ledger::AccountId Chart::nostro(BankIndex bank, CurrencyIndex currency) const {
     return id_for(bank_hashes_.at(bank), ledger::AccountKind::kNostro, currency);
 }
@@ -220,6 +223,8 @@ std::vector<ledger::Account> Chart::accounts() const {
                 ledger::kAccountNoNegative, psp_ids_[p] + " funds free to use in " + code);
             add(psp_held(p, c), psp_ids_[p], ledger::AccountKind::kPspHeld, c,
                 ledger::kAccountNoNegative, psp_ids_[p] + " funds reserved in " + code);
+            add(psp_receivable(p, c), psp_ids_[p], ledger::AccountKind::kPspReceivable, c,
+                ledger::kAccountNoNegative, psp_ids_[p] + " intraday credit owed in " + code);
         }
         for (BankIndex b = 0; b < bank_ids_.size(); ++b) {
             if (!bank_serves_[b][c])

@@ -3,7 +3,9 @@
 // derive account ids here, so the same configuration always names the same accounts.
 //
 // Accounts (DESIGN.md, "The ledger"):
-//   per PSP and currency    available (no_negative), held (no_negative)
+//   per PSP and currency    available (no_negative), held (no_negative), receivable
+//                           (no_negative, debit-normal: intraday credit a postfunded PSP
+//                           has drawn and not yet repaid)
 //   per bank and currency   nostro (what the bank holds for us), settlement (in transit)
 //   per venue and currency  venue (receivable from / payable to the venue)
 //   per currency            fx_position, rounding, fees, suspense, equity (owner "house")
@@ -65,6 +67,7 @@ class Chart {
     // Account ids. O(1), no allocation.
     ledger::AccountId psp_available(PspIndex psp, CurrencyIndex currency) const;
     ledger::AccountId psp_held(PspIndex psp, CurrencyIndex currency) const;
+    ledger::AccountId psp_receivable(PspIndex psp, CurrencyIndex currency) const;
     ledger::AccountId nostro(BankIndex bank, CurrencyIndex currency) const;
     ledger::AccountId settlement(BankIndex bank, CurrencyIndex currency) const;
     ledger::AccountId venue(VenueIndex venue, CurrencyIndex currency) const;
