@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "engine/book/types.h"
+#include "engine/calendar/calendar.h"
 #include "engine/chart/chart.h"
 #include "engine/money/amount.h"
 #include "engine/money/currency.h"
@@ -38,23 +39,10 @@ inline constexpr std::size_t kPurposeBytesMax = 140;
 inline constexpr std::size_t kReferenceBytesMax = 140;
 inline constexpr std::size_t kReasonTextBytesMax = 256;
 
-// How a value date is asked for (FIX SettlType 0-6 and SettlDate map onto it: 0 and 3 ->
-// kSpot for T+2 pairs, 1 -> kToday, 2 -> kTomorrow, 6 with SettlDate -> kDate).
-enum class Tenor : std::uint8_t {
-    kSpot = 0,      // the pair's (or currency's) spot date: the default
-    kToday = 1,     // TOD
-    kTomorrow = 2,  // TOM
-    kDate = 3,      // a broken date: `value_date` says which
-};
-
-struct ValueDateRequest {
-    Tenor tenor = Tenor::kSpot;
-    std::optional<ledger::Date> value_date;  // kDate only
-    // A date that is not a business day of the currencies involved is rolled to the
-    // next business day instead of rejected (FIX: the PSP's explicit choice).
-    bool roll = false;
-    friend bool operator==(const ValueDateRequest&, const ValueDateRequest&) = default;
-};
+// How a value date is asked for: the calendar's request (tenor TOD/TOM/SPOT/T+n or a
+// broken date, the date the client expects, and whether a closed date may be rolled).
+// calendar::request_from_fix maps FIX SettlType (63) / SettlDate (64) onto it.
+using ValueDateRequest = calendar::ValueDateRequest;
 
 // ---- Funds ---------------------------------------------------------------------------
 

@@ -54,7 +54,7 @@ enum class Reason : std::uint16_t {
     kValueDateNotBusinessDay = 500,  // and no roll was asked for
     kValueDateInPast = 501,
     kValueDateOutOfRange = 502,  // outside the calendars' loaded range
-    kValueDateInvalid = 503,     // kDate without a date, a date with another tenor
+    kValueDateInvalid = 503,     // a broken tenor without a date, a date unlike the tenor's
     kValueDateMismatch = 504,    // a payout's value date differs from its quote's
     // quotes: 600..699
     kNoRate = 600,  // no fresh venue rate for the pair
