@@ -72,8 +72,16 @@ bool operator==(const Config& a, const Config& b) {
            a.ledger == b.ledger && a.engine == b.engine && a.metrics == b.metrics &&
            a.currencies == b.currencies &&
            std::equal(table_a.begin(), table_a.end(), table_b.begin(), table_b.end()) &&
-           a.pairs == b.pairs && a.psps == b.psps && a.cycles == b.cycles &&
-           a.gateway == b.gateway && a.venues == b.venues && a.banks == b.banks;
+           a.pairs == b.pairs && a.calendars == b.calendars && a.psps == b.psps &&
+           a.cycles == b.cycles && a.gateway == b.gateway && a.venues == b.venues &&
+           a.banks == b.banks;
+}
+
+std::uint32_t conventional_spot_days(const money::CurrencyPair& pair) noexcept {
+    const auto other = pair.base.code_view() == "USD"    ? pair.quote.code_view()
+                       : pair.quote.code_view() == "USD" ? pair.base.code_view()
+                                                         : std::string_view();
+    return other == "CAD" || other == "TRY" || other == "PHP" || other == "RUB" ? 1 : 2;
 }
 
 namespace {
@@ -122,6 +130,7 @@ class Loader {
         read_engine(r);
         read_metrics(r);
         read_gateway(r);
+        read_calendars(r);
         read_psps(r);
         read_cycles(r);
         read_venues(r);
@@ -503,10 +512,13 @@ class Loader {
             const auto min_qty =
                 amount(r, "min_qty", pair ? std::optional(pair->base) : std::nullopt,
                        Need::kRequired, Sign::kPositive);
-            std::uint32_t spot_days = 2;
+            std::uint32_t spot_days = pair ? conventional_spot_days(*pair) : 2;
             read_int(r, "spot_days", spot_days, 0, kSpotDaysMax);
+            const bool skip_usd_holidays =
+                r.boolean("skip_usd_holidays", Need::kOptional).value_or(true);
             if (pair && tick && min_qty) {
-                config_.pairs.push_back(PairConfig{*pair, *tick, *min_qty, spot_days});
+                config_.pairs.push_back(
+                    PairConfig{*pair, *tick, *min_qty, spot_days, skip_usd_holidays});
             }
         });
     }
@@ -601,6 +613,19 @@ class Loader {
             }
             read_duration(r, "heartbeat_s", gateway.heartbeat_s, 1, kHeartbeatSMax);
             gateway.tls = tls(r, true);
+        });
+    }
+
+    void read_calendars(TableReader& root) {
+        with_table(root, "calendars", Need::kOptional, [&](TableReader& r) {
+            if (auto directory = r.string("directory", Need::kOptional, true)) {
+                if (directory->size() > kTextLengthMax) {
+                    r.value_error("directory", fmt::format("is {} characters long; at most {}",
+                                                           directory->size(), kTextLengthMax));
+                } else {
+                    config_.calendars.directory = *directory;
+                }
+            }
         });
     }
 

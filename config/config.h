@@ -103,11 +103,30 @@ struct MetricsConfig {
 
 // [[pairs]]: a currency pair the engine trades.
 struct PairConfig {
-    money::CurrencyPair pair;     // from `symbol`, "USD/CNY"
-    money::Rate tick;             // the price increment; a positive decimal on this pair
-    money::Amount min_qty;        // the smallest order, in minor units of pair.base
-    std::uint32_t spot_days = 2;  // business days from trade date to spot value date
+    money::CurrencyPair pair;  // from `symbol`, "USD/CNY"
+    money::Rate tick;          // the price increment; a positive decimal on this pair
+    money::Amount min_qty;     // the smallest order, in minor units of pair.base
+    // Business days from trade date to spot value date. When the file leaves it out:
+    // conventional_spot_days(pair), T+2 but for the T+1 pairs (USD/CAD, ...).
+    std::uint32_t spot_days = 2;
+    // For a cross (neither currency USD): the spot date (and T+n) must also be a USD
+    // business day, as the interbank market settles crosses. Ignored for a USD pair.
+    bool skip_usd_holidays = true;
     friend bool operator==(const PairConfig&, const PairConfig&) = default;
+};
+
+// The market's spot convention: 1 business day for USD/CAD, USD/TRY, USD/PHP and USD/RUB
+// (either direction), 2 for every other pair.
+std::uint32_t conventional_spot_days(const money::CurrencyPair& pair) noexcept;
+
+// [calendars]: where the per-currency holiday calendars come from
+// (engine/calendar/README.md; format in config/calendar_file.h).
+struct CalendarsConfig {
+    // A directory of <CCY>.toml calendar files, used as written (relative to the daemon's
+    // working directory). Empty (the default): the calendars compiled in from
+    // config/calendars/.
+    std::string directory;
+    friend bool operator==(const CalendarsConfig&, const CalendarsConfig&) = default;
 };
 
 // Per-currency amounts (limits, caps). A currency absent from the map has a limit of zero.
@@ -142,7 +161,10 @@ struct CycleConfig {
     money::Currency currency;
     // Cut-off times as minutes after midnight UTC, strictly increasing, at least one.
     std::vector<std::chrono::minutes> cutoffs;
-    // Days on which this currency does not settle (besides Saturdays and Sundays), sorted.
+    // Extra closures, sorted: days this currency does not settle on top of its holiday
+    // calendar (a typhoon day, a day of mourning, a clearing bank's own closure). Each
+    // must lie in the calendar's range on a day that is not a weekend day (checked when
+    // the calendars are loaded, engine/calendar).
     std::vector<std::chrono::year_month_day> holidays;
     friend bool operator==(const CycleConfig&, const CycleConfig&) = default;
 };
@@ -212,6 +234,7 @@ struct Config {
     // against this table, and the rest of the program should use it too.
     money::CurrencyTable currency_table;
     std::vector<PairConfig> pairs;
+    CalendarsConfig calendars;
     std::vector<PspConfig> psps;
     std::vector<CycleConfig> cycles;
     GatewayConfig gateway;

@@ -111,10 +111,13 @@ std::string to_toml(const Config& c) {
                            quote(currency.code_view()), currency.exponent);
     }
     for (const PairConfig& p : c.pairs) {
-        out += fmt::format("\n[[pairs]]\nsymbol = {}\ntick = {}\nmin_qty = {}\nspot_days = {}\n",
-                           quote(p.pair.to_string()), quote(p.tick.to_string()),
-                           quote(money::format_amount(p.min_qty, p.pair.base)), p.spot_days);
+        out += fmt::format(
+            "\n[[pairs]]\nsymbol = {}\ntick = {}\nmin_qty = {}\nspot_days = {}\n"
+            "skip_usd_holidays = {}\n",
+            quote(p.pair.to_string()), quote(p.tick.to_string()),
+            quote(money::format_amount(p.min_qty, p.pair.base)), p.spot_days, p.skip_usd_holidays);
     }
+    out += fmt::format("\n[calendars]\ndirectory = {}\n", quote(c.calendars.directory));
     for (const PspConfig& p : c.psps) {
         out += fmt::format(
             "\n[[psps]]\nid = {}\nname = {}\nsender_comp_id = {}\nusername = {}\npassword_hash = "

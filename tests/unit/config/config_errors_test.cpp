@@ -371,6 +371,28 @@ TEST(ConfigErrors, ImpossibleHolidayDateIsRejected) {
                           "13: cycles[0].holidays[0]: \"2025-02-29\" is not a calendar date"));
 }
 
+TEST(ConfigErrors, CalendarsDirectoryMustBeAString) {
+    const std::string text = valid_config() + "\n[calendars]\ndirectory = 5\n";
+    EXPECT_THAT(load_error(text), HasSubstr(at_line_of(text, "directory = 5") +
+                                            "13: calendars.directory: expected a string, got "
+                                            "integer"));
+}
+
+TEST(ConfigErrors, UnknownKeyUnderCalendarsIsRejected) {
+    const std::string text = valid_config() + "\n[calendars]\ndir = \"x\"\n";
+    EXPECT_THAT(load_error(text),
+                HasSubstr(at_line_of(text, "dir = ") + "1: calendars.dir: unknown key"));
+}
+
+TEST(ConfigErrors, SkipUsdHolidaysMustBeABoolean) {
+    const std::string text = replaced(valid_config(), "min_qty = \"100.00\"",
+                                      "min_qty = \"100.00\"\nskip_usd_holidays = \"yes\"");
+    EXPECT_THAT(load_error(text),
+                HasSubstr(at_line_of(text, "skip_usd_holidays") +
+                          "21: pairs[0].skip_usd_holidays: expected a boolean (true or false), "
+                          "got string"));
+}
+
 // ---- hosts and ports ------------------------------------------------------------------
 
 TEST(ConfigErrors, ListenPortOutOfRangeIsRejected) {

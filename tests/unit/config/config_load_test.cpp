@@ -257,6 +257,10 @@ symbol = "XTK/JPY"
 tick = "0.5"
 min_qty = "0.0001"
 spot_days = 0
+skip_usd_holidays = false
+
+[calendars]
+directory = "/srv/fx/calendars"
 
 [[psps]]
 id = "p_1"
@@ -330,8 +334,9 @@ Config every_field_expected() {
     const money::CurrencyPair xtk_jpy{xtk, jpy};
     c.pairs.push_back(
         {usd_cnh, money::Rate::parse(usd_cnh, "0.00005").value(), money::Amount::from_minor(1), 1});
-    c.pairs.push_back(
-        {xtk_jpy, money::Rate::parse(xtk_jpy, "0.5").value(), money::Amount::from_minor(1), 0});
+    c.pairs.push_back({xtk_jpy, money::Rate::parse(xtk_jpy, "0.5").value(),
+                       money::Amount::from_minor(1), 0, false});
+    c.calendars.directory = "/srv/fx/calendars";
     PspConfig psp;
     psp.id = "p_1";
     psp.name = "P \"One\"";
@@ -382,6 +387,7 @@ TEST(ConfigRoundTrip, EveryFieldSetLoadsIntoTheStruct) {
     EXPECT_EQ(loaded->gateway, expected.gateway);
     EXPECT_EQ(loaded->currencies, expected.currencies);
     EXPECT_EQ(loaded->pairs, expected.pairs);
+    EXPECT_EQ(loaded->calendars, expected.calendars);
     EXPECT_EQ(loaded->psps, expected.psps);
     EXPECT_EQ(loaded->cycles, expected.cycles);
     EXPECT_EQ(loaded->venues, expected.venues);
@@ -421,6 +427,40 @@ TEST(ConfigDefaults, PairSpotDaysDefaultsToTwo) {
     ASSERT_EQ(loaded->pairs.size(), 1U);
     EXPECT_EQ(loaded->pairs[0].spot_days, 2U);
     EXPECT_EQ(loaded->pairs[0].min_qty, money::Amount::from_minor(100));
+}
+
+TEST(ConfigDefaults, UsdCadSpotDaysDefaultsToOneAsTheMarketSettlesIt) {
+    auto loaded = load_config_string(
+        "[node]\nname = \"n\"\n[[pairs]]\nsymbol = \"USD/CAD\"\ntick = \"0.00001\"\n"
+        "min_qty = \"1\"\n[[pairs]]\nsymbol = \"CAD/JPY\"\ntick = \"0.001\"\n"
+        "min_qty = \"1\"\n[[pairs]]\nsymbol = \"TRY/USD\"\ntick = \"0.00001\"\n"
+        "min_qty = \"1\"\n",
+        kSource);
+    ASSERT_TRUE(loaded.has_value()) << loaded.error().message();
+    ASSERT_EQ(loaded->pairs.size(), 3U);
+    EXPECT_EQ(loaded->pairs[0].spot_days, 1U) << "USD/CAD is T+1";
+    EXPECT_EQ(loaded->pairs[1].spot_days, 2U) << "CAD/JPY, a cross, is T+2";
+    EXPECT_EQ(loaded->pairs[2].spot_days, 1U) << "TRY/USD is T+1 in either direction";
+}
+
+TEST(ConfigDefaults, CrossesSkipUsdHolidaysAndCalendarsAreCompiledIn) {
+    auto loaded = load_config_string(
+        "[node]\nname = \"n\"\n[[pairs]]\nsymbol = \"EUR/GBP\"\ntick = \"0.00001\"\n"
+        "min_qty = \"1\"\n",
+        kSource);
+    ASSERT_TRUE(loaded.has_value()) << loaded.error().message();
+    EXPECT_TRUE(loaded->pairs.at(0).skip_usd_holidays);
+    EXPECT_EQ(loaded->calendars.directory, "") << "empty means the compiled-in calendars";
+}
+
+TEST(ConfigDefault, UsesTheCompiledInCalendarsWithoutExtraClosures) {
+    const Config config = load_default_or_fail();
+    EXPECT_EQ(config.calendars.directory, "");
+    for (const CycleConfig& cycle : config.cycles) {
+        EXPECT_TRUE(cycle.holidays.empty())
+            << cycle.currency.to_string()
+            << ": public holidays belong in config/calendars/, not in [[cycles]].holidays";
+    }
 }
 
 // ---- the file API ---------------------------------------------------------------------
