@@ -31,6 +31,17 @@ struct Quantity {
     friend auto operator<=>(const Quantity&, const Quantity&) = default;
 };
 
+// Bounds (STYLE.md "every ... book depth has a named _max"). A book holds at most
+// kBookOrdersMax resting orders (its constructor's orders_max is checked against it), and
+// an order's quantity is at most kQuantityMax, so that the sum of a price level can never
+// overflow an int64: the engine refuses larger quantities at intake (the book rejects
+// them with kQuantityInvalid / kReplaceInvalid). kQuantityMax is 2^41 minor units, about
+// 22 billion USD in cents.
+inline constexpr std::uint32_t kBookOrdersMax = 1u << 21;
+inline constexpr std::int64_t kQuantityMax = std::int64_t{1} << 41;
+static_assert(kQuantityMax * std::int64_t{kBookOrdersMax} <= std::int64_t{1} << 62,
+              "a full price level's quantity must fit an int64 with room to spare");
+
 enum class Side : std::uint8_t { kBuy = 1, kSell = 2 };  // of the base currency
 enum class OrderType : std::uint8_t { kLimit = 1, kMarket = 2 };
 // FIX TimeInForce (59) values.
@@ -63,10 +74,10 @@ enum class BookReject : std::uint8_t {
     kDuplicateOrderId = 1,
     kUnknownOrder = 2,     // cancel/replace of an id not resting in the book
     kNotOwner = 3,         // cancel/replace by another owner
-    kQuantityInvalid = 4,  // <= 0
+    kQuantityInvalid = 4,  // <= 0 or > kQuantityMax
     kPriceInvalid = 5,     // limit price <= 0
     kBookFull = 6,         // orders_max resting orders already
-    kReplaceInvalid = 7,   // replace to a quantity <= 0
+    kReplaceInvalid = 7,   // replace to a quantity <= 0 or > kQuantityMax
 };
 std::string_view book_reject_name(BookReject reject) noexcept;
 
@@ -78,6 +89,7 @@ enum class EventKind : std::uint8_t {
     kReplaced = 5,   // replace applied: `price`, `remaining` are the new ones
     kRejected = 6,   // request refused: `reject` says why; nothing changed
 };
+std::string_view event_kind_name(EventKind kind) noexcept;
 
 // One flat event record; fields that do not apply to a kind are zero.
 struct Event {
@@ -94,6 +106,7 @@ struct Event {
     CancelReason cancel_reason = CancelReason::kRequested;
     BookReject reject = BookReject::kNone;
     bool priority_kept = false;  // kReplaced: quantity reduced at the same price
+    friend bool operator==(const Event&, const Event&) = default;
 };
 
 // A resting order as the book reports it.
@@ -104,12 +117,14 @@ struct OrderView {
     TimeInForce tif = TimeInForce::kGtc;
     Price price;
     Quantity remaining;
+    friend bool operator==(const OrderView&, const OrderView&) = default;
 };
 
 struct Level {
     Price price;
     Quantity quantity;  // sum of remaining quantities at this price
     std::uint32_t orders = 0;
+    friend bool operator==(const Level&, const Level&) = default;
 };
 
 }  // namespace fxsettle::engine::book
