@@ -1,0 +1,1784 @@
+// Settlement cycles: see settlement.h for the model. The cut-off computes everything into
+// local values first (validation, failures, hold-back, conversions, hedges, netting,
+// entries, events) and only then moves them into the state and the output, so that a
+// failed Status leaves both untouched.
+#include "engine/core/settlement.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+#include <utility>
+
+#include <boost/multiprecision/cpp_int.hpp>
+
+namespace fxsettle::engine {
+namespace {
+
+using money::Amount;
+using money::Int128;
+using money::Money;
+using money::Rate;
+using Int256 = boost::multiprecision::int256_t;
+
+Amount to_amount(const Int256& value) {
+    auto amount = Amount::from_int(Int128(value));
+    FXSETTLE_ASSERT(value <= Int256(Amount::max().minor()) &&
+                        value >= Int256(Amount::min().minor()) && amount.has_value(),
+                    "settlement: a bounded figure left the Amount range");
+    return *amount;
+}
+
+Int256 pow10(int n) {
+    Int256 v = 1;
+    for (int i = 0; i < n; ++i)
+        v *= 10;
+    return v;
+}
+
+std::uint32_t ratio_ppm(const Amount& part, const Amount& whole) {
+    if (!whole.is_positive() || !part.is_positive())
+        return 0;
+    const Int256 ppm = Int256(part.minor()) * 1'000'000 / Int256(whole.minor());
+    return static_cast<std::uint32_t>(std::min<Int256>(ppm, 1'000'000));
+}
+
+std::string fmt(const Amount& amount, const money::Currency& currency) {
+    return money::format_amount(amount, currency) + " " + currency.to_string();
+}
+
+// The conversion rate from `funding` into `payout` for a rate on the pair of the two
+// (either direction): the rate itself when its base is `funding`, else its inverse
+// rounded down (fewer units of `payout` per unit of `funding`: against the PSP).
+Result<Rate> conversion_rate(const Rate& rate, const money::Currency& funding,
+                             const money::Currency& payout) {
+    if (rate.pair().base == funding && rate.pair().quote == payout)
+        return rate;
+    if (rate.pair().base == payout && rate.pair().quote == funding)
+        return rate.inverted(money::RoundingMode::kDown);
+    return fail(StatusCode::kInvalidArgument,
+                "rate on " + rate.pair().to_string() + " does not convert between " +
+                    funding.to_string() + " and " + payout.to_string());
+}
+
+// The smallest amount of conv.pair().base whose conversion at `conv` credits >= target.
+Result<Amount> funding_for(const Amount& target, const Rate& conv, money::RoundingMode mode) {
+    const money::Currency& from = conv.pair().base;
+    const money::Currency& to = conv.pair().quote;
+    if (!target.is_positive())
+        return fail(StatusCode::kInvalidArgument,
+                    "payout amount " + target.to_string() + " is not positive");
+    // exact target minor = X x mantissa / 10^12 x 10^(e_to - e_from)
+    const Int256 num = Int256(target.minor()) * pow10(Rate::kDecimals + from.exponent);
+    const Int256 den = Int256(conv.mantissa()) * pow10(to.exponent);
+    Int256 estimate = (num + den - 1) / den;
+    if (estimate < 1)
+        estimate = 1;
+    if (estimate > Int256(Amount::max().minor()))
+        return fail(StatusCode::kOutOfRange,
+                    "funding " + fmt(target, to) + " at " + conv.to_string() + " overflows");
+    Amount x = to_amount(estimate);
+    auto converts_to = [&](const Amount& amount) -> Result<Amount> {
+        auto c = money::convert(Money{amount, from}, conv, mode);
+        if (!c)
+            return fail(c.error());
+        return c->converted.amount;
+    };
+    // The estimate is the exact ceiling; rounding modes move it by a unit at most.
+    for (int guard = 0; guard < 4; ++guard) {
+        auto got = converts_to(x);
+        if (!got)
+            return fail(got.error());
+        if (*got >= target)
+            break;
+        x += Amount::from_minor(1);
+    }
+    for (int guard = 0; guard < 4 && x > Amount::from_minor(1); ++guard) {
+        auto got = converts_to(x - Amount::from_minor(1));
+        if (!got)
+            return fail(got.error());
+        if (*got < target)
+            break;
+        x -= Amount::from_minor(1);
+    }
+    auto check = converts_to(x);
+    if (!check)
+        return fail(check.error());
+    FXSETTLE_ASSERT(*check >= target, "settlement: funding amount does not cover the payout");
+    return x;
+}
+
+// ---- canonical state bytes --------------------------------------------------------------
+
+void put_u64(std::string& out, std::uint64_t v) {
+    for (int i = 0; i < 8; ++i)
+        out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+void put_bool(std::string& out, bool v) {
+    out.push_back(v ? 1 : 0);
+}
+void put_amount(std::string& out, const Amount& a) {
+    const auto bytes = a.to_le_bytes();
+    out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+void put_str(std::string& out, std::string_view s) {
+    put_u64(out, s.size());
+    out.append(s);
+}
+void put_rate(std::string& out, const Rate& r) {
+    put_str(out, r.pair().to_string());
+    put_amount(out, to_amount(Int256(r.mantissa())));
+}
+void put_time(std::string& out, ledger::Timestamp t) {
+    put_u64(out, static_cast<std::uint64_t>(t.time_since_epoch().count()));
+}
+void put_date(std::string& out, ledger::Date d) {
+    put_u64(out, static_cast<std::uint64_t>(d.time_since_epoch().count()));
+}
+
+// One conversion step of `m` into `to` at the mid of `pair` (either direction), rounded up
+// (a debit is never undervalued); nullopt when the pair does not join the two.
+std::optional<Money> step(const Money& m, const money::Currency& to,
+                          const money::CurrencyPair& pair, const Rate& mid) {
+    std::optional<Rate> rate;
+    if (pair.base == m.currency && pair.quote == to) {
+        rate = mid;
+    } else if (pair.base == to && pair.quote == m.currency) {
+        auto inv = mid.inverted(money::RoundingMode::kUp);
+        if (!inv)
+            return std::nullopt;
+        rate = *inv;
+    } else {
+        return std::nullopt;
+    }
+    auto v = money::convert(m, *rate, money::RoundingMode::kUp);
+    if (!v)
+        return std::nullopt;
+    return v->converted;
+}
+
+// `m` valued in `to` at the mids: directly, or through one intermediate currency (the
+// first, in pair order, that both have a mid with). nullopt when no mid joins them.
+std::optional<Amount> value_in(const Money& m, const money::Currency& to,
+                               const std::vector<money::CurrencyPair>& pairs,
+                               const std::map<PairIndex, Rate>& mids) {
+    if (m.currency == to)
+        return m.amount;
+    for (const auto& [pi, mid] : mids) {
+        if (auto v = step(m, to, pairs[pi], mid))
+            return v->amount;
+    }
+    for (const auto& [pi, mid] : mids) {
+        const auto& pr = pairs[pi];
+        const money::Currency* via = pr.base == m.currency    ? &pr.quote
+                                     : pr.quote == m.currency ? &pr.base
+                                                              : nullptr;
+        if (via == nullptr)
+            continue;
+        auto first = step(m, *via, pr, mid);
+        if (!first)
+            continue;
+        for (const auto& [pj, mid2] : mids) {
+            if (auto v = step(*first, to, pairs[pj], mid2))
+                return v->amount;
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+// ---- names ----------------------------------------------------------------------------
+
+std::string_view settlement_code_name(SettlementCode code) noexcept {
+    switch (code) {
+        case SettlementCode::kBankRejected:
+            return "bank_rejected";
+        case SettlementCode::kFxBufferExceeded:
+            return "fx_buffer_exceeded";
+        case SettlementCode::kUnknownPaymentOrder:
+            return "unknown_payment_order";
+        case SettlementCode::kUnknownLine:
+            return "unknown_line";
+        case SettlementCode::kBankMismatch:
+            return "bank_mismatch";
+        case SettlementCode::kLineAlreadyRejected:
+            return "line_already_rejected";
+        case SettlementCode::kLineAlreadyConfirmed:
+            return "line_already_confirmed";
+        case SettlementCode::kUnknownHedge:
+            return "unknown_hedge";
+        case SettlementCode::kVenueMismatch:
+            return "venue_mismatch";
+        case SettlementCode::kFillExceedsHedge:
+            return "fill_exceeds_hedge";
+        case SettlementCode::kFillPriceInvalid:
+            return "fill_price_invalid";
+    }
+    return "unknown";
+}
+
+std::string_view exposure_reason_name(ExposureReason reason) noexcept {
+    switch (reason) {
+        case ExposureReason::kNoVenueSize:
+            return "no_venue_size";
+        case ExposureReason::kHedgeRejected:
+            return "hedge_rejected";
+        case ExposureReason::kHedgeTimedOut:
+            return "hedge_timed_out";
+        case ExposureReason::kLateFill:
+            return "late_fill";
+        case ExposureReason::kVenueCancelledRest:
+            return "venue_cancelled_rest";
+    }
+    return "unknown";
+}
+
+std::string_view hold_back_reason_name(HoldBackReason reason) noexcept {
+    switch (reason) {
+        case HoldBackReason::kNetDebitCap:
+            return "net_debit_cap";
+        case HoldBackReason::kAggregateCap:
+            return "aggregate_cap";
+        case HoldBackReason::kNoRate:
+            return "no_rate";
+        case HoldBackReason::kNoAggregateRate:
+            return "no_aggregate_rate";
+    }
+    return "unknown";
+}
+
+PspTerms PspTerms::from_config(const config::PspConfig& psp) {
+    PspTerms terms;
+    terms.spread_bps = psp.spread_bps;
+    terms.funding_mode = psp.funding_mode;
+    terms.net_debit_caps = psp.net_debit_caps;
+    terms.aggregate_cap = psp.aggregate_cap;
+    return terms;
+}
+
+PspTerms PspTerms::from_limits(std::uint32_t spread_bps, const RiskLimits& limits) {
+    PspTerms terms;
+    terms.spread_bps = spread_bps;
+    terms.funding_mode = limits.funding_mode;
+    terms.net_debit_caps = limits.net_debit_caps;
+    terms.aggregate_cap = limits.aggregate_cap;
+    return terms;
+}
+
+// ---- state ----------------------------------------------------------------------------
+
+struct Settlement::State {
+    const Chart* chart = nullptr;
+    std::vector<money::CurrencyPair> pairs;
+    SettlementOptions options;
+
+    std::uint64_t next_entry = 1;
+    CycleId next_cycle = 1;
+    HedgeId next_hedge = 1;
+    PaymentOrderId next_order = 1;
+
+    struct Carried {
+        std::vector<DuePayout> payouts;
+        std::vector<DueTradeLeg> trade_legs;
+    };
+    std::map<CurrencyIndex, Carried> carried;
+
+    struct Hedge {
+        CycleId cycle_id = 0;
+        VenueIndex venue = 0;
+        PairIndex pair = 0;
+        bool buy_base = true;
+        Amount base_amount;
+        Amount filled_base;
+        Rate limit;
+        std::optional<Rate> mid;
+        ledger::Date value_date{};
+        ledger::Timestamp deadline{};
+        bool open = true;
+        std::vector<std::string> exec_ids;
+    };
+    std::map<HedgeId, Hedge> hedges;
+    std::set<std::pair<ledger::Timestamp, HedgeId>> deadlines;  // open hedges only
+    std::map<PairIndex, Amount> open_exposure;                  // non-zero only
+
+    enum class LineStatus : std::uint8_t { kOpen = 0, kConfirmed = 1, kRejected = 2 };
+    struct Line {
+        PayoutId payout_id = 0;
+        std::string client_id;
+        PspIndex payer = 0;
+        Amount amount;
+        Money funded;
+        std::optional<Rate> rate;
+        LineStatus status = LineStatus::kOpen;
+    };
+    struct Order {
+        BankIndex bank = 0;
+        CurrencyIndex currency = 0;
+        ledger::Date value_date{};
+        std::vector<Line> lines;
+        std::uint32_t open_lines = 0;
+    };
+    std::map<PaymentOrderId, Order> orders;
+    std::size_t open_lines = 0;
+    // Mirror of the settlement accounts: in transit per (bank, currency). Only
+    // Settlement debits them, so a confirmation or rejection never exceeds this.
+    std::map<std::pair<BankIndex, CurrencyIndex>, Amount> in_transit;
+
+    ledger::EntryId entry_id(std::uint64_t& counter) const {
+        return ledger::EntryId{kSettlementEntryIdHi, counter++};
+    }
+    const money::Currency& ccy(CurrencyIndex c) const { return chart->currency(c); }
+    Money money_of(const Amount& a, CurrencyIndex c) const { return Money{a, ccy(c)}; }
+    std::optional<PairIndex> pair_of(CurrencyIndex a, CurrencyIndex b) const {
+        for (PairIndex p = 0; p < pairs.size(); ++p) {
+            const auto& pr = pairs[p];
+            if ((pr.base == ccy(a) && pr.quote == ccy(b)) ||
+                (pr.base == ccy(b) && pr.quote == ccy(a)))
+                return p;
+        }
+        return std::nullopt;
+    }
+    CurrencyIndex index_of(const money::Currency& c) const {
+        auto i = chart->currency_index(c);
+        FXSETTLE_ASSERT(i.has_value(), "settlement: a pair currency is not in the chart");
+        return *i;
+    }
+    void add_exposure(PairIndex pair, const Amount& delta) {
+        Amount& v = open_exposure[pair];
+        v += delta;
+        if (v.is_zero())
+            open_exposure.erase(pair);
+    }
+    Amount exposure(PairIndex pair) const {
+        auto it = open_exposure.find(pair);
+        return it == open_exposure.end() ? Amount{} : it->second;
+    }
+    // Closes an open hedge; what it did not fill becomes open exposure, reported.
+    void close_hedge(HedgeId id, Hedge& h, ExposureReason reason, std::string detail,
+                     std::vector<SettlementEvent>& events) {
+        FXSETTLE_ASSERT(h.open, "settlement: closing a hedge twice");
+        h.open = false;
+        deadlines.erase({h.deadline, id});
+        const Amount rest = h.base_amount - h.filled_base;
+        if (rest.is_zero())
+            return;
+        const Amount signed_rest = h.buy_base ? rest : -rest;
+        add_exposure(h.pair, signed_rest);
+        ExposureReported ex;
+        ex.pair = h.pair;
+        ex.hedge_id = id;
+        ex.venue = h.venue;
+        ex.reason = reason;
+        ex.base_amount = signed_rest;
+        ex.open_base = exposure(h.pair);
+        ex.detail = std::move(detail);
+        events.push_back(std::move(ex));
+    }
+};
+
+namespace {
+
+// Entries that move amounts from many accounts into one (or from one into many), chunked
+// at kPostingsMax postings; each chunk balances on its own.
+struct EntryBuilder {
+    std::uint64_t* counter;
+    ledger::Date value_date;
+    std::vector<ledger::Operation>* ops;
+
+    void simple(const ledger::AccountId& debit, const ledger::AccountId& credit, const Money& m,
+                const std::string& reference) {
+        FXSETTLE_ASSERT(m.amount.is_positive(), "settlement: a posting amount is not positive");
+        ledger::EntryRequest q;
+        q.id = ledger::EntryId{kSettlementEntryIdHi, (*counter)++};
+        q.kind = ledger::EntryKind::kPosted;
+        q.value_date = value_date;
+        q.reference = reference;
+        q.postings.push_back(ledger::Posting{debit, ledger::Side::kDebit, m});
+        q.postings.push_back(ledger::Posting{credit, ledger::Side::kCredit, m});
+        ops->push_back(ledger::Operation{std::move(q), false});
+    }
+
+    // many_side: the side of the many postings; the one account takes the other side.
+    void fan(const std::vector<std::pair<ledger::AccountId, Amount>>& many, ledger::Side many_side,
+             const ledger::AccountId& one, const money::Currency& currency,
+             const std::string& reference) {
+        const ledger::Side one_side =
+            many_side == ledger::Side::kDebit ? ledger::Side::kCredit : ledger::Side::kDebit;
+        std::size_t i = 0;
+        while (i < many.size()) {
+            ledger::EntryRequest q;
+            q.id = ledger::EntryId{kSettlementEntryIdHi, (*counter)++};
+            q.kind = ledger::EntryKind::kPosted;
+            q.value_date = value_date;
+            q.reference = reference;
+            Amount sum;
+            while (i < many.size() && q.postings.size() + 1 < ledger::kPostingsMax) {
+                FXSETTLE_ASSERT(many[i].second.is_positive(),
+                                "settlement: a posting amount is not positive");
+                q.postings.push_back(
+                    ledger::Posting{many[i].first, many_side, Money{many[i].second, currency}});
+                sum += many[i].second;
+                ++i;
+            }
+            q.postings.push_back(ledger::Posting{one, one_side, Money{sum, currency}});
+            ops->push_back(ledger::Operation{std::move(q), false});
+        }
+    }
+};
+
+// Budget of a PSP's held accounts as handed to Settlement: every debit Settlement posts
+// on a held account is checked against it, so the ledger never refuses one.
+struct HeldMirror {
+    std::map<std::pair<PspIndex, CurrencyIndex>, Amount> held;
+    void credit(PspIndex p, CurrencyIndex c, const Amount& a) { held[{p, c}] += a; }
+    void debit(PspIndex p, CurrencyIndex c, const Amount& a) {
+        Amount& v = held[{p, c}];
+        FXSETTLE_ASSERT(v >= a, "settlement: a debit exceeds what was held for the cycle");
+        v -= a;
+    }
+};
+
+}  // namespace
+
+Settlement::Settlement(const Chart& chart, std::vector<money::CurrencyPair> pairs,
+                       SettlementOptions options)
+    : state_(std::make_unique<State>()) {
+    state_->chart = &chart;
+    state_->pairs = std::move(pairs);
+    state_->options = options;
+}
+Settlement::~Settlement() = default;
+Settlement::Settlement(Settlement&&) noexcept = default;
+Settlement& Settlement::operator=(Settlement&&) noexcept = default;
+
+Result<Rate> Settlement::psp_rate(const Rate& mid, std::uint32_t spread_bps, bool psp_buys_base) {
+    if (spread_bps >= 10'000 && !psp_buys_base)
+        return fail(StatusCode::kInvalidArgument,
+                    "spread " + std::to_string(spread_bps) + " bps leaves no rate");
+    const Int256 m = Int256(mid.mantissa());
+    Int256 v;
+    if (psp_buys_base) {
+        v = (m * (10'000 + spread_bps) + 9'999) / 10'000;
+    } else {
+        v = m * (10'000 - spread_bps) / 10'000;
+    }
+    if (v < 1)
+        v = 1;
+    if (v > Int256(Rate::mantissa_max()))
+        return fail(StatusCode::kOutOfRange, "rate " + mid.to_string() + " plus spread overflows");
+    return Rate::from_mantissa(mid.pair(), Int128(v));
+}
+
+Result<Amount> Settlement::funding_amount(const Money& payout, const money::Currency& funding,
+                                          const Rate& rate, money::RoundingMode mode) {
+    auto conv = conversion_rate(rate, funding, payout.currency);
+    if (!conv)
+        return fail(conv.error());
+    return funding_for(payout.amount, *conv, mode);
+}
+
+// ---- cut-off --------------------------------------------------------------------------
+
+namespace {
+
+// One item of a currency's cycle: a payout or a trade leg.
+struct Item {
+    bool is_payout = true;
+    std::size_t index = 0;  // into the currency's payouts or legs
+};
+
+enum class Fate : std::uint8_t { kSettle = 0, kFailed = 1, kHeldBack = 2 };
+
+struct PayoutWork {
+    DuePayout payout;
+    Fate fate = Fate::kSettle;
+    bool cross = false;  // funding currency != payout currency
+    PairIndex pair = 0;
+    std::optional<Rate> conv;  // funding -> payout rate (cross only)
+    Amount cost;               // funding at conv, payout by payout (cross only)
+    BankIndex bank = 0;        // external: the paying bank
+    Money funded;              // set when converted
+};
+
+struct LegWork {
+    DueTradeLeg leg;
+    Fate fate = Fate::kSettle;
+};
+
+struct CurrencyWork {
+    CurrencyIndex currency = 0;
+    ledger::Date value_date{};
+    std::vector<PayoutWork> payouts;
+    std::vector<LegWork> legs;
+    std::uint32_t failed = 0;
+    std::uint32_t held_back = 0;
+    Amount fx_volume;
+    Amount fx_crossed;
+};
+
+}  // namespace
+
+Status Settlement::cutoff(CutoffInput input, ledger::Timestamp now, SettlementOutput& out) {
+    State& st = *state_;
+    const Chart& chart = *st.chart;
+    const std::size_t psp_count = chart.psp_count();
+    const std::size_t currency_count = chart.currencies().size();
+    const money::RoundingMode mode = st.options.rounding_mode;
+
+    // ---- validation (nothing changes before it passes) ----
+    if (input.psps.size() != psp_count)
+        return Status(StatusCode::kInvalidArgument, "cutoff: " + std::to_string(input.psps.size()) +
+                                                        " PSP terms for " +
+                                                        std::to_string(psp_count) + " PSPs");
+    if (input.currencies.size() > kCutoffCurrenciesMax)
+        return Status(StatusCode::kOutOfRange, "cutoff: more than kCutoffCurrenciesMax currencies");
+    for (const auto& q : input.quotes) {
+        if (q.pair >= st.pairs.size() || q.venue >= chart.venue_count() ||
+            !(q.bid.pair() == st.pairs[q.pair]) || !(q.ask.pair() == st.pairs[q.pair]))
+            return Status(StatusCode::kInvalidArgument,
+                          "cutoff: a venue quote names an unknown pair or venue, or quotes "
+                          "another pair");
+    }
+    std::map<PairIndex, Rate> mids;
+    for (const auto& m : input.mids) {
+        if (m.pair >= st.pairs.size() || !(m.mid.pair() == st.pairs[m.pair]))
+            return Status(StatusCode::kInvalidArgument,
+                          "cutoff: a mid names an unknown pair or is on another pair");
+        mids.insert_or_assign(m.pair, m.mid);
+    }
+    std::vector<CurrencyWork> work;
+    std::set<CurrencyIndex> seen_currencies;
+    std::set<PayoutId> seen_payouts;
+    std::size_t items = 0;
+    for (auto& cc : input.currencies) {
+        const CurrencyIndex c = cc.currency;
+        if (c >= currency_count || !seen_currencies.insert(c).second)
+            return Status(
+                StatusCode::kInvalidArgument,
+                "cutoff: currency index " + std::to_string(c) + " is out of range or given twice");
+        CurrencyWork w;
+        w.currency = c;
+        w.value_date = cc.value_date;
+        std::vector<DuePayout> payouts;
+        std::vector<DueTradeLeg> legs;
+        if (auto it = st.carried.find(c); it != st.carried.end()) {
+            payouts = it->second.payouts;
+            legs = it->second.trade_legs;
+        }
+        for (auto& p : cc.payouts)
+            payouts.push_back(std::move(p));
+        for (auto& l : cc.trade_legs)
+            legs.push_back(std::move(l));
+        items += payouts.size() + legs.size();
+        if (items > kCutoffItemsMax)
+            return Status(StatusCode::kOutOfRange, "cutoff: more than kCutoffItemsMax items");
+        const std::string code = chart.currency(c).to_string();
+        for (auto& p : payouts) {
+            const std::string where = "cutoff " + code + ": payout " + std::to_string(p.id) + ": ";
+            if (p.id == 0 || !seen_payouts.insert(p.id).second)
+                return Status(StatusCode::kInvalidArgument, where + "id zero or given twice");
+            if (p.payer >= psp_count || !p.amount.is_positive() ||
+                p.funding_currency >= currency_count || !p.held.is_positive())
+                return Status(StatusCode::kInvalidArgument,
+                              where + "payer, funding currency, amount or held out of range");
+            PayoutWork pw;
+            if (p.payee_psp) {
+                if (*p.payee_psp >= psp_count || *p.payee_psp == p.payer)
+                    return Status(StatusCode::kInvalidArgument,
+                                  where + "internal payee out of range or the payer itself");
+                if (!chart.bank_for(c))
+                    return Status(StatusCode::kInvalidArgument, where + "no bank settles " + code);
+            } else {
+                if (p.bank < chart.bank_count() && chart.bank_serves(p.bank, c)) {
+                    pw.bank = p.bank;
+                } else if (auto b = chart.bank_for(c)) {
+                    pw.bank = *b;
+                } else {
+                    return Status(StatusCode::kInvalidArgument, where + "no bank pays in " + code);
+                }
+            }
+            if (p.funding_currency == c) {
+                if (p.held < p.amount)
+                    return Status(StatusCode::kInvalidArgument,
+                                  where + "held less than the amount in the same currency");
+            } else {
+                pw.cross = true;
+                auto pair = st.pair_of(p.funding_currency, c);
+                if (!pair)
+                    return Status(
+                        StatusCode::kInvalidArgument,
+                        where + "no configured pair between its funding currency and " + code);
+                pw.pair = *pair;
+                if (p.locked_rate) {
+                    auto conv = conversion_rate(*p.locked_rate, chart.currency(p.funding_currency),
+                                                chart.currency(c));
+                    if (!conv)
+                        return Status(StatusCode::kInvalidArgument, where + conv.error().message());
+                    pw.conv = *conv;
+                }
+            }
+            pw.payout = std::move(p);
+            w.payouts.push_back(std::move(pw));
+        }
+        for (auto& l : legs) {
+            if (l.payer >= psp_count || l.payee >= psp_count || l.payer == l.payee ||
+                !l.amount.is_positive())
+                return Status(StatusCode::kInvalidArgument,
+                              "cutoff " + code + ": trade " + std::to_string(l.trade_id) +
+                                  ": payer, payee or amount out of range");
+            if (!chart.bank_for(c))
+                return Status(StatusCode::kInvalidArgument, "cutoff: no bank settles " + code);
+            w.legs.push_back(LegWork{std::move(l), Fate::kSettle});
+        }
+        work.push_back(std::move(w));
+    }
+
+    // Local counters and outputs; moved into the state and `out` only at the end.
+    const CycleId cycle_id = st.next_cycle;
+    std::uint64_t next_entry = st.next_entry;
+    HedgeId next_hedge = st.next_hedge;
+    PaymentOrderId next_order = st.next_order;
+    std::vector<ledger::Operation> ops;
+    std::vector<SettlementEvent> events_failed;
+    std::vector<SettlementEvent> events_held;
+    std::vector<SettlementEvent> events_fx;
+    std::vector<SettlementEvent> events_hedge;
+    std::vector<SettlementEvent> events_settle;
+    HeldMirror mirror;
+    std::map<CurrencyIndex, State::Carried> new_carried;
+
+    // ---- 1a. rates and buffer failures ----
+    for (auto& w : work) {
+        const money::Currency& to = chart.currency(w.currency);
+        EntryBuilder eb{&next_entry, w.value_date, &ops};
+        for (auto& pw : w.payouts) {
+            const DuePayout& p = pw.payout;
+            mirror.credit(p.payer, p.funding_currency, p.held);
+            if (!pw.cross)
+                continue;
+            if (!pw.conv) {
+                auto mid = mids.find(pw.pair);
+                if (mid == mids.end()) {
+                    pw.fate = Fate::kHeldBack;
+                    continue;
+                }
+                const bool buys_base = st.pairs[pw.pair].base == to;
+                auto r = psp_rate(mid->second, input.psps[p.payer].spread_bps, buys_base);
+                if (!r)
+                    return r.error();
+                auto conv = conversion_rate(*r, chart.currency(p.funding_currency), to);
+                if (!conv)
+                    return conv.error();
+                pw.conv = *conv;
+            }
+            auto cost = funding_for(p.amount, *pw.conv, mode);
+            if (!cost)
+                return cost.error();
+            pw.cost = *cost;
+            if (pw.cost > p.held) {
+                pw.fate = Fate::kFailed;
+                ++w.failed;
+                const Money back = st.money_of(p.held, p.funding_currency);
+                mirror.debit(p.payer, p.funding_currency, p.held);
+                eb.simple(chart.psp_held(p.payer, p.funding_currency),
+                          chart.psp_available(p.payer, p.funding_currency), back,
+                          "cycle " + std::to_string(cycle_id) + " payout " + std::to_string(p.id) +
+                              " failed: FX buffer exceeded");
+                PayoutFailed ev;
+                ev.psp = p.payer;
+                ev.client_id = p.client_id;
+                ev.payout_id = p.id;
+                ev.reason = static_cast<std::uint16_t>(SettlementCode::kFxBufferExceeded);
+                ev.text = "converting " + fmt(p.amount, to) + " at " + pw.conv->to_string() +
+                          " costs " + fmt(pw.cost, chart.currency(p.funding_currency)) +
+                          ", more than the " + fmt(p.held, chart.currency(p.funding_currency)) +
+                          " held";
+                ev.refunded = back;
+                events_failed.push_back(std::move(ev));
+            }
+        }
+        for (auto& lw : w.legs)
+            mirror.credit(lw.leg.payer, w.currency, lw.leg.amount);
+    }
+
+    // ---- 1b. hold-back: iterate until no PSP's result breaches a cap ----
+    struct Breach {
+        HoldBackReason reason;
+        Money cap;
+        Money net_debit;
+        std::string detail;
+    };
+    std::map<std::pair<PspIndex, std::size_t>, Breach> breaches;  // (psp, work index)
+    for (;;) {
+        // net[w][psp]
+        std::vector<std::vector<Int128>> net(work.size(), std::vector<Int128>(psp_count));
+        for (std::size_t wi = 0; wi < work.size(); ++wi) {
+            auto& w = work[wi];
+            for (auto& pw : w.payouts) {
+                if (pw.fate != Fate::kSettle)
+                    continue;
+                net[wi][pw.payout.payer] -= pw.payout.amount.minor();
+                if (pw.payout.payee_psp)
+                    net[wi][*pw.payout.payee_psp] += pw.payout.amount.minor();
+            }
+            for (auto& lw : w.legs) {
+                if (lw.fate != Fate::kSettle)
+                    continue;
+                net[wi][lw.leg.payer] -= lw.leg.amount.minor();
+                net[wi][lw.leg.payee] += lw.leg.amount.minor();
+            }
+        }
+        std::map<std::pair<PspIndex, std::size_t>, Breach> found;
+        for (PspIndex p = 0; p < psp_count; ++p) {
+            const PspTerms& terms = input.psps[p];
+            Int256 aggregate = 0;
+            bool aggregate_unvalued = false;
+            std::string unvalued;
+            std::vector<std::size_t> debit_currencies;
+            for (std::size_t wi = 0; wi < work.size(); ++wi) {
+                if (breaches.count({p, wi}) || net[wi][p] >= 0)
+                    continue;
+                const CurrencyIndex c = work[wi].currency;
+                const money::Currency& cur = chart.currency(c);
+                const Amount debit = to_amount(Int256(-net[wi][p]));
+                debit_currencies.push_back(wi);
+                auto cap_it = terms.net_debit_caps.find(cur);
+                const Amount cap = cap_it == terms.net_debit_caps.end() ? Amount{} : cap_it->second;
+                if (debit > cap) {
+                    found[{p, wi}] =
+                        Breach{HoldBackReason::kNetDebitCap, Money{cap, cur}, Money{debit, cur},
+                               "net debit " + fmt(debit, cur) + " exceeds net_debit_caps." +
+                                   cur.to_string() + " " + fmt(cap, cur)};
+                    continue;
+                }
+                // Value the debit in the aggregate cap's currency.
+                const money::Currency& ref = terms.aggregate_cap.currency;
+                if (cur == ref) {
+                    aggregate += Int256(debit.minor());
+                    continue;
+                }
+                const std::optional<Amount> valued =
+                    value_in(Money{debit, cur}, ref, st.pairs, mids);
+                if (!valued) {
+                    aggregate_unvalued = true;
+                    unvalued = cur.to_string();
+                    continue;
+                }
+                aggregate += Int256(valued->minor());
+            }
+            if (debit_currencies.empty())
+                continue;
+            const money::Currency& ref = terms.aggregate_cap.currency;
+            if (aggregate_unvalued) {
+                for (std::size_t wi : debit_currencies) {
+                    if (found.count({p, wi}))
+                        continue;
+                    found[{p, wi}] = Breach{
+                        HoldBackReason::kNoAggregateRate, terms.aggregate_cap, Money{Amount{}, ref},
+                        "no mid values the net debit in " + unvalued +
+                            " in the aggregate cap's currency " + ref.to_string()};
+                }
+            } else if (aggregate > Int256(terms.aggregate_cap.amount.minor())) {
+                const Amount total = to_amount(aggregate);
+                for (std::size_t wi : debit_currencies) {
+                    if (found.count({p, wi}))
+                        continue;
+                    found[{p, wi}] = Breach{
+                        HoldBackReason::kAggregateCap, terms.aggregate_cap, Money{total, ref},
+                        "net debits worth " + fmt(total, ref) + " exceed aggregate_cap " +
+                            fmt(terms.aggregate_cap.amount, ref)};
+                }
+            }
+        }
+        if (found.empty())
+            break;
+        for (auto& [key, breach] : found) {
+            auto& w = work[key.second];
+            for (auto& pw : w.payouts) {
+                if (pw.fate == Fate::kSettle && pw.payout.payer == key.first)
+                    pw.fate = Fate::kHeldBack;
+            }
+            for (auto& lw : w.legs) {
+                if (lw.fate == Fate::kSettle && lw.leg.payer == key.first)
+                    lw.fate = Fate::kHeldBack;
+            }
+            breaches.emplace(key, std::move(breach));
+        }
+    }
+    // Carry what is held back; report it per PSP and currency.
+    for (std::size_t wi = 0; wi < work.size(); ++wi) {
+        auto& w = work[wi];
+        std::map<PspIndex, HoldBack> no_rate;
+        std::map<PspIndex, HoldBack> capped;
+        State::Carried carried;
+        for (auto& pw : w.payouts) {
+            if (pw.fate != Fate::kHeldBack)
+                continue;
+            ++w.held_back;
+            const PspIndex p = pw.payout.payer;
+            mirror.debit(p, pw.payout.funding_currency, pw.payout.held);
+            auto b = breaches.find({p, wi});
+            auto& map = b == breaches.end() ? no_rate : capped;
+            HoldBack& hb = map[p];
+            hb.payouts.push_back(pw.payout.id);
+            carried.payouts.push_back(pw.payout);
+        }
+        for (auto& lw : w.legs) {
+            if (lw.fate != Fate::kHeldBack)
+                continue;
+            ++w.held_back;
+            mirror.debit(lw.leg.payer, w.currency, lw.leg.amount);
+            capped[lw.leg.payer].trade_ids.push_back(lw.leg.trade_id);
+            carried.trade_legs.push_back(lw.leg);
+        }
+        for (auto& [p, hb] : capped) {
+            const Breach& b = breaches.at({p, wi});
+            hb.cycle_id = cycle_id;
+            hb.psp = p;
+            hb.currency = w.currency;
+            hb.reason = b.reason;
+            hb.cap = b.cap;
+            hb.net_debit = b.net_debit;
+            hb.detail = b.detail;
+            events_held.push_back(std::move(hb));
+        }
+        for (auto& [p, hb] : no_rate) {
+            hb.cycle_id = cycle_id;
+            hb.psp = p;
+            hb.currency = w.currency;
+            hb.reason = HoldBackReason::kNoRate;
+            hb.cap = st.money_of(Amount{}, w.currency);
+            hb.net_debit = st.money_of(Amount{}, w.currency);
+            hb.detail = "no mid for the pair of " + std::to_string(hb.payouts.size()) +
+                        " unlocked cross-currency payout(s)";
+            events_held.push_back(std::move(hb));
+        }
+        if (!carried.payouts.empty() || !carried.trade_legs.empty())
+            new_carried[w.currency] = std::move(carried);
+    }
+
+    // ---- 1c. conversions per PSP, pair and rate; crossing ----
+    std::vector<netting::ConversionNeed> needs;
+    // (currency work index, pair) -> total credited in the currency, total base
+    std::map<std::pair<std::size_t, PairIndex>, std::pair<Amount, Amount>> converted_into;
+    for (std::size_t wi = 0; wi < work.size(); ++wi) {
+        auto& w = work[wi];
+        const money::Currency& to = chart.currency(w.currency);
+        EntryBuilder eb{&next_entry, w.value_date, &ops};
+        // (payer, pair, rate mantissa, locked) -> payouts, in input order
+        std::map<std::tuple<PspIndex, PairIndex, Int128, bool>, std::vector<std::size_t>> groups;
+        for (std::size_t i = 0; i < w.payouts.size(); ++i) {
+            auto& pw = w.payouts[i];
+            if (pw.fate != Fate::kSettle || !pw.cross)
+                continue;
+            groups[{pw.payout.payer, pw.pair, pw.conv->mantissa(),
+                    pw.payout.locked_rate.has_value()}]
+                .push_back(i);
+        }
+        for (auto& [key, members] : groups) {
+            const PspIndex p = std::get<0>(key);
+            const PairIndex pair = std::get<1>(key);
+            const Rate conv = *w.payouts[members.front()].conv;
+            const CurrencyIndex f = w.payouts[members.front()].payout.funding_currency;
+            const money::Currency& from = chart.currency(f);
+            Amount need;
+            Amount held;
+            Amount cost_sum;
+            for (std::size_t i : members) {
+                need += w.payouts[i].payout.amount;
+                held += w.payouts[i].payout.held;
+                cost_sum += w.payouts[i].cost;
+            }
+            auto x = funding_for(need, conv, mode);
+            if (!x)
+                return x.error();
+            FXSETTLE_ASSERT(*x <= cost_sum && cost_sum <= held,
+                            "settlement: a group's funding exceeds what was held");
+            auto c = money::convert(Money{*x, from}, conv, mode);
+            if (!c)
+                return c.error();
+            const Amount credited = c->converted.amount;
+            FXSETTLE_ASSERT(credited >= need,
+                            "settlement: a conversion does not cover its payouts");
+            const std::string ref = "cycle " + std::to_string(cycle_id) + " conversion " +
+                                    chart.psp_id(p) + " " + from.to_string() + "->" +
+                                    to.to_string();
+            ledger::FxConversionRequest fx{
+                .id = ledger::EntryId{kSettlementEntryIdHi, next_entry++},
+                .value_date = w.value_date,
+                .reference = ref,
+                .from_account = chart.psp_held(p, f),
+                .to_account = chart.psp_held(p, w.currency),
+                .fx_position_from = chart.fx_position(f),
+                .fx_position_to = chart.fx_position(w.currency),
+                .rounding_account = chart.rounding(w.currency),
+                .from = Money{*x, from},
+                .rate = conv,
+                .mode = mode,
+            };
+            mirror.debit(p, f, *x);
+            mirror.credit(p, w.currency, credited);
+            ops.push_back(ledger::Operation{std::move(fx), false});
+            if (held > *x) {
+                mirror.debit(p, f, held - *x);
+                eb.simple(chart.psp_held(p, f), chart.psp_available(p, f), Money{held - *x, from},
+                          ref + ": held beyond the cost released");
+            }
+            if (credited > need) {
+                mirror.debit(p, w.currency, credited - need);
+                eb.simple(chart.psp_held(p, w.currency), chart.psp_available(p, w.currency),
+                          Money{credited - need, to}, ref + ": converted beyond the payouts");
+            }
+            // Each payout's share of the funding, largest remainder, summing to x.
+            Amount allocated;
+            for (std::size_t i : members) {
+                const Int256 share = Int256(x->minor()) *
+                                     Int256(w.payouts[i].payout.amount.minor()) /
+                                     Int256(need.minor());
+                w.payouts[i].funded = Money{to_amount(share), from};
+                allocated += w.payouts[i].funded.amount;
+            }
+            Amount rest = *x - allocated;
+            for (std::size_t k = 0; rest.is_positive(); k = (k + 1) % members.size()) {
+                w.payouts[members[k]].funded.amount += Amount::from_minor(1);
+                rest -= Amount::from_minor(1);
+            }
+            const bool base_is_to = st.pairs[pair].base == to;
+            const Amount base_amount = base_is_to ? credited : *x;
+            needs.push_back(netting::ConversionNeed{p, pair, base_is_to, base_amount});
+            auto& into = converted_into[{wi, pair}];
+            into.first += credited;
+            into.second += base_amount;
+            w.fx_volume += credited;
+            events_fx.push_back(ConversionExecuted{
+                .cycle_id = cycle_id,
+                .psp = p,
+                .pair = pair,
+                .from = Money{*x, from},
+                .to = Money{credited, to},
+                .rate = conv,
+                .locked = std::get<3>(key),
+                .payouts = static_cast<std::uint32_t>(members.size()),
+            });
+        }
+        // Same-currency payouts: release what was held beyond the amount.
+        for (auto& pw : w.payouts) {
+            if (pw.fate != Fate::kSettle || pw.cross)
+                continue;
+            pw.funded = st.money_of(pw.payout.amount, w.currency);
+            if (pw.payout.held > pw.payout.amount) {
+                const Amount extra = pw.payout.held - pw.payout.amount;
+                mirror.debit(pw.payout.payer, w.currency, extra);
+                eb.simple(chart.psp_held(pw.payout.payer, w.currency),
+                          chart.psp_available(pw.payout.payer, w.currency),
+                          st.money_of(extra, w.currency),
+                          "cycle " + std::to_string(cycle_id) + " payout " +
+                              std::to_string(pw.payout.id) + ": held beyond the amount released");
+            }
+        }
+    }
+    auto crosses = netting::cross(needs, st.pairs.size());
+    if (!crosses)
+        return crosses.error();
+    std::map<PairIndex, netting::PairCross> cross_of;
+    for (const auto& x : *crosses)
+        cross_of[x.pair] = x;
+    for (auto& [key, into] : converted_into) {
+        const auto& x = cross_of.at(key.second);
+        const bool side_bought =
+            st.pairs[key.second].base == chart.currency(work[key.first].currency);
+        const Amount& side = side_bought ? x.bought_base : x.sold_base;
+        if (side.is_positive()) {
+            work[key.first].fx_crossed += to_amount(
+                Int256(into.first.minor()) * Int256(x.crossed_base.minor()) / Int256(side.minor()));
+        }
+    }
+
+    // ---- 2. hedge the residual per pair ----
+    std::vector<PairCycleFigures> pair_figures;
+    std::map<HedgeId, State::Hedge> new_hedges;
+    std::map<PairIndex, Amount> exposure_delta;
+    for (const auto& x : *crosses) {
+        PairCycleFigures pf;
+        pf.pair = x.pair;
+        pf.bought_base = x.bought_base;
+        pf.sold_base = x.sold_base;
+        pf.crossed_base = x.crossed_base;
+        pf.residual_base = x.residual_base;
+        pf.internal_cross_ppm =
+            ratio_ppm(x.crossed_base + x.crossed_base, x.bought_base + x.sold_base);
+        if (!x.residual_base.is_zero()) {
+            auto plan = netting::plan_hedge(x.pair, x.residual_base, input.quotes);
+            if (!plan)
+                return plan.error();
+            std::optional<Rate> mid;
+            if (auto m = mids.find(x.pair); m != mids.end())
+                mid = m->second;
+            // The value date of the hedge: the latest of the pair's currencies in the call.
+            ledger::Date value_date{};
+            for (const auto& w : work) {
+                const auto& cur = chart.currency(w.currency);
+                if ((cur == st.pairs[x.pair].base || cur == st.pairs[x.pair].quote) &&
+                    w.value_date > value_date)
+                    value_date = w.value_date;
+            }
+            for (const auto& slice : plan->slices) {
+                const HedgeId id = next_hedge++;
+                const ledger::Timestamp deadline =
+                    now + std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              st.options.hedge_timeout_ms);
+                pf.hedged_base += slice.base_amount;
+                events_hedge.push_back(HedgeOrder{
+                    .hedge_id = id,
+                    .cycle_id = cycle_id,
+                    .venue = slice.venue,
+                    .pair = slice.pair,
+                    .buy_base = slice.buy_base,
+                    .base_amount = slice.base_amount,
+                    .limit = slice.price,
+                    .deadline = deadline,
+                });
+                new_hedges.emplace(id, State::Hedge{
+                                           .cycle_id = cycle_id,
+                                           .venue = slice.venue,
+                                           .pair = slice.pair,
+                                           .buy_base = slice.buy_base,
+                                           .base_amount = slice.base_amount,
+                                           .filled_base = Amount{},
+                                           .limit = slice.price,
+                                           .mid = mid,
+                                           .value_date = value_date,
+                                           .deadline = deadline,
+                                           .open = true,
+                                           .exec_ids = {},
+                                       });
+            }
+            if (mid && !plan->slices.empty()) {
+                auto cost = netting::hedge_cost_against_mid(plan->slices, *mid);
+                if (!cost)
+                    return cost.error();
+                pf.hedge_cost_against_mid = *cost;
+            }
+            pf.unhedged_base = plan->unhedged_base;
+            if (plan->unhedged_base.is_positive()) {
+                const Amount signed_open =
+                    x.residual_base.is_positive() ? plan->unhedged_base : -plan->unhedged_base;
+                exposure_delta[x.pair] += signed_open;
+                ExposureReported ev;
+                ev.pair = x.pair;
+                ev.reason = ExposureReason::kNoVenueSize;
+                ev.base_amount = signed_open;
+                ev.open_base = st.exposure(x.pair) + exposure_delta[x.pair];
+                ev.detail = "cycle " + std::to_string(cycle_id) + ": venue quotes cover " +
+                            pf.hedged_base.to_string() + " of " +
+                            (x.residual_base.is_negative() ? -x.residual_base : x.residual_base)
+                                .to_string() +
+                            " " + st.pairs[x.pair].base.to_string() + " minor units";
+                events_hedge.push_back(std::move(ev));
+            }
+        }
+        pair_figures.push_back(std::move(pf));
+    }
+
+    // ---- 3 and 4. net, group, post, report ----
+    std::vector<CurrencyCycleFigures> currency_figures;
+    std::map<PaymentOrderId, State::Order> new_orders;
+    std::map<std::pair<BankIndex, CurrencyIndex>, Amount> transit_delta;
+    std::size_t new_open_lines = 0;
+    for (auto& w : work) {
+        const CurrencyIndex c = w.currency;
+        const money::Currency& cur = chart.currency(c);
+        EntryBuilder eb{&next_entry, w.value_date, &ops};
+        // Obligations: reference = item number (payouts first, then legs).
+        std::vector<netting::Obligation> obligations;
+        std::vector<Int128> gross_in(psp_count);
+        std::vector<Int128> gross_out(psp_count);
+        std::vector<std::uint32_t> lines(psp_count);
+        for (std::size_t i = 0; i < w.payouts.size(); ++i) {
+            const auto& pw = w.payouts[i];
+            if (pw.fate != Fate::kSettle)
+                continue;
+            netting::Obligation o;
+            o.payer = pw.payout.payer;
+            o.payee = pw.payout.payee_psp ? *pw.payout.payee_psp : netting::kExternal;
+            o.bank = pw.bank;
+            o.currency = c;
+            o.amount = pw.payout.amount;
+            o.reference = i;
+            obligations.push_back(o);
+            gross_out[o.payer] += o.amount.minor();
+            ++lines[o.payer];
+            if (o.payee != netting::kExternal) {
+                gross_in[o.payee] += o.amount.minor();
+                ++lines[o.payee];
+            }
+        }
+        for (std::size_t i = 0; i < w.legs.size(); ++i) {
+            const auto& lw = w.legs[i];
+            if (lw.fate != Fate::kSettle)
+                continue;
+            netting::Obligation o;
+            o.payer = lw.leg.payer;
+            o.payee = lw.leg.payee;
+            o.currency = c;
+            o.amount = lw.leg.amount;
+            o.reference = w.payouts.size() + i;
+            obligations.push_back(o);
+            gross_out[o.payer] += o.amount.minor();
+            gross_in[o.payee] += o.amount.minor();
+            ++lines[o.payer];
+            ++lines[o.payee];
+        }
+        auto result = netting::net(obligations, psp_count, chart.bank_count(), currency_count);
+        if (!result)
+            return result.error();
+
+        // Every position netting found is the one the gross sums give, and vice versa.
+        std::size_t nonzero = 0;
+        for (PspIndex p = 0; p < psp_count; ++p)
+            nonzero += gross_in[p] != gross_out[p] ? 1 : 0;
+        FXSETTLE_ASSERT(result->positions.size() == nonzero,
+                        "settlement: netting found other positions than the gross sums");
+        for (const auto& pos : result->positions)
+            FXSETTLE_ASSERT(
+                pos.currency == c && pos.net.minor() == gross_in[pos.psp] - gross_out[pos.psp],
+                "settlement: a net position differs from the gross sums");
+
+        Amount debited_held;       // in: what left the payers' held accounts
+        Amount sent_to_banks;      // out: payment orders
+        Amount credited_internal;  // stays: payees' available
+        // Payment orders, one per bank.
+        for (const auto& order : result->orders) {
+            const PaymentOrderId order_id = next_order++;
+            PaymentOrder ev;
+            ev.order_id = order_id;
+            ev.cycle_id = cycle_id;
+            ev.bank = order.bank;
+            ev.currency = c;
+            ev.value_date = w.value_date;
+            ev.total = order.total;
+            State::Order so;
+            so.bank = order.bank;
+            so.currency = c;
+            so.value_date = w.value_date;
+            std::map<PspIndex, Amount> by_payer;
+            Amount total;
+            for (const std::uint32_t li : order.lines) {
+                const auto& o = obligations.at(li);
+                const auto& pw = w.payouts.at(o.reference);
+                PaymentLine line;
+                line.payout_id = pw.payout.id;
+                line.payer = pw.payout.payer;
+                line.beneficiary = pw.payout.beneficiary;
+                line.amount = pw.payout.amount;
+                ev.lines.push_back(std::move(line));
+                State::Line sl;
+                sl.payout_id = pw.payout.id;
+                sl.client_id = pw.payout.client_id;
+                sl.payer = pw.payout.payer;
+                sl.amount = pw.payout.amount;
+                sl.funded = pw.funded;
+                sl.rate = pw.cross ? std::optional<Rate>(*pw.conv) : std::nullopt;
+                so.lines.push_back(std::move(sl));
+                by_payer[pw.payout.payer] += pw.payout.amount;
+                total += pw.payout.amount;
+            }
+            FXSETTLE_ASSERT(total == order.total, "settlement: payment order total mismatch");
+            so.open_lines = static_cast<std::uint32_t>(so.lines.size());
+            new_open_lines += so.lines.size();
+            std::vector<std::pair<ledger::AccountId, Amount>> debits;
+            for (const auto& [p, a] : by_payer) {
+                mirror.debit(p, c, a);
+                debits.emplace_back(chart.psp_held(p, c), a);
+            }
+            eb.fan(debits, ledger::Side::kDebit, chart.settlement(order.bank, c), cur,
+                   "cycle " + std::to_string(cycle_id) + " payment order " +
+                       std::to_string(order_id) + " to " + chart.bank_id(order.bank));
+            debited_held += total;
+            sent_to_banks += total;
+            transit_delta[{order.bank, c}] += total;
+            new_orders.emplace(order_id, std::move(so));
+            events_settle.push_back(std::move(ev));
+        }
+        // Internal payouts and trade legs through the settlement account of bank_for(c).
+        {
+            std::map<PspIndex, Amount> out_by;
+            std::map<PspIndex, Amount> in_by;
+            for (const auto& o : obligations) {
+                if (o.payee == netting::kExternal)
+                    continue;
+                out_by[o.payer] += o.amount;
+                in_by[o.payee] += o.amount;
+            }
+            if (!out_by.empty()) {
+                const BankIndex bank = *chart.bank_for(c);
+                std::vector<std::pair<ledger::AccountId, Amount>> debits;
+                std::vector<std::pair<ledger::AccountId, Amount>> credits;
+                Amount total;
+                for (const auto& [p, a] : out_by) {
+                    mirror.debit(p, c, a);
+                    debits.emplace_back(chart.psp_held(p, c), a);
+                    total += a;
+                }
+                for (const auto& [p, a] : in_by)
+                    credits.emplace_back(chart.psp_available(p, c), a);
+                const std::string ref =
+                    "cycle " + std::to_string(cycle_id) + " internal " + cur.to_string();
+                eb.fan(debits, ledger::Side::kDebit, chart.settlement(bank, c), cur, ref);
+                eb.fan(credits, ledger::Side::kCredit, chart.settlement(bank, c), cur, ref);
+                debited_held += total;
+                credited_internal += total;
+            }
+        }
+        // Internal payouts are settled now.
+        for (const auto& pw : w.payouts) {
+            if (pw.fate != Fate::kSettle || !pw.payout.payee_psp)
+                continue;
+            PayoutSettled ev;
+            ev.psp = pw.payout.payer;
+            ev.client_id = pw.payout.client_id;
+            ev.payout_id = pw.payout.id;
+            ev.amount = st.money_of(pw.payout.amount, c);
+            ev.funded = pw.funded;
+            if (pw.cross)
+                ev.rate = *pw.conv;
+            ev.value_date = w.value_date;
+            events_settle.push_back(std::move(ev));
+        }
+        // Conservation: what left held equals what went to banks plus what was credited.
+        FXSETTLE_ASSERT(debited_held == sent_to_banks + credited_internal,
+                        "settlement: conservation broken in a cycle currency");
+        // Obligations per PSP.
+        for (PspIndex p = 0; p < psp_count; ++p) {
+            if (lines[p] == 0)
+                continue;
+            SettlementObligation ev;
+            ev.cycle_id = cycle_id;
+            ev.psp = p;
+            ev.currency = c;
+            ev.value_date = w.value_date;
+            ev.gross_in = to_amount(Int256(gross_in[p]));
+            ev.gross_out = to_amount(Int256(gross_out[p]));
+            ev.net = ev.gross_in - ev.gross_out;
+            ev.direction = ev.net.is_negative()   ? ObligationDirection::kPayIn
+                           : ev.net.is_positive() ? ObligationDirection::kPayOut
+                                                  : ObligationDirection::kFlat;
+            ev.amount = ev.net.is_negative() ? -ev.net : ev.net;
+            ev.lines = lines[p];
+            ev.funding_mode = input.psps[p].funding_mode;
+            events_settle.push_back(std::move(ev));
+        }
+        CurrencyCycleFigures cf;
+        cf.currency = c;
+        cf.value_date = w.value_date;
+        for (const auto& f : result->figures) {
+            if (f.currency != c)
+                continue;
+            cf.gross = f.gross;
+            cf.net = f.net;
+            cf.payments_before = f.payments_before;
+            cf.payments_after = f.payments_after;
+            cf.liquidity_saving_ppm = f.liquidity_saving_ppm;
+        }
+        FXSETTLE_ASSERT(cf.gross == debited_held, "settlement: gross differs from what was posted");
+        cf.fx_volume = w.fx_volume;
+        cf.fx_crossed = w.fx_crossed;
+        cf.internal_cross_ppm = ratio_ppm(w.fx_crossed, w.fx_volume);
+        cf.held_back = w.held_back;
+        cf.failed = w.failed;
+        currency_figures.push_back(std::move(cf));
+    }
+    // Everything handed over is accounted for: settled, returned, failed or carried.
+    for (const auto& [key, left] : mirror.held)
+        FXSETTLE_ASSERT(left.is_zero(), "settlement: held funds of the cycle left unaccounted");
+
+    CycleReport report;
+    report.cycle_id = cycle_id;
+    report.at = now;
+    report.currencies = std::move(currency_figures);
+    report.pairs = std::move(pair_figures);
+
+    // ---- commit to the state and the output ----
+    for (const auto& w : work)
+        st.carried.erase(w.currency);
+    for (auto& [c, carried] : new_carried)
+        st.carried[c] = std::move(carried);
+    for (auto& [id, h] : new_hedges) {
+        st.deadlines.insert({h.deadline, id});
+        st.hedges.emplace(id, std::move(h));
+    }
+    for (const auto& [pair, delta] : exposure_delta)
+        st.add_exposure(pair, delta);
+    for (auto& [id, o] : new_orders)
+        st.orders.emplace(id, std::move(o));
+    st.open_lines += new_open_lines;
+    for (const auto& [key, a] : transit_delta)
+        st.in_transit[key] += a;
+    st.next_cycle = cycle_id + 1;
+    st.next_entry = next_entry;
+    st.next_hedge = next_hedge;
+    st.next_order = next_order;
+    for (auto& op : ops)
+        out.operations.push_back(std::move(op));
+    for (auto* list : {&events_failed, &events_held, &events_fx, &events_hedge, &events_settle})
+        for (auto& ev : *list)
+            out.events.push_back(std::move(ev));
+    out.events.push_back(std::move(report));
+    return Status::ok();
+}
+
+// ---- hedge replies --------------------------------------------------------------------
+
+Status Settlement::on_hedge_fill(const HedgeFill& fill, ledger::Timestamp /*now*/,
+                                 SettlementOutput& out) {
+    State& st = *state_;
+    const Chart& chart = *st.chart;
+    auto reject = [&](SettlementCode code, std::string text) {
+        SettlementReplyRejected ev;
+        ev.code = code;
+        ev.venue = fill.venue;
+        ev.hedge_order_id = fill.hedge_order_id;
+        ev.text = std::move(text);
+        out.events.push_back(std::move(ev));
+        return Status::ok();
+    };
+    auto it = st.hedges.find(fill.hedge_order_id);
+    if (it == st.hedges.end())
+        return reject(SettlementCode::kUnknownHedge,
+                      "no hedge order " + std::to_string(fill.hedge_order_id));
+    State::Hedge& h = it->second;
+    if (h.venue != fill.venue)
+        return reject(SettlementCode::kVenueMismatch,
+                      "hedge order " + std::to_string(fill.hedge_order_id) + " went to " +
+                          chart.venue_id(h.venue) + ", not " +
+                          (fill.venue < chart.venue_count() ? chart.venue_id(fill.venue)
+                                                            : std::to_string(fill.venue)));
+    if (std::find(h.exec_ids.begin(), h.exec_ids.end(), fill.exec_id) != h.exec_ids.end())
+        return Status::ok();  // a repeat
+    const money::CurrencyPair& pair = st.pairs[h.pair];
+    if (!(fill.price.pair() == pair))
+        return reject(
+            SettlementCode::kFillPriceInvalid,
+            "fill price on " + fill.price.pair().to_string() + ", hedge on " + pair.to_string());
+    if (!fill.base_amount.is_positive() || h.filled_base + fill.base_amount > h.base_amount)
+        return reject(SettlementCode::kFillExceedsHedge, "fill of " + fill.base_amount.to_string() +
+                                                             " with " + h.filled_base.to_string() +
+                                                             " of " + h.base_amount.to_string() +
+                                                             " filled");
+    auto quote = money::convert(Money{fill.base_amount, pair.base}, fill.price,
+                                money::RoundingMode::kHalfEven);
+    if (!quote)
+        return quote.error();
+    if (!quote->converted.amount.is_positive())
+        return reject(SettlementCode::kFillPriceInvalid, "fill converts to zero");
+    const CurrencyIndex base = st.index_of(pair.base);
+    const CurrencyIndex quote_ccy = st.index_of(pair.quote);
+    const Money base_m{fill.base_amount, pair.base};
+    const Money quote_m = quote->converted;
+    // Buying base: the venue owes us base (Dr venue) and we owe it quote (Cr venue).
+    ledger::EntryRequest q;
+    q.id = ledger::EntryId{kSettlementEntryIdHi, st.next_entry++};
+    q.kind = ledger::EntryKind::kPosted;
+    q.value_date = h.value_date;
+    q.reference = "hedge " + std::to_string(fill.hedge_order_id) + " fill " + fill.exec_id;
+    if (q.reference.size() > ledger::kReferenceBytesMax)
+        q.reference.resize(ledger::kReferenceBytesMax);
+    const auto venue_base = chart.venue(h.venue, base);
+    const auto venue_quote = chart.venue(h.venue, quote_ccy);
+    const auto pos_base = chart.fx_position(base);
+    const auto pos_quote = chart.fx_position(quote_ccy);
+    using ledger::Side;
+    if (h.buy_base) {
+        q.postings = {{venue_base, Side::kDebit, base_m},
+                      {pos_base, Side::kCredit, base_m},
+                      {pos_quote, Side::kDebit, quote_m},
+                      {venue_quote, Side::kCredit, quote_m}};
+    } else {
+        q.postings = {{pos_base, Side::kDebit, base_m},
+                      {venue_base, Side::kCredit, base_m},
+                      {venue_quote, Side::kDebit, quote_m},
+                      {pos_quote, Side::kCredit, quote_m}};
+    }
+    out.operations.push_back(ledger::Operation{std::move(q), false});
+    h.exec_ids.push_back(fill.exec_id);
+    h.filled_base += fill.base_amount;
+    const bool late = !h.open;
+    Amount cost_against_mid;
+    if (h.mid) {
+        netting::HedgeSlice slice{h.venue, h.pair, h.buy_base, fill.base_amount, fill.price};
+        auto cost = netting::hedge_cost_against_mid(std::span(&slice, 1), *h.mid);
+        if (!cost)
+            return cost.error();
+        cost_against_mid = *cost;
+    }
+    out.events.push_back(HedgeFilled{
+        .hedge_id = fill.hedge_order_id,
+        .venue = h.venue,
+        .pair = h.pair,
+        .buy_base = h.buy_base,
+        .exec_id = fill.exec_id,
+        .base_amount = fill.base_amount,
+        .quote_amount = quote_m.amount,
+        .price = fill.price,
+        .filled_base = h.filled_base,
+        .complete = h.filled_base == h.base_amount,
+        .late = late,
+        .cost_against_mid = cost_against_mid,
+    });
+    const Amount signed_fill = h.buy_base ? fill.base_amount : -fill.base_amount;
+    if (late) {
+        st.add_exposure(h.pair, -signed_fill);
+        ExposureReported ex;
+        ex.pair = h.pair;
+        ex.hedge_id = fill.hedge_order_id;
+        ex.venue = h.venue;
+        ex.reason = ExposureReason::kLateFill;
+        ex.base_amount = -signed_fill;
+        ex.open_base = st.exposure(h.pair);
+        ex.detail = "late fill " + fill.exec_id;
+        out.events.push_back(std::move(ex));
+        return Status::ok();
+    }
+    if (h.filled_base == h.base_amount || fill.last) {
+        st.close_hedge(fill.hedge_order_id, h, ExposureReason::kVenueCancelledRest,
+                       "the venue ended the order with " +
+                           (h.base_amount - h.filled_base).to_string() + " unfilled",
+                       out.events);
+    }
+    return Status::ok();
+}
+
+Status Settlement::on_hedge_reject(const HedgeReject& reject, ledger::Timestamp /*now*/,
+                                   SettlementOutput& out) {
+    State& st = *state_;
+    auto it = st.hedges.find(reject.hedge_order_id);
+    if (it == st.hedges.end() || it->second.venue != reject.venue) {
+        SettlementReplyRejected ev;
+        ev.code =
+            it == st.hedges.end() ? SettlementCode::kUnknownHedge : SettlementCode::kVenueMismatch;
+        ev.venue = reject.venue;
+        ev.hedge_order_id = reject.hedge_order_id;
+        ev.text = "reject of hedge order " + std::to_string(reject.hedge_order_id) +
+                  (it == st.hedges.end() ? ": no such order" : ": sent to another venue");
+        out.events.push_back(std::move(ev));
+        return Status::ok();
+    }
+    if (!it->second.open)
+        return Status::ok();  // a repeat, or after the order ended
+    st.close_hedge(it->first, it->second, ExposureReason::kHedgeRejected,
+                   "venue rejected: " + reject.text, out.events);
+    return Status::ok();
+}
+
+Status Settlement::on_tick(ledger::Timestamp now, SettlementOutput& out) {
+    State& st = *state_;
+    while (!st.deadlines.empty() && st.deadlines.begin()->first <= now) {
+        const HedgeId id = st.deadlines.begin()->second;
+        State::Hedge& h = st.hedges.at(id);
+        st.close_hedge(id, h, ExposureReason::kHedgeTimedOut, "no complete fill by the deadline",
+                       out.events);
+    }
+    return Status::ok();
+}
+
+std::optional<ledger::Timestamp> Settlement::next_deadline() const {
+    if (state_->deadlines.empty())
+        return std::nullopt;
+    return state_->deadlines.begin()->first;
+}
+
+// ---- bank replies ---------------------------------------------------------------------
+
+namespace {
+
+SettlementReplyRejected bank_reject(SettlementCode code, BankIndex bank, std::uint64_t order,
+                                    std::optional<std::uint32_t> line, std::string text) {
+    SettlementReplyRejected ev;
+    ev.code = code;
+    ev.bank = bank;
+    ev.payment_order_id = order;
+    ev.line = line;
+    ev.text = std::move(text);
+    return ev;
+}
+
+}  // namespace
+
+Status Settlement::on_bank_confirmation(const BankConfirmation& confirmation,
+                                        ledger::Timestamp /*now*/, SettlementOutput& out) {
+    State& st = *state_;
+    const Chart& chart = *st.chart;
+    auto it = st.orders.find(confirmation.payment_order_id);
+    if (it == st.orders.end() || it->second.bank != confirmation.bank) {
+        const bool unknown = it == st.orders.end();
+        out.events.push_back(bank_reject(
+            unknown ? SettlementCode::kUnknownPaymentOrder : SettlementCode::kBankMismatch,
+            confirmation.bank, confirmation.payment_order_id, std::nullopt,
+            "confirmation of payment order " + std::to_string(confirmation.payment_order_id) +
+                (unknown ? ": no such order" : ": sent to another bank")));
+        return Status::ok();
+    }
+    State::Order& o = it->second;
+    if (o.open_lines == 0)
+        return Status::ok();  // a repeat
+    Amount total;
+    for (auto& line : o.lines) {
+        if (line.status != State::LineStatus::kOpen)
+            continue;
+        line.status = State::LineStatus::kConfirmed;
+        total += line.amount;
+        PayoutSettled ev;
+        ev.psp = line.payer;
+        ev.client_id = line.client_id;
+        ev.payout_id = line.payout_id;
+        ev.amount = st.money_of(line.amount, o.currency);
+        ev.funded = line.funded;
+        ev.rate = line.rate;
+        ev.value_date = o.value_date;
+        out.events.push_back(std::move(ev));
+    }
+    st.open_lines -= o.open_lines;
+    o.open_lines = 0;
+    Amount& transit = st.in_transit[{o.bank, o.currency}];
+    FXSETTLE_ASSERT(transit >= total, "settlement: confirming more than is in transit");
+    transit -= total;
+    EntryBuilder eb{&st.next_entry, o.value_date, &out.operations};
+    eb.simple(
+        chart.settlement(o.bank, o.currency), chart.nostro(o.bank, o.currency),
+        st.money_of(total, o.currency),
+        "payment order " + std::to_string(it->first) + " confirmed by " + chart.bank_id(o.bank));
+    return Status::ok();
+}
+
+Status Settlement::on_bank_line_confirmation(const BankLineConfirmation& confirmation,
+                                             ledger::Timestamp /*now*/, SettlementOutput& out) {
+    State& st = *state_;
+    const Chart& chart = *st.chart;
+    auto it = st.orders.find(confirmation.payment_order_id);
+    if (it == st.orders.end() || it->second.bank != confirmation.bank ||
+        confirmation.line >= it->second.lines.size()) {
+        const SettlementCode code = it == st.orders.end() ? SettlementCode::kUnknownPaymentOrder
+                                    : it->second.bank != confirmation.bank
+                                        ? SettlementCode::kBankMismatch
+                                        : SettlementCode::kUnknownLine;
+        out.events.push_back(bank_reject(
+            code, confirmation.bank, confirmation.payment_order_id, confirmation.line,
+            "confirmation of payment order " + std::to_string(confirmation.payment_order_id) +
+                " line " + std::to_string(confirmation.line) + ": " +
+                std::string(settlement_code_name(code))));
+        return Status::ok();
+    }
+    State::Order& o = it->second;
+    State::Line& line = o.lines[confirmation.line];
+    if (line.status == State::LineStatus::kConfirmed)
+        return Status::ok();  // a repeat
+    if (line.status == State::LineStatus::kRejected) {
+        out.events.push_back(bank_reject(SettlementCode::kLineAlreadyRejected, o.bank, it->first,
+                                         confirmation.line,
+                                         "payout " + std::to_string(line.payout_id) +
+                                             " was rejected before; its funds are returned"));
+        return Status::ok();
+    }
+    line.status = State::LineStatus::kConfirmed;
+    --o.open_lines;
+    --st.open_lines;
+    Amount& transit = st.in_transit[{o.bank, o.currency}];
+    FXSETTLE_ASSERT(transit >= line.amount, "settlement: confirming more than is in transit");
+    transit -= line.amount;
+    EntryBuilder eb{&st.next_entry, o.value_date, &out.operations};
+    eb.simple(chart.settlement(o.bank, o.currency), chart.nostro(o.bank, o.currency),
+              st.money_of(line.amount, o.currency),
+              "payment order " + std::to_string(it->first) + " line " +
+                  std::to_string(confirmation.line) + " confirmed");
+    PayoutSettled ev;
+    ev.psp = line.payer;
+    ev.client_id = line.client_id;
+    ev.payout_id = line.payout_id;
+    ev.amount = st.money_of(line.amount, o.currency);
+    ev.funded = line.funded;
+    ev.rate = line.rate;
+    ev.value_date = o.value_date;
+    out.events.push_back(std::move(ev));
+    return Status::ok();
+}
+
+Status Settlement::on_bank_line_rejection(const BankLineRejection& rejection,
+                                          ledger::Timestamp /*now*/, SettlementOutput& out) {
+    State& st = *state_;
+    const Chart& chart = *st.chart;
+    auto it = st.orders.find(rejection.payment_order_id);
+    if (it == st.orders.end() || it->second.bank != rejection.bank ||
+        rejection.line >= it->second.lines.size()) {
+        const SettlementCode code = it == st.orders.end() ? SettlementCode::kUnknownPaymentOrder
+                                    : it->second.bank != rejection.bank
+                                        ? SettlementCode::kBankMismatch
+                                        : SettlementCode::kUnknownLine;
+        out.events.push_back(bank_reject(
+            code, rejection.bank, rejection.payment_order_id, rejection.line,
+            "rejection of payment order " + std::to_string(rejection.payment_order_id) + " line " +
+                std::to_string(rejection.line) + ": " + std::string(settlement_code_name(code))));
+        return Status::ok();
+    }
+    State::Order& o = it->second;
+    State::Line& line = o.lines[rejection.line];
+    if (line.status == State::LineStatus::kRejected)
+        return Status::ok();  // a repeat
+    if (line.status == State::LineStatus::kConfirmed) {
+        out.events.push_back(
+            bank_reject(SettlementCode::kLineAlreadyConfirmed, o.bank, it->first, rejection.line,
+                        "payout " + std::to_string(line.payout_id) + " was confirmed before"));
+        return Status::ok();
+    }
+    line.status = State::LineStatus::kRejected;
+    --o.open_lines;
+    --st.open_lines;
+    Amount& transit = st.in_transit[{o.bank, o.currency}];
+    FXSETTLE_ASSERT(transit >= line.amount, "settlement: returning more than is in transit");
+    transit -= line.amount;
+    const Money back = st.money_of(line.amount, o.currency);
+    EntryBuilder eb{&st.next_entry, o.value_date, &out.operations};
+    eb.simple(chart.settlement(o.bank, o.currency), chart.psp_available(line.payer, o.currency),
+              back,
+              "payment order " + std::to_string(it->first) + " line " +
+                  std::to_string(rejection.line) + " rejected: funds returned");
+    PayoutFailed ev;
+    ev.psp = line.payer;
+    ev.client_id = line.client_id;
+    ev.payout_id = line.payout_id;
+    ev.reason = static_cast<std::uint16_t>(SettlementCode::kBankRejected);
+    ev.text = rejection.text;
+    ev.refunded = back;
+    out.events.push_back(std::move(ev));
+    return Status::ok();
+}
+
+// ---- state ----------------------------------------------------------------------------
+
+void Settlement::append_state(std::string& out) const {
+    const State& st = *state_;
+    out.append("settlement/1");
+    put_u64(out, st.next_entry);
+    put_u64(out, st.next_cycle);
+    put_u64(out, st.next_hedge);
+    put_u64(out, st.next_order);
+    put_u64(out, st.carried.size());
+    for (const auto& [c, carried] : st.carried) {
+        put_u64(out, c);
+        put_u64(out, carried.payouts.size());
+        for (const auto& p : carried.payouts) {
+            put_u64(out, p.id);
+            put_str(out, p.client_id);
+            put_u64(out, p.payer);
+            put_amount(out, p.amount);
+            put_u64(out, p.funding_currency);
+            put_amount(out, p.held);
+            put_bool(out, p.locked_rate.has_value());
+            if (p.locked_rate)
+                put_rate(out, *p.locked_rate);
+            put_bool(out, p.payee_psp.has_value());
+            put_u64(out, p.payee_psp.value_or(0));
+            put_u64(out, p.bank);
+            put_str(out, p.beneficiary.bank_id);
+            put_str(out, p.beneficiary.account);
+            put_str(out, p.beneficiary.name);
+            put_str(out, p.beneficiary.country);
+        }
+        put_u64(out, carried.trade_legs.size());
+        for (const auto& l : carried.trade_legs) {
+            put_u64(out, l.trade_id);
+            put_bool(out, l.base_leg);
+            put_u64(out, l.payer);
+            put_u64(out, l.payee);
+            put_amount(out, l.amount);
+        }
+    }
+    put_u64(out, st.hedges.size());
+    for (const auto& [id, h] : st.hedges) {
+        put_u64(out, id);
+        put_u64(out, h.cycle_id);
+        put_u64(out, h.venue);
+        put_u64(out, h.pair);
+        put_bool(out, h.buy_base);
+        put_amount(out, h.base_amount);
+        put_amount(out, h.filled_base);
+        put_rate(out, h.limit);
+        put_bool(out, h.mid.has_value());
+        if (h.mid)
+            put_rate(out, *h.mid);
+        put_date(out, h.value_date);
+        put_time(out, h.deadline);
+        put_bool(out, h.open);
+        put_u64(out, h.exec_ids.size());
+        for (const auto& e : h.exec_ids)
+            put_str(out, e);
+    }
+    put_u64(out, st.open_exposure.size());
+    for (const auto& [pair, a] : st.open_exposure) {
+        put_u64(out, pair);
+        put_amount(out, a);
+    }
+    put_u64(out, st.orders.size());
+    for (const auto& [id, o] : st.orders) {
+        put_u64(out, id);
+        put_u64(out, o.bank);
+        put_u64(out, o.currency);
+        put_date(out, o.value_date);
+        put_u64(out, o.open_lines);
+        put_u64(out, o.lines.size());
+        for (const auto& l : o.lines) {
+            put_u64(out, l.payout_id);
+            put_str(out, l.client_id);
+            put_u64(out, l.payer);
+            put_amount(out, l.amount);
+            put_amount(out, l.funded.amount);
+            put_str(out, l.funded.currency.code_view());
+            put_bool(out, l.rate.has_value());
+            if (l.rate)
+                put_rate(out, *l.rate);
+            out.push_back(static_cast<char>(l.status));
+        }
+    }
+    put_u64(out, st.in_transit.size());
+    for (const auto& [key, a] : st.in_transit) {
+        put_u64(out, key.first);
+        put_u64(out, key.second);
+        put_amount(out, a);
+    }
+}
+
+std::array<std::uint8_t, 32> Settlement::state_digest() const {
+    std::string bytes;
+    append_state(bytes);
+    std::array<std::uint8_t, 32> digest{};
+    unsigned int len = 0;
+    const int ok =
+        EVP_Digest(bytes.data(), bytes.size(), digest.data(), &len, EVP_sha256(), nullptr);
+    FXSETTLE_ASSERT(ok == 1 && len == digest.size(), "settlement: SHA-256 failed");
+    return digest;
+}
+
+std::vector<OpenExposure> Settlement::open_exposure() const {
+    std::vector<OpenExposure> out;
+    for (const auto& [pair, a] : state_->open_exposure)
+        out.push_back(OpenExposure{pair, a});
+    return out;
+}
+
+std::size_t Settlement::hedges_in_flight() const noexcept {
+    return state_->deadlines.size();
+}
+
+std::size_t Settlement::open_payment_lines() const noexcept {
+    return state_->open_lines;
+}
+
+std::size_t Settlement::held_back_items(CurrencyIndex currency) const {
+    auto it = state_->carried.find(currency);
+    if (it == state_->carried.end())
+        return 0;
+    return it->second.payouts.size() + it->second.trade_legs.size();
+}
+
+}  // namespace fxsettle::engine

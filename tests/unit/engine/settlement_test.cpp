@@ -1,0 +1,1029 @@
+// Settlement cycles against a real LMDB ledger: every operation Settlement produces is
+// committed, must succeed, and after every scenario the trial balance is zero per currency
+// and verify() passes.
+#include "engine/core/settlement.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ledger/ledger.h"
+
+namespace fxsettle::engine {
+namespace {
+
+using money::Amount;
+using money::Money;
+using money::Rate;
+
+Amount A(std::int64_t minor) {
+    return Amount::from_minor(minor);
+}
+ledger::Timestamp at_s(std::int64_t seconds) {
+    return ledger::Timestamp(std::chrono::seconds(seconds));
+}
+ledger::Date day(int n) {
+    return ledger::Date(std::chrono::days(20'000 + n));
+}
+
+template <typename T>
+std::vector<T> events_of(const std::vector<SettlementEvent>& events) {
+    std::vector<T> out;
+    for (const auto& e : events) {
+        if (const T* t = std::get_if<T>(&e))
+            out.push_back(*t);
+    }
+    return out;
+}
+
+int property_scale() {
+    const char* s = std::getenv("FXSETTLE_PROPERTY_SCALE");
+    if (s == nullptr)
+        return 1;
+    const int v = std::atoi(s);
+    return v > 0 ? v : 1;
+}
+
+class SettlementTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        auto cfg = config::load_default_config();
+        ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+        config_ = std::move(*cfg);
+        auto chart = Chart::build(config_);
+        ASSERT_TRUE(chart.has_value()) << chart.error().to_string();
+        chart_.emplace(std::move(*chart));
+        for (const auto& p : config_.pairs)
+            pairs_.push_back(p.pair);
+        settlement_ = std::make_unique<Settlement>(*chart_, pairs_);
+
+        std::string templ =
+            (std::filesystem::temp_directory_path() / "fxsettle-settlement-XXXXXX").string();
+        ASSERT_NE(::mkdtemp(templ.data()), nullptr);
+        dir_ = templ;
+        ledger::OpenOptions o;
+        o.path = dir_ / "ledger.mdb";
+        o.map_size_initial_bytes = 8u << 20;
+        auto l = ledger::Ledger::open(o);
+        ASSERT_TRUE(l.has_value()) << l.error().to_string();
+        ledger_ = std::move(*l);
+        commit_ok(chart_->create_operations());
+
+        for (PspIndex p = 0; p < chart_->psp_count(); ++p) {
+            PspTerms t = PspTerms::from_config(config_.psps[p]);
+            for (const auto& c : chart_->currencies())
+                t.net_debit_caps[c] = A(1'000'000'000'000'00);
+            // In CNY, so that a CNY cycle needs no mid to value it (tests that need the
+            // aggregate cap set their own).
+            t.aggregate_cap = Money{A(1'000'000'000'000'00), ccy_of("CNY")};
+            terms_.push_back(std::move(t));
+        }
+    }
+
+    void TearDown() override {
+        if (ledger_)
+            expect_sound();
+        ledger_.reset();
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
+    }
+
+    // ---- names ----
+    money::Currency ccy_of(std::string_view code) const {
+        return chart_->currency(*chart_->currency_index(code));
+    }
+    CurrencyIndex ccy(std::string_view code) const { return *chart_->currency_index(code); }
+    PspIndex psp(std::string_view id) const { return *chart_->psp_index(id); }
+    BankIndex bank(std::string_view id) const { return *chart_->bank_index(id); }
+    VenueIndex venue(std::string_view id) const { return *chart_->venue_index(id); }
+    PairIndex pair(std::string_view symbol) const {
+        for (PairIndex i = 0; i < pairs_.size(); ++i) {
+            if (pairs_[i].to_string() == symbol)
+                return i;
+        }
+        ADD_FAILURE() << "no pair " << symbol;
+        return 0;
+    }
+    Rate rate(std::string_view symbol, std::string_view text) const {
+        auto r = Rate::parse(pairs_[pair(symbol)], text);
+        EXPECT_TRUE(r.has_value()) << text;
+        return *r;
+    }
+    PairMid mid(std::string_view symbol, std::string_view text) const {
+        return PairMid{pair(symbol), rate(symbol, text)};
+    }
+    netting::VenueQuote quote(std::string_view venue_id, std::string_view symbol,
+                              std::string_view bid, std::string_view ask, std::int64_t bid_size,
+                              std::int64_t ask_size) const {
+        return netting::VenueQuote{venue(venue_id),   pair(symbol), rate(symbol, bid),
+                                   rate(symbol, ask), A(bid_size),  A(ask_size)};
+    }
+
+    // ---- ledger ----
+    void commit_ok(const std::vector<ledger::Operation>& ops) {
+        for (std::size_t i = 0; i < ops.size(); i += ledger::kBatchOperationsMax) {
+            const std::size_t n = std::min(ledger::kBatchOperationsMax, ops.size() - i);
+            auto r = ledger_->commit(std::span(ops).subspan(i, n), at_s(1000));
+            ASSERT_TRUE(r.has_value()) << r.error().to_string();
+            for (std::size_t k = 0; k < r->size(); ++k) {
+                ASSERT_TRUE(ledger::is_success((*r)[k].code))
+                    << "operation " << i + k << ": " << ledger::result_code_name((*r)[k].code)
+                    << " " << (*r)[k].detail;
+            }
+        }
+    }
+    void commit_out(SettlementOutput& out) {
+        commit_ok(out.operations);
+        out.operations.clear();
+    }
+    void expect_sound() {
+        auto view = ledger_->read();
+        ASSERT_TRUE(view.has_value());
+        auto tb = (*view)->trial_balance();
+        ASSERT_TRUE(tb.has_value());
+        for (const auto& row : *tb) {
+            EXPECT_EQ(row.debits_posted, row.credits_posted)
+                << "trial balance in " << row.currency.to_string();
+        }
+        auto report = (*view)->verify();
+        ASSERT_TRUE(report.has_value());
+        EXPECT_TRUE(report->ok) << report->failure;
+    }
+    Amount bal(const ledger::AccountId& id) {
+        auto view = ledger_->read();
+        EXPECT_TRUE(view.has_value());
+        auto account = (*view)->account(id);
+        EXPECT_TRUE(account.has_value() && account->has_value());
+        auto b = (*view)->balance(id);
+        EXPECT_TRUE(b.has_value());
+        return b->posted(ledger::normal_side((*account)->kind));
+    }
+    Amount held(PspIndex p, CurrencyIndex c) { return bal(chart_->psp_held(p, c)); }
+    Amount available(PspIndex p, CurrencyIndex c) { return bal(chart_->psp_available(p, c)); }
+
+    // What intake does: funds moved to held (here straight from the nostro).
+    void fund_held(PspIndex p, CurrencyIndex c, const Amount& a) {
+        ledger::EntryRequest q;
+        q.id = ledger::EntryId{0x7465'7374ULL, next_setup_++};
+        q.value_date = day(0);
+        q.reference = "test funding";
+        const Money m{a, chart_->currency(c)};
+        q.postings = {{chart_->nostro(*chart_->bank_for(c), c), ledger::Side::kDebit, m},
+                      {chart_->psp_held(p, c), ledger::Side::kCredit, m}};
+        commit_ok({ledger::Operation{std::move(q), false}});
+    }
+
+    // ---- items ----
+    DuePayout external(PayoutId id, PspIndex payer, std::int64_t amount,
+                       std::string_view bank_id = "bank-cn") {
+        DuePayout p;
+        p.id = id;
+        p.client_id = "po-" + std::to_string(id);
+        p.payer = payer;
+        p.amount = A(amount);
+        p.funding_currency = ccy("CNY");
+        p.held = A(amount);
+        p.bank = bank(bank_id);
+        p.beneficiary = Beneficiary{std::string(bank_id), "ACC" + std::to_string(id),
+                                    "Seller " + std::to_string(id), "CN"};
+        return p;
+    }
+    DuePayout internal(PayoutId id, PspIndex payer, PspIndex payee, std::int64_t amount) {
+        DuePayout p = external(id, payer, amount);
+        p.payee_psp = payee;
+        return p;
+    }
+    // Sets the payout's currencies and funds its hold.
+    DuePayout& funded(DuePayout& p, CurrencyIndex c, CurrencyIndex funding,
+                      std::optional<Amount> held_amount = std::nullopt) {
+        p.funding_currency = funding;
+        if (held_amount)
+            p.held = *held_amount;
+        fund_held(p.payer, funding, p.held);
+        (void)c;
+        return p;
+    }
+    CurrencyCutoff currency_cutoff(std::string_view code, std::vector<DuePayout> payouts,
+                                   std::vector<DueTradeLeg> legs = {}) {
+        CurrencyCutoff cc;
+        cc.currency = ccy(code);
+        cc.value_date = day(1);
+        cc.payouts = std::move(payouts);
+        cc.trade_legs = std::move(legs);
+        return cc;
+    }
+    CutoffInput input(std::vector<CurrencyCutoff> currencies, std::vector<PairMid> mids = {},
+                      std::vector<netting::VenueQuote> quotes = {}) {
+        CutoffInput in;
+        in.currencies = std::move(currencies);
+        in.mids = std::move(mids);
+        in.quotes = std::move(quotes);
+        in.psps = terms_;
+        return in;
+    }
+    SettlementOutput run(CutoffInput in, ledger::Timestamp now = at_s(10'000)) {
+        SettlementOutput out;
+        const Status s = settlement_->cutoff(std::move(in), now, out);
+        EXPECT_TRUE(s.is_ok()) << s.to_string();
+        commit_out(out);
+        return out;
+    }
+    // Funds same-currency payouts and trade legs in `code` and runs one currency's cycle.
+    SettlementOutput run_simple(std::string_view code, std::vector<DuePayout> payouts,
+                                std::vector<DueTradeLeg> legs = {}) {
+        const CurrencyIndex c = ccy(code);
+        for (auto& p : payouts) {
+            p.funding_currency = c;
+            fund_held(p.payer, c, p.held);
+        }
+        for (const auto& l : legs)
+            fund_held(l.payer, c, l.amount);
+        return run(input({currency_cutoff(code, std::move(payouts), std::move(legs))}));
+    }
+
+    config::Config config_;
+    std::optional<Chart> chart_;
+    std::vector<money::CurrencyPair> pairs_;
+    std::unique_ptr<Settlement> settlement_;
+    std::vector<PspTerms> terms_;
+    std::filesystem::path dir_;
+    std::unique_ptr<ledger::Ledger> ledger_;
+    std::uint64_t next_setup_ = 1;
+};
+
+// ---- single currency, figures ---------------------------------------------------------
+
+TEST_F(SettlementTest, SingleCurrencyCycleNetsPostsAndReportsHandComputedFigures) {
+    const PspIndex a = psp("alpha"), b = psp("borealis"), c = psp("coral");
+    const CurrencyIndex cny = ccy("CNY");
+    // A pays B 1000, B pays C 800, C pays A 600 (C's through a trade leg), A pays a
+    // beneficiary 500 and B one 300.
+    auto out = run_simple("CNY",
+                          {internal(1, a, b, 100000), internal(2, b, c, 80000),
+                           external(3, a, 50000), external(4, b, 30000)},
+                          {DueTradeLeg{77, true, c, a, A(60000)}});
+
+    const auto orders = events_of<PaymentOrder>(out.events);
+    ASSERT_EQ(orders.size(), 1u);
+    EXPECT_EQ(orders[0].bank, bank("bank-cn"));
+    EXPECT_EQ(orders[0].currency, cny);
+    EXPECT_EQ(orders[0].total, A(80000));
+    ASSERT_EQ(orders[0].lines.size(), 2u);
+    EXPECT_EQ(orders[0].lines[0].payout_id, 3u);
+    EXPECT_EQ(orders[0].lines[0].beneficiary.account, "ACC3");
+    EXPECT_EQ(orders[0].lines[1].payout_id, 4u);
+
+    std::map<PspIndex, SettlementObligation> ob;
+    for (const auto& o : events_of<SettlementObligation>(out.events))
+        ob[o.psp] = o;
+    ASSERT_EQ(ob.size(), 3u);
+    EXPECT_EQ(ob[a].gross_out, A(150000));
+    EXPECT_EQ(ob[a].gross_in, A(60000));
+    EXPECT_EQ(ob[a].net, A(-90000));
+    EXPECT_EQ(ob[a].direction, ObligationDirection::kPayIn);
+    EXPECT_EQ(ob[a].amount, A(90000));
+    EXPECT_EQ(ob[a].lines, 3u);
+    EXPECT_EQ(ob[b].net, A(-10000));
+    EXPECT_EQ(ob[c].net, A(20000));
+    EXPECT_EQ(ob[c].direction, ObligationDirection::kPayOut);
+    EXPECT_EQ(ob[c].value_date, day(1));
+
+    const auto reports = events_of<CycleReport>(out.events);
+    ASSERT_EQ(reports.size(), 1u);
+    ASSERT_EQ(reports[0].currencies.size(), 1u);
+    const auto& f = reports[0].currencies[0];
+    EXPECT_EQ(f.gross, A(320000));
+    EXPECT_EQ(f.net, A(100000));  // pay-ins 900 + 100 = pay-out 200 + order 800
+    EXPECT_EQ(f.payments_before, 5u);
+    EXPECT_EQ(f.payments_after, 4u);             // 2 pay-ins, 1 pay-out, 1 order
+    EXPECT_EQ(f.liquidity_saving_ppm, 687500u);  // 1 - 1000/3200
+    EXPECT_TRUE(f.fx_volume.is_zero());
+    EXPECT_EQ(events_of<PayoutSettled>(out.events).size(), 2u);  // the internal ones
+
+    // Held is spent, internal receipts are available, the bank's share is in transit.
+    for (PspIndex p : {a, b, c})
+        EXPECT_TRUE(held(p, cny).is_zero());
+    EXPECT_EQ(available(a, cny), A(60000));
+    EXPECT_EQ(available(b, cny), A(100000));
+    EXPECT_EQ(available(c, cny), A(80000));
+    EXPECT_EQ(bal(chart_->settlement(bank("bank-cn"), cny)), A(-80000));
+    EXPECT_EQ(settlement_->open_payment_lines(), 2u);
+
+    // Confirmation settles the nostro.
+    const Amount nostro_before = bal(chart_->nostro(bank("bank-cn"), cny));
+    SettlementOutput conf;
+    ASSERT_TRUE(
+        settlement_
+            ->on_bank_confirmation(BankConfirmation{bank("bank-cn"), orders[0].order_id, "REF1"},
+                                   at_s(11'000), conf)
+            .is_ok());
+    commit_out(conf);
+    EXPECT_EQ(events_of<PayoutSettled>(conf.events).size(), 2u);
+    EXPECT_TRUE(bal(chart_->settlement(bank("bank-cn"), cny)).is_zero());
+    EXPECT_EQ(bal(chart_->nostro(bank("bank-cn"), cny)), nostro_before - A(80000));
+    EXPECT_EQ(settlement_->open_payment_lines(), 0u);
+}
+
+// ---- conversions ----------------------------------------------------------------------
+
+TEST_F(SettlementTest, UnlockedCrossCurrencyPayoutConvertsAtMidLessSpread) {
+    const PspIndex a = psp("alpha");
+    const CurrencyIndex cny = ccy("CNY"), usd = ccy("USD");
+    // alpha (25 bps) sells USD: 7.1 x (1 - 0.0025) = 7.08225. 7100.00 CNY costs the
+    // smallest X with round(X x 7.08225) >= 7100.00: 1002.51 USD, which converts to
+    // 7100.03 CNY (0.03 CNY beyond the payout goes back to available).
+    auto p = external(1, a, 710000);
+    funded(p, cny, usd, A(103000));  // estimate + buffer
+    auto out = run(
+        input({currency_cutoff("CNY", {p})}, {mid("USD/CNY", "7.1")},
+              {quote("venue-a", "USD/CNY", "7.0990", "7.1010", 100'000'000'00, 100'000'000'00)}));
+    const auto conv = events_of<ConversionExecuted>(out.events);
+    ASSERT_EQ(conv.size(), 1u);
+    EXPECT_EQ(conv[0].from, (Money{A(100251), ccy_of("USD")}));
+    EXPECT_EQ(conv[0].to, (Money{A(710003), ccy_of("CNY")}));
+    EXPECT_EQ(conv[0].rate.to_string(), "7.08225");
+    EXPECT_FALSE(conv[0].locked);
+    EXPECT_EQ(available(a, usd), A(103000 - 100251));
+    EXPECT_EQ(available(a, cny), A(3));
+    EXPECT_TRUE(held(a, usd).is_zero());
+    EXPECT_TRUE(held(a, cny).is_zero());
+    EXPECT_EQ(bal(chart_->fx_position(usd)), A(-100251));  // the engine holds the USD
+    EXPECT_EQ(bal(chart_->fx_position(cny)), A(710003));   // and owes the CNY
+
+    // The residual: the engine sells the 1002.51 USD at the venue's bid.
+    const auto hedges = events_of<HedgeOrder>(out.events);
+    ASSERT_EQ(hedges.size(), 1u);
+    EXPECT_FALSE(hedges[0].buy_base);
+    EXPECT_EQ(hedges[0].base_amount, A(100251));
+    EXPECT_EQ(hedges[0].limit.to_string(), "7.099");
+    EXPECT_EQ(settlement_->next_deadline(), at_s(10'000) + std::chrono::seconds(30));
+
+    SettlementOutput fill;
+    ASSERT_TRUE(settlement_
+                    ->on_hedge_fill(HedgeFill{venue("venue-a"), hedges[0].hedge_id, "E1", A(100251),
+                                              rate("USD/CNY", "7.0990"), true},
+                                    at_s(10'001), fill)
+                    .is_ok());
+    commit_out(fill);
+    const auto filled = events_of<HedgeFilled>(fill.events);
+    ASSERT_EQ(filled.size(), 1u);
+    EXPECT_TRUE(filled[0].complete);
+    EXPECT_EQ(filled[0].quote_amount, A(711682));   // 1002.51 x 7.099 = 7116.8184...
+    EXPECT_EQ(filled[0].cost_against_mid, A(100));  // 1002.51 x 0.001 = 1.00251 -> 1.00
+    EXPECT_TRUE(bal(chart_->fx_position(usd)).is_zero());
+    EXPECT_EQ(bal(chart_->fx_position(cny)), A(710003 - 711682));  // the spread earned
+    EXPECT_EQ(settlement_->hedges_in_flight(), 0u);
+    EXPECT_FALSE(settlement_->next_deadline().has_value());
+    const auto f = events_of<CycleReport>(out.events)[0].currencies[0];
+    EXPECT_EQ(f.fx_volume, A(710003));
+    EXPECT_TRUE(f.fx_crossed.is_zero());
+}
+
+TEST_F(SettlementTest, LockedPayoutConvertsAtItsQuoteRate) {
+    const PspIndex b = psp("borealis");
+    const CurrencyIndex cny = ccy("CNY"), eur = ccy("EUR");
+    auto p = external(1, b, 770000);  // 7700.00 CNY at a locked 7.7 EUR/CNY: 1000.00 EUR
+    p.locked_rate = rate("EUR/CNY", "7.7");
+    funded(p, cny, eur, A(100000));
+    auto out = run(input({currency_cutoff("CNY", {p})}, {}, {}));
+    const auto conv = events_of<ConversionExecuted>(out.events);
+    ASSERT_EQ(conv.size(), 1u);
+    EXPECT_TRUE(conv[0].locked);
+    EXPECT_EQ(conv[0].from.amount, A(100000));
+    EXPECT_EQ(conv[0].to.amount, A(770000));
+    EXPECT_TRUE(held(b, eur).is_zero());
+    EXPECT_TRUE(available(b, eur).is_zero());
+    EXPECT_TRUE(available(b, cny).is_zero());
+    // No quotes: the whole residual stays open and is reported.
+    const auto exposure = events_of<ExposureReported>(out.events);
+    ASSERT_EQ(exposure.size(), 1u);
+    EXPECT_EQ(exposure[0].reason, ExposureReason::kNoVenueSize);
+    EXPECT_EQ(exposure[0].base_amount, A(-100000));
+    ASSERT_EQ(settlement_->open_exposure().size(), 1u);
+    EXPECT_EQ(settlement_->open_exposure()[0].open_base, A(-100000));
+    EXPECT_EQ(bal(chart_->fx_position(eur)), A(-100000));
+}
+
+TEST_F(SettlementTest, PayoutWhoseRateMovedBeyondTheBufferFailsAndIsRefunded) {
+    const PspIndex a = psp("alpha");
+    const CurrencyIndex cny = ccy("CNY"), usd = ccy("USD");
+    auto p = external(1, a, 710000);
+    funded(p, cny, usd, A(100000));  // 1000.00 USD no longer buys 7100 CNY at 7.08225
+    auto out = run(input({currency_cutoff("CNY", {p})}, {mid("USD/CNY", "7.1")}));
+    const auto failed = events_of<PayoutFailed>(out.events);
+    ASSERT_EQ(failed.size(), 1u);
+    EXPECT_EQ(failed[0].reason, static_cast<std::uint16_t>(SettlementCode::kFxBufferExceeded));
+    EXPECT_EQ(failed[0].refunded, (Money{A(100000), ccy_of("USD")}));
+    EXPECT_EQ(failed[0].client_id, "po-1");
+    EXPECT_EQ(available(a, usd), A(100000));
+    EXPECT_TRUE(events_of<PaymentOrder>(out.events).empty());
+    EXPECT_EQ(events_of<CycleReport>(out.events)[0].currencies[0].failed, 1u);
+}
+
+TEST_F(SettlementTest, OppositeConversionsCrossInternallyAndOnlyTheResidualIsHedged) {
+    const PspIndex a = psp("alpha"), b = psp("borealis");
+    const CurrencyIndex cny = ccy("CNY"), usd = ccy("USD");
+    // alpha pays 7100.00 CNY from USD (sells 1002.51 USD); borealis pays 1000.00 USD from
+    // CNY (buys 1000.00 USD at 7.1 x 1.002 = 7.1142, i.e. 1/7.1142 rounded down: 7114.17
+    // CNY). Crossed 1000.00 USD; the engine sells the 2.51 USD left.
+    auto pa = external(1, a, 710000);
+    funded(pa, cny, usd, A(103000));
+    auto pb = external(2, b, 100000, "bank-intl");
+    funded(pb, usd, cny, A(720000));
+    CurrencyCutoff c1 = currency_cutoff("CNY", {pa});
+    CurrencyCutoff c2 = currency_cutoff("USD", {pb});
+    auto out =
+        run(input({c1, c2}, {mid("USD/CNY", "7.1")},
+                  {quote("venue-a", "USD/CNY", "7.0990", "7.1010", 100'000'00, 100'000'00)}));
+    const auto conv = events_of<ConversionExecuted>(out.events);
+    ASSERT_EQ(conv.size(), 2u);
+    EXPECT_EQ(conv[1].from.amount, A(711417));
+    EXPECT_EQ(conv[1].to.amount, A(100000));
+    const auto report = events_of<CycleReport>(out.events)[0];
+    ASSERT_EQ(report.pairs.size(), 1u);
+    EXPECT_EQ(report.pairs[0].sold_base, A(100251));
+    EXPECT_EQ(report.pairs[0].bought_base, A(100000));
+    EXPECT_EQ(report.pairs[0].crossed_base, A(100000));
+    EXPECT_EQ(report.pairs[0].residual_base, A(-251));
+    EXPECT_EQ(report.pairs[0].internal_cross_ppm, 998746u);  // 2 x 1000 / 2002.51
+    EXPECT_EQ(report.pairs[0].hedged_base, A(251));
+    ASSERT_EQ(report.currencies.size(), 2u);
+    EXPECT_EQ(report.currencies[0].fx_volume, A(710003));
+    EXPECT_EQ(report.currencies[0].fx_crossed, A(708225));  // 7100.03 x 1000/1002.51
+    EXPECT_EQ(report.currencies[0].internal_cross_ppm, 997495u);
+    EXPECT_EQ(report.currencies[1].fx_crossed, A(100000));
+    EXPECT_EQ(report.currencies[1].internal_cross_ppm, 1'000'000u);
+    const auto hedges = events_of<HedgeOrder>(out.events);
+    ASSERT_EQ(hedges.size(), 1u);
+    EXPECT_EQ(hedges[0].base_amount, A(251));
+    EXPECT_FALSE(hedges[0].buy_base);
+    // Two payment orders: CNY at bank-cn, USD at bank-intl.
+    EXPECT_EQ(events_of<PaymentOrder>(out.events).size(), 2u);
+    EXPECT_EQ(available(b, cny), A(720000 - 711417));
+    EXPECT_EQ(bal(chart_->fx_position(usd)), A(-251));
+}
+
+// ---- hedging --------------------------------------------------------------------------
+
+TEST_F(SettlementTest, HedgeSplitsAcrossTwoVenuesAndFillsPostBothCurrencies) {
+    const PspIndex a = psp("alpha");
+    const CurrencyIndex cny = ccy("CNY"), usd = ccy("USD");
+    // 10,623,375.00 CNY at 7.08225 costs exactly 1,500,000.00 USD.
+    auto p = external(1, a, 10'623'375'00);
+    funded(p, cny, usd, A(1'500'000'00));
+    auto out =
+        run(input({currency_cutoff("CNY", {p})}, {mid("USD/CNY", "7.1")},
+                  {quote("venue-a", "USD/CNY", "7.0990", "7.1010", 1'000'000'00, 1'000'000'00),
+                   quote("venue-b", "USD/CNY", "7.0985", "7.1015", 2'000'000'00, 2'000'000'00)}));
+    const auto hedges = events_of<HedgeOrder>(out.events);
+    ASSERT_EQ(hedges.size(), 2u);
+    EXPECT_EQ(hedges[0].venue, venue("venue-a"));
+    EXPECT_EQ(hedges[0].base_amount, A(1'000'000'00));
+    EXPECT_EQ(hedges[1].venue, venue("venue-b"));
+    EXPECT_EQ(hedges[1].base_amount, A(500'000'00));
+    EXPECT_NE(hedges[0].hedge_id, hedges[1].hedge_id);
+    // 1M x 0.001 + 0.5M x 0.0015 = 1750.00 CNY.
+    EXPECT_EQ(events_of<CycleReport>(out.events)[0].pairs[0].hedge_cost_against_mid, A(1750'00));
+
+    SettlementOutput fills;
+    ASSERT_TRUE(settlement_
+                    ->on_hedge_fill(HedgeFill{venue("venue-b"), hedges[1].hedge_id, "B1",
+                                              A(200'000'00), rate("USD/CNY", "7.0985"), false},
+                                    at_s(10'001), fills)
+                    .is_ok());
+    ASSERT_TRUE(settlement_
+                    ->on_hedge_fill(HedgeFill{venue("venue-a"), hedges[0].hedge_id, "A1",
+                                              A(1'000'000'00), rate("USD/CNY", "7.0990"), true},
+                                    at_s(10'002), fills)
+                    .is_ok());
+    ASSERT_TRUE(settlement_
+                    ->on_hedge_fill(HedgeFill{venue("venue-b"), hedges[1].hedge_id, "B2",
+                                              A(300'000'00), rate("USD/CNY", "7.0985"), true},
+                                    at_s(10'003), fills)
+                    .is_ok());
+    // A repeated ExecID changes nothing.
+    ASSERT_TRUE(settlement_
+                    ->on_hedge_fill(HedgeFill{venue("venue-b"), hedges[1].hedge_id, "B2",
+                                              A(300'000'00), rate("USD/CNY", "7.0985"), true},
+                                    at_s(10'004), fills)
+                    .is_ok());
+    commit_out(fills);
+    const auto filled = events_of<HedgeFilled>(fills.events);
+    ASSERT_EQ(filled.size(), 3u);
+    Amount cost;
+    for (const auto& f : filled)
+        cost += f.cost_against_mid;
+    EXPECT_EQ(cost, A(1750'00));
+    EXPECT_TRUE(filled[2].complete);
+    EXPECT_TRUE(events_of<ExposureReported>(fills.events).empty());
+    EXPECT_TRUE(bal(chart_->fx_position(usd)).is_zero());
+    // 26,625.00 CNY of spread less 1,750.00 of hedge cost.
+    EXPECT_EQ(bal(chart_->fx_position(cny)), A(-24'875'00));
+    EXPECT_EQ(bal(chart_->venue(venue("venue-a"), usd)), A(-1'000'000'00));
+    EXPECT_EQ(bal(chart_->venue(venue("venue-a"), cny)), A(7'099'000'00));
+    EXPECT_EQ(bal(chart_->venue(venue("venue-b"), cny)), A(3'549'250'00));
+    EXPECT_EQ(settlement_->hedges_in_flight(), 0u);
+
+    // A fill beyond the order, and a fill of an unknown order, are refused.
+    SettlementOutput bad;
+    ASSERT_TRUE(settlement_
+                    ->on_hedge_fill(HedgeFill{venue("venue-a"), hedges[0].hedge_id, "A2", A(1),
+                                              rate("USD/CNY", "7.0990"), true},
+                                    at_s(10'005), bad)
+                    .is_ok());
+    ASSERT_TRUE(settlement_
+                    ->on_hedge_fill(HedgeFill{venue("venue-a"), 999, "X", A(1),
+                                              rate("USD/CNY", "7.0990"), true},
+                                    at_s(10'005), bad)
+                    .is_ok());
+    const auto rejected = events_of<SettlementReplyRejected>(bad.events);
+    ASSERT_EQ(rejected.size(), 2u);
+    EXPECT_EQ(rejected[0].code, SettlementCode::kFillExceedsHedge);
+    EXPECT_EQ(rejected[1].code, SettlementCode::kUnknownHedge);
+    EXPECT_TRUE(bad.operations.empty());
+}
+
+TEST_F(SettlementTest, HedgeRejectAndTimeoutLeaveTheExposureReported) {
+    const PspIndex a = psp("alpha");
+    const CurrencyIndex cny = ccy("CNY"), usd = ccy("USD");
+    auto p = external(1, a, 10'623'375'00);
+    funded(p, cny, usd, A(1'500'000'00));
+    auto out =
+        run(input({currency_cutoff("CNY", {p})}, {mid("USD/CNY", "7.1")},
+                  {quote("venue-a", "USD/CNY", "7.0990", "7.1010", 1'000'000'00, 1'000'000'00),
+                   quote("venue-b", "USD/CNY", "7.0985", "7.1015", 2'000'000'00, 2'000'000'00)}));
+    const auto hedges = events_of<HedgeOrder>(out.events);
+    ASSERT_EQ(hedges.size(), 2u);
+    SettlementOutput r;
+    ASSERT_TRUE(
+        settlement_
+            ->on_hedge_reject(HedgeReject{venue("venue-a"), hedges[0].hedge_id, "no credit"},
+                              at_s(10'001), r)
+            .is_ok());
+    auto exposure = events_of<ExposureReported>(r.events);
+    ASSERT_EQ(exposure.size(), 1u);
+    EXPECT_EQ(exposure[0].reason, ExposureReason::kHedgeRejected);
+    EXPECT_EQ(exposure[0].base_amount, A(-1'000'000'00));
+    EXPECT_EQ(exposure[0].open_base, A(-1'000'000'00));
+    EXPECT_NE(exposure[0].detail.find("no credit"), std::string::npos);
+    // A repeated reject changes nothing.
+    SettlementOutput r2;
+    ASSERT_TRUE(
+        settlement_
+            ->on_hedge_reject(HedgeReject{venue("venue-a"), hedges[0].hedge_id, "no credit"},
+                              at_s(10'002), r2)
+            .is_ok());
+    EXPECT_TRUE(r2.events.empty());
+
+    // The other hedge times out half filled.
+    SettlementOutput f;
+    ASSERT_TRUE(settlement_
+                    ->on_hedge_fill(HedgeFill{venue("venue-b"), hedges[1].hedge_id, "B1",
+                                              A(200'000'00), rate("USD/CNY", "7.0985"), false},
+                                    at_s(10'003), f)
+                    .is_ok());
+    commit_out(f);
+    EXPECT_EQ(settlement_->next_deadline(), hedges[1].deadline);
+    SettlementOutput early;
+    ASSERT_TRUE(settlement_->on_tick(hedges[1].deadline - std::chrono::seconds(1), early).is_ok());
+    EXPECT_TRUE(early.events.empty());
+    SettlementOutput t;
+    ASSERT_TRUE(settlement_->on_tick(hedges[1].deadline, t).is_ok());
+    exposure = events_of<ExposureReported>(t.events);
+    ASSERT_EQ(exposure.size(), 1u);
+    EXPECT_EQ(exposure[0].reason, ExposureReason::kHedgeTimedOut);
+    EXPECT_EQ(exposure[0].base_amount, A(-300'000'00));
+    EXPECT_EQ(exposure[0].open_base, A(-1'300'000'00));
+    EXPECT_FALSE(settlement_->next_deadline().has_value());
+    // The open USD stays in fx_position: 1.5M taken in, 0.2M sold.
+    EXPECT_EQ(bal(chart_->fx_position(usd)), A(-1'300'000'00));
+
+    // A late fill still posts and reduces the exposure.
+    SettlementOutput late;
+    ASSERT_TRUE(settlement_
+                    ->on_hedge_fill(HedgeFill{venue("venue-b"), hedges[1].hedge_id, "B2",
+                                              A(300'000'00), rate("USD/CNY", "7.0985"), true},
+                                    at_s(10'100), late)
+                    .is_ok());
+    commit_out(late);
+    EXPECT_TRUE(events_of<HedgeFilled>(late.events)[0].late);
+    exposure = events_of<ExposureReported>(late.events);
+    ASSERT_EQ(exposure.size(), 1u);
+    EXPECT_EQ(exposure[0].reason, ExposureReason::kLateFill);
+    EXPECT_EQ(exposure[0].open_base, A(-1'000'000'00));
+    ASSERT_EQ(settlement_->open_exposure().size(), 1u);
+    EXPECT_EQ(settlement_->open_exposure()[0].open_base, A(-1'000'000'00));
+    EXPECT_EQ(bal(chart_->fx_position(usd)), A(-1'000'000'00));
+}
+
+// ---- bank replies ---------------------------------------------------------------------
+
+TEST_F(SettlementTest, LineRejectionReturnsFundsAndConfirmationsAreIdempotent) {
+    const PspIndex a = psp("alpha"), b = psp("borealis");
+    const CurrencyIndex cny = ccy("CNY");
+    auto out =
+        run_simple("CNY", {external(1, a, 1000), external(2, b, 2000), external(3, a, 3000)});
+    const auto orders = events_of<PaymentOrder>(out.events);
+    ASSERT_EQ(orders.size(), 1u);
+    const auto id = orders[0].order_id;
+    const BankIndex bk = bank("bank-cn");
+
+    SettlementOutput r;
+    ASSERT_TRUE(settlement_
+                    ->on_bank_line_rejection(BankLineRejection{bk, id, 1, "account closed"},
+                                             at_s(11'000), r)
+                    .is_ok());
+    commit_out(r);
+    const auto failed = events_of<PayoutFailed>(r.events);
+    ASSERT_EQ(failed.size(), 1u);
+    EXPECT_EQ(failed[0].payout_id, 2u);
+    EXPECT_EQ(failed[0].psp, b);
+    EXPECT_EQ(failed[0].text, "account closed");
+    EXPECT_EQ(failed[0].reason, static_cast<std::uint16_t>(SettlementCode::kBankRejected));
+    EXPECT_EQ(available(b, cny), A(2000));
+
+    SettlementOutput again;  // repeats change nothing
+    ASSERT_TRUE(settlement_
+                    ->on_bank_line_rejection(BankLineRejection{bk, id, 1, "account closed"},
+                                             at_s(11'001), again)
+                    .is_ok());
+    EXPECT_TRUE(again.events.empty());
+    EXPECT_TRUE(again.operations.empty());
+
+    SettlementOutput lc;  // confirming the rejected line is refused
+    ASSERT_TRUE(
+        settlement_
+            ->on_bank_line_confirmation(BankLineConfirmation{bk, id, 1, "X"}, at_s(11'002), lc)
+            .is_ok());
+    ASSERT_EQ(events_of<SettlementReplyRejected>(lc.events).size(), 1u);
+    EXPECT_EQ(events_of<SettlementReplyRejected>(lc.events)[0].code,
+              SettlementCode::kLineAlreadyRejected);
+
+    SettlementOutput c1;  // line 0 alone, then the whole order (line 2 only is left)
+    ASSERT_TRUE(
+        settlement_
+            ->on_bank_line_confirmation(BankLineConfirmation{bk, id, 0, "R0"}, at_s(11'003), c1)
+            .is_ok());
+    ASSERT_TRUE(
+        settlement_->on_bank_confirmation(BankConfirmation{bk, id, "R"}, at_s(11'004), c1).is_ok());
+    commit_out(c1);
+    const auto settled = events_of<PayoutSettled>(c1.events);
+    ASSERT_EQ(settled.size(), 2u);
+    EXPECT_EQ(settled[0].payout_id, 1u);
+    EXPECT_EQ(settled[1].payout_id, 3u);
+    EXPECT_TRUE(bal(chart_->settlement(bk, cny)).is_zero());
+
+    SettlementOutput c2;
+    ASSERT_TRUE(
+        settlement_->on_bank_confirmation(BankConfirmation{bk, id, "R"}, at_s(11'005), c2).is_ok());
+    ASSERT_TRUE(
+        settlement_
+            ->on_bank_line_confirmation(BankLineConfirmation{bk, id, 0, "R0"}, at_s(11'006), c2)
+            .is_ok());
+    EXPECT_TRUE(c2.events.empty());
+    EXPECT_TRUE(c2.operations.empty());
+
+    SettlementOutput bad;
+    ASSERT_TRUE(settlement_->on_bank_confirmation(BankConfirmation{bk, 999, "R"}, at_s(11'007), bad)
+                    .is_ok());
+    ASSERT_TRUE(
+        settlement_->on_bank_line_rejection(BankLineRejection{bk, id, 7, "?"}, at_s(11'008), bad)
+            .is_ok());
+    ASSERT_TRUE(
+        settlement_
+            ->on_bank_confirmation(BankConfirmation{bank("bank-intl"), id, "R"}, at_s(11'009), bad)
+            .is_ok());
+    ASSERT_TRUE(
+        settlement_->on_bank_line_rejection(BankLineRejection{bk, id, 0, "late"}, at_s(11'010), bad)
+            .is_ok());
+    const auto rej = events_of<SettlementReplyRejected>(bad.events);
+    ASSERT_EQ(rej.size(), 4u);
+    EXPECT_EQ(rej[0].code, SettlementCode::kUnknownPaymentOrder);
+    EXPECT_EQ(rej[1].code, SettlementCode::kUnknownLine);
+    EXPECT_EQ(rej[2].code, SettlementCode::kBankMismatch);
+    EXPECT_EQ(rej[3].code, SettlementCode::kLineAlreadyConfirmed);
+    EXPECT_TRUE(bad.operations.empty());
+}
+
+// ---- hold-back ------------------------------------------------------------------------
+
+TEST_F(SettlementTest, NetDebitCapBreachHoldsBackEverythingOfThatPspUntilTheNextCycle) {
+    const PspIndex a = psp("alpha"), b = psp("borealis");
+    const CurrencyIndex cny = ccy("CNY");
+    terms_[a].net_debit_caps[ccy_of("CNY")] = A(1000'00);
+    auto out =
+        run_simple("CNY", {external(1, a, 900'00), external(2, a, 600'00), external(3, b, 200'00)});
+    const auto hb = events_of<HoldBack>(out.events);
+    ASSERT_EQ(hb.size(), 1u);
+    EXPECT_EQ(hb[0].psp, a);
+    EXPECT_EQ(hb[0].reason, HoldBackReason::kNetDebitCap);
+    EXPECT_EQ(hb[0].cap, (Money{A(1000'00), ccy_of("CNY")}));
+    EXPECT_EQ(hb[0].net_debit, (Money{A(1500'00), ccy_of("CNY")}));
+    EXPECT_EQ(hb[0].payouts, (std::vector<PayoutId>{1, 2}));
+    EXPECT_NE(hb[0].detail.find("net_debit_caps.CNY"), std::string::npos);
+    const auto orders = events_of<PaymentOrder>(out.events);
+    ASSERT_EQ(orders.size(), 1u);
+    ASSERT_EQ(orders[0].lines.size(), 1u);
+    EXPECT_EQ(orders[0].lines[0].payout_id, 3u);
+    for (const auto& o : events_of<SettlementObligation>(out.events))
+        EXPECT_NE(o.psp, a);
+    EXPECT_EQ(held(a, cny), A(1500'00));  // nothing of alpha settled
+    EXPECT_EQ(settlement_->held_back_items(cny), 2u);
+    EXPECT_EQ(events_of<CycleReport>(out.events)[0].currencies[0].held_back, 2u);
+
+    // Next cycle with a higher cap: the carried payouts settle, before the new one.
+    terms_[a].net_debit_caps[ccy_of("CNY")] = A(5000'00);
+    auto next = run_simple("CNY", {external(4, a, 100'00)});
+    EXPECT_TRUE(events_of<HoldBack>(next.events).empty());
+    const auto orders2 = events_of<PaymentOrder>(next.events);
+    ASSERT_EQ(orders2.size(), 1u);
+    ASSERT_EQ(orders2[0].lines.size(), 3u);
+    EXPECT_EQ(orders2[0].lines[0].payout_id, 1u);
+    EXPECT_EQ(orders2[0].lines[2].payout_id, 4u);
+    EXPECT_TRUE(held(a, cny).is_zero());
+    EXPECT_EQ(settlement_->held_back_items(cny), 0u);
+}
+
+TEST_F(SettlementTest, HoldBackCascadesToAPspThatReliedOnTheHeldBackReceipts) {
+    const PspIndex a = psp("alpha"), b = psp("borealis");
+    const CurrencyIndex cny = ccy("CNY");
+    terms_[a].net_debit_caps[ccy_of("CNY")] = A(500'00);
+    terms_[b].net_debit_caps[ccy_of("CNY")] = A(500'00);
+    // alpha pays borealis 1000 (alpha breaches); without it borealis's 1200 payout is a
+    // net debit of 1200, past its cap too.
+    auto out = run_simple("CNY", {internal(1, a, b, 1000'00), external(2, b, 1200'00)});
+    const auto hb = events_of<HoldBack>(out.events);
+    ASSERT_EQ(hb.size(), 2u);
+    EXPECT_TRUE(events_of<PaymentOrder>(out.events).empty());
+    EXPECT_TRUE(events_of<SettlementObligation>(out.events).empty());
+    EXPECT_TRUE(out.operations.empty());
+    EXPECT_EQ(held(a, cny), A(1000'00));
+    EXPECT_EQ(held(b, cny), A(1200'00));
+}
+
+TEST_F(SettlementTest, AggregateCapBreachNamesTheCap) {
+    const PspIndex a = psp("alpha");
+    terms_[a].aggregate_cap = Money{A(100'00), ccy_of("USD")};
+    // 1000 CNY at USD/CNY 7.1 is 140.85 USD, past 100.00 USD.
+    auto p = external(1, a, 1000'00);
+    const CurrencyIndex cny = ccy("CNY");
+    funded(p, cny, cny);
+    auto out = run(input({currency_cutoff("CNY", {p})}, {mid("USD/CNY", "7.1")}));
+    const auto hb = events_of<HoldBack>(out.events);
+    ASSERT_EQ(hb.size(), 1u);
+    EXPECT_EQ(hb[0].reason, HoldBackReason::kAggregateCap);
+    EXPECT_EQ(hb[0].cap, (Money{A(100'00), ccy_of("USD")}));
+    EXPECT_EQ(hb[0].net_debit, (Money{A(140'85), ccy_of("USD")}));
+    EXPECT_NE(hb[0].detail.find("aggregate_cap"), std::string::npos);
+    // Without a mid the debit cannot be valued: held back too, and said so.
+    auto out2 = run(input({currency_cutoff("CNY", {})}));
+    const auto hb2 = events_of<HoldBack>(out2.events);
+    ASSERT_EQ(hb2.size(), 1u);
+    EXPECT_EQ(hb2[0].reason, HoldBackReason::kNoAggregateRate);
+}
+
+TEST_F(SettlementTest, BadInputFailsAndChangesNothing) {
+    const PspIndex a = psp("alpha");
+    auto p = external(1, a, 1000);
+    p.funding_currency = ccy("CNY");
+    SettlementOutput out;
+    auto in = input({currency_cutoff("CNY", {p, p})});  // the same id twice
+    const std::string before = [&] {
+        std::string s;
+        settlement_->append_state(s);
+        return s;
+    }();
+    EXPECT_EQ(settlement_->cutoff(std::move(in), at_s(1), out).code(),
+              StatusCode::kInvalidArgument);
+    EXPECT_TRUE(out.events.empty());
+    EXPECT_TRUE(out.operations.empty());
+    std::string after;
+    settlement_->append_state(after);
+    EXPECT_EQ(before, after);
+}
+
+// ---- determinism ----------------------------------------------------------------------
+
+TEST_F(SettlementTest, SameInputsGiveTheSameOutputsAndStateDigest) {
+    const PspIndex a = psp("alpha"), b = psp("borealis");
+    const CurrencyIndex cny = ccy("CNY"), usd = ccy("USD");
+    auto pa = external(1, a, 710000);
+    pa.funding_currency = usd;
+    pa.held = A(103000);
+    auto pb = internal(2, b, a, 5000);
+    pb.funding_currency = cny;
+    auto make = [&] {
+        return input({currency_cutoff("CNY", {pa, pb})}, {mid("USD/CNY", "7.1")},
+                     {quote("venue-a", "USD/CNY", "7.0990", "7.1010", 50000, 50000)});
+    };
+    Settlement s1(*chart_, pairs_);
+    Settlement s2(*chart_, pairs_);
+    SettlementOutput o1, o2;
+    ASSERT_TRUE(s1.cutoff(make(), at_s(5), o1).is_ok());
+    ASSERT_TRUE(s2.cutoff(make(), at_s(5), o2).is_ok());
+    EXPECT_EQ(o1.events, o2.events);
+    ASSERT_EQ(o1.operations.size(), o2.operations.size());
+    for (std::size_t i = 0; i < o1.operations.size(); ++i) {
+        const auto* e1 = std::get_if<ledger::EntryRequest>(&o1.operations[i].op);
+        const auto* e2 = std::get_if<ledger::EntryRequest>(&o2.operations[i].op);
+        ASSERT_EQ(e1 == nullptr, e2 == nullptr);
+        if (e1 != nullptr) {
+            EXPECT_EQ(*e1, *e2);
+        }
+    }
+    EXPECT_EQ(s1.state_digest(), s2.state_digest());
+    SettlementOutput t1, t2;
+    ASSERT_TRUE(s1.on_tick(at_s(100), t1).is_ok());
+    EXPECT_NE(s1.state_digest(), s2.state_digest());
+    ASSERT_TRUE(s2.on_tick(at_s(100), t2).is_ok());
+    EXPECT_EQ(s1.state_digest(), s2.state_digest());
+    EXPECT_EQ(t1.events, t2.events);
+}
+
+// ---- property ---------------------------------------------------------------------------
+
+// Random cycles in CNY (payouts funded in CNY, USD or EUR, internal payouts, trade legs,
+// random caps), committed to the ledger: every operation succeeds; no PSP's settled net
+// debit exceeds its cap; a held-back PSP settles nothing in that cycle; the held accounts
+// always equal what is still carried; bank replies drain the settlement account.
+TEST_F(SettlementTest, RandomCyclesNeverSettleAPspPastItsCapAndConserveMoney) {
+    std::mt19937_64 rng(20'261'123);
+    const int cycles = 25 * property_scale();
+    const CurrencyIndex cny = ccy("CNY"), usd = ccy("USD"), eur = ccy("EUR");
+    const std::vector<PspIndex> psps = {psp("alpha"), psp("borealis"), psp("coral"), psp("delta"),
+                                        psp("ember")};
+    auto uniform = [&](std::int64_t lo, std::int64_t hi) {
+        return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
+    };
+    PayoutId next_id = 1;
+    std::uint64_t next_trade = 1;
+    // Carried items: (psp, currency) -> held amount, by payout id / trade id.
+    std::map<PayoutId, std::pair<std::pair<PspIndex, CurrencyIndex>, Amount>> carried_payouts;
+    std::map<std::uint64_t, std::pair<PspIndex, Amount>> carried_legs;
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> open_lines;  // (order, line)
+    for (int cycle = 0; cycle < cycles; ++cycle) {
+        const bool with_mids = uniform(0, 9) != 0;
+        const std::string usd_mid = "7.1" + std::to_string(uniform(0, 99));
+        const std::string eur_mid = "7.7" + std::to_string(uniform(0, 99));
+        for (PspIndex p : psps) {
+            terms_[p].net_debit_caps[ccy_of("CNY")] = A(uniform(0, 40) * 100'00);
+            terms_[p].aggregate_cap = Money{A(uniform(1, 20) * 100'00), ccy_of("USD")};
+        }
+        std::vector<DuePayout> payouts;
+        std::vector<DueTradeLeg> legs;
+        const int n = static_cast<int>(uniform(0, 30));
+        for (int i = 0; i < n; ++i) {
+            const PspIndex payer = psps[uniform(0, 4)];
+            const std::int64_t amount = uniform(1, 2000) * 100 + uniform(0, 99);
+            if (uniform(0, 5) == 0) {
+                PspIndex payee = psps[uniform(0, 4)];
+                if (payee == payer)
+                    payee = psps[(payer + 1) % psps.size()];
+                const DueTradeLeg leg{next_trade++, true, payer, payee, A(amount)};
+                fund_held(payer, cny, leg.amount);
+                legs.push_back(leg);
+                continue;
+            }
+            DuePayout p = uniform(0, 3) == 0
+                              ? internal(next_id, payer, psps[(payer + 1) % psps.size()], amount)
+                              : external(next_id, payer, amount);
+            ++next_id;
+            const int kind = static_cast<int>(uniform(0, 2));
+            if (kind == 0) {
+                p.funding_currency = cny;
+            } else {
+                const bool is_usd = kind == 1;
+                p.funding_currency = is_usd ? usd : eur;
+                const Rate r = is_usd ? rate("USD/CNY", "7.0") : rate("EUR/CNY", "7.5");
+                if (uniform(0, 2) == 0) {
+                    p.locked_rate = r;
+                    auto cost = Settlement::funding_amount(Money{p.amount, ccy_of("CNY")},
+                                                           chart_->currency(p.funding_currency), r);
+                    ASSERT_TRUE(cost.has_value());
+                    p.held = *cost;
+                } else {
+                    // An estimate at a rate below any mid used here, so the buffer holds.
+                    auto cost = Settlement::funding_amount(Money{p.amount, ccy_of("CNY")},
+                                                           chart_->currency(p.funding_currency), r);
+                    ASSERT_TRUE(cost.has_value());
+                    p.held = *cost + A(100);
+                }
+            }
+            fund_held(p.payer, p.funding_currency, p.held);
+            payouts.push_back(std::move(p));
+        }
+        std::vector<PairMid> mids;
+        if (with_mids)
+            mids = {mid("USD/CNY", usd_mid), mid("EUR/CNY", eur_mid)};
+        const std::vector<netting::VenueQuote> quotes = {
+            quote("venue-a", "USD/CNY", "7.0", "7.3", 1'000'00, 1'000'00),
+            quote("venue-b", "EUR/CNY", "7.6", "7.9", 100'000'00, 100'000'00)};
+        std::map<PayoutId, std::pair<std::pair<PspIndex, CurrencyIndex>, Amount>> given =
+            carried_payouts;
+        for (const auto& p : payouts)
+            given[p.id] = {{p.payer, p.funding_currency}, p.held};
+        std::map<std::uint64_t, std::pair<PspIndex, Amount>> given_legs = carried_legs;
+        for (const auto& l : legs)
+            given_legs[l.trade_id] = {l.payer, l.amount};
+
+        auto out = run(input({currency_cutoff("CNY", payouts, legs)}, mids, quotes),
+                       at_s(100'000 + cycle * 100));
+
+        // Hold-backs: carried, and nothing of that PSP settles in the cycle.
+        std::set<PspIndex> held_back;
+        carried_payouts.clear();
+        carried_legs.clear();
+        for (const auto& hb : events_of<HoldBack>(out.events)) {
+            if (hb.reason != HoldBackReason::kNoRate)
+                held_back.insert(hb.psp);
+            for (PayoutId id : hb.payouts)
+                carried_payouts[id] = given.at(id);
+            for (std::uint64_t id : hb.trade_ids)
+                carried_legs[id] = given_legs.at(id);
+        }
+        for (const auto& o : events_of<SettlementObligation>(out.events)) {
+            EXPECT_FALSE(held_back.count(o.psp) && o.gross_out.is_positive())
+                << "cycle " << cycle << ": held-back PSP " << o.psp << " paid something";
+            if (o.direction == ObligationDirection::kPayIn) {
+                EXPECT_LE(o.amount, terms_[o.psp].net_debit_caps.at(ccy_of("CNY")))
+                    << "cycle " << cycle << ": PSP " << o.psp << " settled past its cap";
+                // The aggregate: the CNY debit valued in USD at the mid, rounded up.
+                ASSERT_TRUE(with_mids) << "a net debit settled without a rate to value it";
+                auto inv = rate("USD/CNY", usd_mid).inverted(money::RoundingMode::kUp);
+                ASSERT_TRUE(inv.has_value());
+                auto v =
+                    money::convert(Money{o.amount, ccy_of("CNY")}, *inv, money::RoundingMode::kUp);
+                ASSERT_TRUE(v.has_value());
+                EXPECT_LE(v->converted.amount, terms_[o.psp].aggregate_cap.amount)
+                    << "cycle " << cycle << ": PSP " << o.psp << " past its aggregate cap";
+            }
+        }
+        for (const auto& po : events_of<PaymentOrder>(out.events)) {
+            for (const auto& line : po.lines)
+                EXPECT_FALSE(held_back.count(line.payer));
+            for (std::uint32_t i = 0; i < po.lines.size(); ++i)
+                open_lines.emplace_back(po.order_id, i);
+        }
+        // Held accounts hold exactly what is still carried.
+        std::map<std::pair<PspIndex, CurrencyIndex>, Amount> expect;
+        for (const auto& [id, v] : carried_payouts)
+            expect[v.first] += v.second;
+        for (const auto& [id, v] : carried_legs)
+            expect[{v.first, cny}] += v.second;
+        for (PspIndex p : psps) {
+            for (CurrencyIndex c : {cny, usd, eur}) {
+                const auto it = expect.find({p, c});
+                EXPECT_EQ(held(p, c), it == expect.end() ? Amount{} : it->second)
+                    << "cycle " << cycle << " psp " << p << " currency " << c;
+            }
+        }
+        // Some bank replies.
+        std::shuffle(open_lines.begin(), open_lines.end(), rng);
+        while (open_lines.size() > 10) {
+            const auto [order, line] = open_lines.back();
+            open_lines.pop_back();
+            SettlementOutput reply;
+            if (uniform(0, 4) == 0) {
+                ASSERT_TRUE(settlement_
+                                ->on_bank_line_rejection(
+                                    BankLineRejection{bank("bank-cn"), order, line, "rejected"},
+                                    at_s(200'000), reply)
+                                .is_ok());
+            } else {
+                ASSERT_TRUE(settlement_
+                                ->on_bank_line_confirmation(
+                                    BankLineConfirmation{bank("bank-cn"), order, line, "ok"},
+                                    at_s(200'000), reply)
+                                .is_ok());
+            }
+            EXPECT_TRUE(events_of<SettlementReplyRejected>(reply.events).empty());
+            commit_out(reply);
+        }
+        SettlementOutput tick;
+        ASSERT_TRUE(settlement_->on_tick(at_s(100'000 + cycle * 100 + 60), tick).is_ok());
+        commit_out(tick);
+    }
+    for (const auto& [order, line] : open_lines) {
+        SettlementOutput reply;
+        ASSERT_TRUE(
+            settlement_
+                ->on_bank_line_confirmation(
+                    BankLineConfirmation{bank("bank-cn"), order, line, "ok"}, at_s(300'000), reply)
+                .is_ok());
+        commit_out(reply);
+    }
+    EXPECT_EQ(settlement_->open_payment_lines(), 0u);
+    EXPECT_TRUE(bal(chart_->settlement(bank("bank-cn"), cny)).is_zero());
+}
+
+}  // namespace
+}  // namespace fxsettle::engine
