@@ -49,35 +49,38 @@ OrderBook::IdMap::IdMap(std::uint32_t entries_max) {
     shift_ = 64 - bits;
 }
 
-std::uint32_t OrderBook::IdMap::find(std::uint64_t id) const noexcept {
-    for (std::size_t i = home(id);; i = (i + 1) & mask_) {
+std::uint32_t OrderBook::IdMap::find(std::uint64_t id,
+                                     const std::vector<Slot>& slots) const noexcept {
+    const std::uint32_t tag = tag_of(id);
+    for (std::size_t i = home(tag);; i = (i + 1) & mask_) {
         const Bucket& bucket = buckets_[i];
-        if (bucket.id == id)
-            return bucket.slot;
-        if (bucket.id == 0)
+        if (bucket.slot == kNil)
             return kNil;
+        if (bucket.tag == tag && slots[bucket.slot].id == id)
+            return bucket.slot;
     }
 }
 
 void OrderBook::IdMap::insert(std::uint64_t id, std::uint32_t slot) noexcept {
-    std::size_t i = home(id);
-    while (buckets_[i].id != 0)
+    const std::uint32_t tag = tag_of(id);
+    std::size_t i = home(tag);
+    while (buckets_[i].slot != kNil)
         i = (i + 1) & mask_;
-    buckets_[i] = Bucket{id, slot};
+    buckets_[i] = Bucket{tag, slot};
 }
 
-void OrderBook::IdMap::erase(std::uint64_t id) noexcept {
-    std::size_t i = home(id);
-    while (buckets_[i].id != id)
+void OrderBook::IdMap::erase(std::uint64_t id, std::uint32_t slot) noexcept {
+    std::size_t i = home(tag_of(id));
+    while (buckets_[i].slot != slot)
         i = (i + 1) & mask_;
     // Backward-shift deletion: pull later entries of the probe run into the hole unless
     // their home lies cyclically in (hole, entry], where the hole would hide them.
     std::size_t j = i;
     for (;;) {
         j = (j + 1) & mask_;
-        if (buckets_[j].id == 0)
+        if (buckets_[j].slot == kNil)
             break;
-        const std::size_t k = home(buckets_[j].id);
+        const std::size_t k = home(buckets_[j].tag);
         const bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
         if (!stays) {
             buckets_[i] = buckets_[j];
@@ -88,8 +91,9 @@ void OrderBook::IdMap::erase(std::uint64_t id) noexcept {
 }
 
 std::size_t OrderBook::IdMap::count_entries() const noexcept {
-    return static_cast<std::size_t>(std::count_if(
-        buckets_.begin(), buckets_.end(), [](const Bucket& bucket) { return bucket.id != 0; }));
+    return static_cast<std::size_t>(
+        std::count_if(buckets_.begin(), buckets_.end(),
+                      [](const Bucket& bucket) { return bucket.slot != kNil; }));
 }
 
 // ---- OrderBook ----
@@ -119,7 +123,7 @@ void OrderBook::add(const NewOrder& order, std::vector<Event>& out) {
         reject = BookReject::kQuantityInvalid;
     else if (limit && order.price.ticks <= 0)
         reject = BookReject::kPriceInvalid;
-    else if (ids_.find(order.id.value) != kNil)
+    else if (ids_.find(order.id.value, slots_) != kNil)
         reject = BookReject::kDuplicateOrderId;
     else if (limit && (order.tif == TimeInForce::kGtc || order.tif == TimeInForce::kDay) &&
              order_count_ >= orders_max_)
@@ -227,7 +231,7 @@ void OrderBook::match_and_finish(std::uint64_t id, std::uint32_t owner, Side sid
                 else
                     level.tail = kNil;
                 --level.orders;
-                ids_.erase(maker.id);
+                ids_.erase(maker.id, s);
                 maker.id = 0;
                 maker.next = free_slot_;
                 free_slot_ = s;
@@ -265,7 +269,7 @@ void OrderBook::match_and_finish(std::uint64_t id, std::uint32_t owner, Side sid
 }
 
 void OrderBook::cancel(OrderId id, OwnerId owner, std::vector<Event>& out) {
-    const std::uint32_t s = ids_.find(id.value);
+    const std::uint32_t s = ids_.find(id.value, slots_);
     if (s == kNil || id.value == 0) {
         out.push_back(rejected(id, owner, BookReject::kUnknownOrder));
         return;
@@ -275,14 +279,15 @@ void OrderBook::cancel(OrderId id, OwnerId owner, std::vector<Event>& out) {
         out.push_back(rejected(id, owner, BookReject::kNotOwner));
         return;
     }
-    out.push_back(cancelled(slot.id, slot.owner, slot.side, slot.price, slot.remaining,
+    const LevelNode& level = levels_[slot.level];
+    out.push_back(cancelled(slot.id, slot.owner, level.side, level.price, slot.remaining,
                             CancelReason::kRequested));
     remove(s);
 }
 
 void OrderBook::replace(OrderId id, OwnerId owner, Price price, Quantity remaining,
                         std::vector<Event>& out) {
-    const std::uint32_t s = id.value == 0 ? kNil : ids_.find(id.value);
+    const std::uint32_t s = id.value == 0 ? kNil : ids_.find(id.value, slots_);
     BookReject reject = BookReject::kNone;
     if (s == kNil)
         reject = BookReject::kUnknownOrder;
@@ -298,22 +303,23 @@ void OrderBook::replace(OrderId id, OwnerId owner, Price price, Quantity remaini
     }
 
     Slot& slot = slots_[s];
+    LevelNode& level = levels_[slot.level];
     Event replaced;
     replaced.kind = EventKind::kReplaced;
     replaced.order = id;
     replaced.owner = owner;
-    replaced.side = slot.side;
+    replaced.side = level.side;
     replaced.price = price;
     replaced.remaining = remaining;
-    if (price.ticks == slot.price && remaining.minor <= slot.remaining) {
-        levels_[slot.level].quantity -= slot.remaining - remaining.minor;
+    if (price.ticks == level.price && remaining.minor <= slot.remaining) {
+        level.quantity -= slot.remaining - remaining.minor;
         slot.remaining = remaining.minor;
         replaced.priority_kept = true;
         out.push_back(replaced);
         return;
     }
-    const Side side = slot.side;
-    const TimeInForce tif = slot.tif;
+    const Side side = level.side;
+    const auto tif = static_cast<TimeInForce>(slot.tif);
     remove(s);
     out.push_back(replaced);
     match_and_finish(id.value, owner.value, side, OrderType::kLimit, tif, price.ticks,
@@ -325,13 +331,14 @@ void OrderBook::expire_day_orders(std::vector<Event>& out) {
         auto& refs = side_levels(side);
         // Removing entry i only moves the entries after it (the better levels, done).
         for (std::size_t i = refs.size(); i-- > 0;) {
+            const std::int64_t price = levels_[refs[i].level].price;
             std::uint32_t s = levels_[refs[i].level].head;
             while (s != kNil) {
                 const Slot& slot = slots_[s];
                 const std::uint32_t next = slot.next;
-                if (slot.tif == TimeInForce::kDay) {
-                    out.push_back(cancelled(slot.id, slot.owner, slot.side, slot.price,
-                                            slot.remaining, CancelReason::kExpired));
+                if (slot.tif == static_cast<std::uint32_t>(TimeInForce::kDay)) {
+                    out.push_back(cancelled(slot.id, slot.owner, side, price, slot.remaining,
+                                            CancelReason::kExpired));
                     remove(s);
                 }
                 s = next;
@@ -343,7 +350,7 @@ void OrderBook::expire_day_orders(std::vector<Event>& out) {
 std::optional<OrderView> OrderBook::find(OrderId id) const {
     if (id.value == 0)
         return std::nullopt;
-    const std::uint32_t s = ids_.find(id.value);
+    const std::uint32_t s = ids_.find(id.value, slots_);
     if (s == kNil)
         return std::nullopt;
     return view_of(slots_[s]);
@@ -377,11 +384,9 @@ void OrderBook::rest(std::uint64_t id, std::uint32_t owner, Side side, TimeInFor
     const std::uint32_t level_index = find_or_insert_level(side, price);
     LevelNode& level = levels_[level_index];
     slot.id = id;
-    slot.price = price;
     slot.remaining = quantity;
     slot.owner = owner;
-    slot.side = side;
-    slot.tif = tif;
+    slot.tif = static_cast<std::uint32_t>(tif);
     slot.level = level_index;
     slot.next = kNil;
     slot.prev = level.tail;
@@ -410,11 +415,11 @@ void OrderBook::remove(std::uint32_t s) noexcept {
     level.quantity -= slot.remaining;
     --level.orders;
     if (level.orders == 0)
-        erase_level(slot.side, slot.level);
-    ids_.erase(slot.id);
+        erase_level(level.side, slot.level);
+    ids_.erase(slot.id, s);
     slot.id = 0;
     slot.prev = kNil;
-    slot.level = kNil;
+    slot.level = kLevelNil;
     slot.next = free_slot_;
     free_slot_ = s;
     --order_count_;
@@ -448,7 +453,7 @@ std::uint32_t OrderBook::find_or_insert_level(Side side, std::int64_t price) {
     const std::uint32_t level_index = free_level_;
     LevelNode& level = levels_[level_index];
     free_level_ = level.head;
-    level = LevelNode{price, 0, 0, kNil, kNil};
+    level = LevelNode{price, 0, 0, kNil, kNil, side};
     refs.insert(refs.begin() + static_cast<std::ptrdiff_t>(i), LevelRef{key, level_index});
     return level_index;
 }
@@ -487,13 +492,14 @@ Status OrderBook::validate() const {
                 const Slot& slot = slots_[s];
                 if (slot.prev != prev)
                     return broken("prev link broken at order " + std::to_string(slot.id));
-                if (slot.level != refs[i].level || slot.price != level.price || slot.side != side)
+                if (slot.level != refs[i].level || level.side != side)
                     return broken("order " + std::to_string(slot.id) + " in the wrong level");
                 if (slot.remaining <= 0)
                     return broken("order " + std::to_string(slot.id) + " rests with nothing");
-                if (slot.tif != TimeInForce::kDay && slot.tif != TimeInForce::kGtc)
+                if (slot.tif != static_cast<std::uint32_t>(TimeInForce::kDay) &&
+                    slot.tif != static_cast<std::uint32_t>(TimeInForce::kGtc))
                     return broken("a non-Day, non-GTC order rests");
-                if (ids_.find(slot.id) != s)
+                if (ids_.find(slot.id, slots_) != s)
                     return broken("id map does not point at order " + std::to_string(slot.id));
                 quantity += slot.remaining;
                 ++count;

@@ -71,18 +71,22 @@ class OrderBook {
   private:
     static constexpr std::uint32_t kNil = 0xFFFF'FFFFu;
 
-    // One resting order (or a free slot, chained through `next`).
+    // Level indices are 24 bits in a slot (kBookOrdersMax levels at most).
+    static constexpr std::uint32_t kLevelNil = 0xFF'FFFFu;
+    static_assert(kBookOrdersMax < kLevelNil, "a level index must fit 24 bits");
+
+    // One resting order (or a free slot, chained through `next`): 32 bytes, two to a
+    // cache line. Its price and side are its level's.
     struct Slot {
         std::uint64_t id = 0;
-        std::int64_t price = 0;
         std::int64_t remaining = 0;
         std::uint32_t owner = 0;
         std::uint32_t prev = kNil;
         std::uint32_t next = kNil;
-        std::uint32_t level = kNil;
-        Side side = Side::kBuy;
-        TimeInForce tif = TimeInForce::kGtc;
+        std::uint32_t level : 24 = kLevelNil;
+        std::uint32_t tif : 8 = 0;  // TimeInForce
     };
+    static_assert(sizeof(Slot) == 32);
     // One price level: a FIFO of slots, oldest at `head` (or a free level, chained
     // through `head`).
     struct LevelNode {
@@ -91,6 +95,7 @@ class OrderBook {
         std::uint32_t orders = 0;
         std::uint32_t head = kNil;
         std::uint32_t tail = kNil;
+        Side side = Side::kBuy;
     };
     // An entry of a side's sorted vector. key = price for bids and -price for asks, so
     // that on both sides ascending key means better and the best level is at the back.
@@ -100,23 +105,29 @@ class OrderBook {
     };
 
     // Open-addressing (linear probing, backward-shift deletion, no tombstones) map from
-    // order id to slot, at most half full. Id 0 marks an empty bucket.
+    // order id to slot, at most half full. A bucket is 8 bytes: the slot and a 32-bit tag
+    // folded from the id; the full id is compared in the slot only when the tag matches,
+    // so a miss rarely touches a slot. The home bucket is hashed from the tag, so ids
+    // that fold to the same tag share a probe run (still correct, just slower; the
+    // engine assigns ids sequentially, which never happens then).
     class IdMap {
       public:
         explicit IdMap(std::uint32_t entries_max);
-        std::uint32_t find(std::uint64_t id) const noexcept;
+        std::uint32_t find(std::uint64_t id, const std::vector<Slot>& slots) const noexcept;
         void insert(std::uint64_t id, std::uint32_t slot) noexcept;  // id must be absent
-        void erase(std::uint64_t id) noexcept;                       // id must be present
-        std::size_t capacity() const noexcept { return buckets_.size(); }
+        void erase(std::uint64_t id, std::uint32_t slot) noexcept;   // must be present
         std::size_t count_entries() const noexcept;
 
       private:
         struct Bucket {
-            std::uint64_t id = 0;
-            std::uint32_t slot = kNil;
+            std::uint32_t tag = 0;
+            std::uint32_t slot = kNil;  // kNil: empty
         };
-        std::size_t home(std::uint64_t id) const noexcept {
-            return static_cast<std::size_t>((id * 0x9E37'79B9'7F4A'7C15ull) >> shift_);
+        static std::uint32_t tag_of(std::uint64_t id) noexcept {
+            return static_cast<std::uint32_t>(id ^ (id >> 32));
+        }
+        std::size_t home(std::uint32_t tag) const noexcept {
+            return static_cast<std::size_t>((tag * 0x9E37'79B9'7F4A'7C15ull) >> shift_);
         }
         std::vector<Bucket> buckets_;
         std::size_t mask_ = 0;
@@ -165,8 +176,10 @@ class OrderBook {
     static std::size_t lower_bound_from_back(const std::vector<LevelRef>& refs,
                                              std::int64_t key) noexcept;
     OrderView view_of(const Slot& slot) const noexcept {
-        return OrderView{OrderId{slot.id}, OwnerId{slot.owner}, slot.side,
-                         slot.tif,         Price{slot.price},   Quantity{slot.remaining}};
+        const LevelNode& level = levels_[slot.level];
+        return OrderView{OrderId{slot.id},   OwnerId{slot.owner},
+                         level.side,         static_cast<TimeInForce>(slot.tif),
+                         Price{level.price}, Quantity{slot.remaining}};
     }
 
     std::uint32_t orders_max_ = 0;
