@@ -494,7 +494,8 @@ enum class Fate : std::uint8_t { kSettle = 0, kFailed = 1, kHeldBack = 2 };
 struct PayoutWork {
     DuePayout payout;
     Fate fate = Fate::kSettle;
-    bool cross = false;  // funding currency != payout currency
+    bool no_rate = false;  // held back: unlocked, and no mid for its pair
+    bool cross = false;    // funding currency != payout currency
     PairIndex pair = 0;
     std::optional<Rate> conv;  // funding -> payout rate (cross only)
     Amount cost;               // funding at conv, payout by payout (cross only)
@@ -662,6 +663,7 @@ Status Settlement::cutoff(CutoffInput input, ledger::Timestamp now, SettlementOu
                 auto mid = mids.find(pw.pair);
                 if (mid == mids.end()) {
                     pw.fate = Fate::kHeldBack;
+                    pw.no_rate = true;
                     continue;
                 }
                 const bool buys_base = st.pairs[pw.pair].base == to;
@@ -819,8 +821,7 @@ Status Settlement::cutoff(CutoffInput input, ledger::Timestamp now, SettlementOu
             ++w.held_back;
             const PspIndex p = pw.payout.payer;
             mirror.debit(p, pw.payout.funding_currency, pw.payout.held);
-            auto b = breaches.find({p, wi});
-            auto& map = b == breaches.end() ? no_rate : capped;
+            auto& map = pw.no_rate ? no_rate : capped;
             HoldBack& hb = map[p];
             hb.payouts.push_back(pw.payout.id);
             carried.payouts.push_back(pw.payout);

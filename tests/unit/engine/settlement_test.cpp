@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -870,13 +871,18 @@ TEST_F(SettlementTest, RandomCyclesNeverSettleAPspPastItsCapAndConserveMoney) {
     std::map<PayoutId, std::pair<std::pair<PspIndex, CurrencyIndex>, Amount>> carried_payouts;
     std::map<std::uint64_t, std::pair<PspIndex, Amount>> carried_legs;
     std::vector<std::pair<std::uint64_t, std::uint32_t>> open_lines;  // (order, line)
+    // What the run exercised (checked at the end, so a generator change cannot silently
+    // stop covering a path).
+    std::map<std::string, int> seen;
     for (int cycle = 0; cycle < cycles; ++cycle) {
         const bool with_mids = uniform(0, 9) != 0;
         const std::string usd_mid = "7.1" + std::to_string(uniform(0, 99));
         const std::string eur_mid = "7.7" + std::to_string(uniform(0, 99));
         for (PspIndex p : psps) {
-            terms_[p].net_debit_caps[ccy_of("CNY")] = A(uniform(0, 40) * 100'00);
-            terms_[p].aggregate_cap = Money{A(uniform(1, 20) * 100'00), ccy_of("USD")};
+            // Payouts are up to 2,000 CNY, about six per PSP and cycle: caps from 0 to
+            // 40,000 CNY and aggregate caps from 100 to 6,000 USD breach now and then.
+            terms_[p].net_debit_caps[ccy_of("CNY")] = A(uniform(0, 40) * 1000'00);
+            terms_[p].aggregate_cap = Money{A(uniform(1, 60) * 100'00), ccy_of("USD")};
         }
         std::vector<DuePayout> payouts;
         std::vector<DueTradeLeg> legs;
@@ -938,6 +944,13 @@ TEST_F(SettlementTest, RandomCyclesNeverSettleAPspPastItsCapAndConserveMoney) {
         auto out = run(input({currency_cutoff("CNY", payouts, legs)}, mids, quotes),
                        at_s(100'000 + cycle * 100));
 
+        seen["conversion"] += static_cast<int>(events_of<ConversionExecuted>(out.events).size());
+        seen["hedge"] += static_cast<int>(events_of<HedgeOrder>(out.events).size());
+        seen["fx_failed"] += static_cast<int>(events_of<PayoutFailed>(out.events).size());
+        for (const auto& hb : events_of<HoldBack>(out.events))
+            ++seen[std::string(hold_back_reason_name(hb.reason))];
+        for (const auto& o : events_of<SettlementObligation>(out.events))
+            ++seen[o.direction == ObligationDirection::kPayIn ? "pay_in" : "not_pay_in"];
         // Hold-backs: carried, and nothing of that PSP settles in the cycle.
         std::set<PspIndex> held_back;
         carried_payouts.clear();
@@ -993,6 +1006,7 @@ TEST_F(SettlementTest, RandomCyclesNeverSettleAPspPastItsCapAndConserveMoney) {
             open_lines.pop_back();
             SettlementOutput reply;
             if (uniform(0, 4) == 0) {
+                ++seen["line_rejected"];
                 ASSERT_TRUE(settlement_
                                 ->on_bank_line_rejection(
                                     BankLineRejection{bank("bank-cn"), order, line, "rejected"},
@@ -1023,6 +1037,13 @@ TEST_F(SettlementTest, RandomCyclesNeverSettleAPspPastItsCapAndConserveMoney) {
     }
     EXPECT_EQ(settlement_->open_payment_lines(), 0u);
     EXPECT_TRUE(bal(chart_->settlement(bank("bank-cn"), cny)).is_zero());
+    for (const char* what :
+         {"conversion", "hedge", "net_debit_cap", "aggregate_cap", "no_aggregate_rate", "no_rate",
+          "pay_in", "not_pay_in", "line_rejected"}) {
+        EXPECT_GT(seen[what], 0) << "the random cycles never produced " << what;
+    }
+    for (const auto& [what, count] : seen)
+        std::printf("  %-20s %d\n", what.c_str(), count);
 }
 
 }  // namespace
