@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include <atomic>
+#include <cerrno>
 #include <climits>
 #include <condition_variable>
 #include <deque>
@@ -101,7 +102,15 @@ class LmdbStoreEnv {
                 queue_.pop_front();
             }
             lock.unlock();
-            commit(batch);
+            try {
+                commit(batch);
+            } catch (...) {
+                // Only allocation can throw here; report it rather than leave every
+                // waiter blocked behind `committing_`.
+                for (Write* w : batch) {
+                    w->rc = ENOMEM;
+                }
+            }
             lock.lock();
             committing_ = false;
             for (Write* w : batch) {
