@@ -355,6 +355,8 @@ struct Settlement::State {
         auto it = open_exposure.find(pair);
         return it == open_exposure.end() ? Amount{} : it->second;
     }
+    struct Cutoff;  // one cutoff() call, below
+
     // Closes an open hedge; what it did not fill becomes open exposure, reported.
     void close_hedge(HedgeId id, Hedge& h, ExposureReason reason, std::string detail,
                      std::vector<SettlementEvent>& events) {
@@ -483,12 +485,6 @@ Result<Amount> Settlement::funding_amount(const Money& payout, const money::Curr
 
 namespace {
 
-// One item of a currency's cycle: a payout or a trade leg.
-struct Item {
-    bool is_payout = true;
-    std::size_t index = 0;  // into the currency's payouts or legs
-};
-
 enum class Fate : std::uint8_t { kSettle = 0, kFailed = 1, kHeldBack = 2 };
 
 struct PayoutWork {
@@ -519,16 +515,112 @@ struct CurrencyWork {
     Amount fx_crossed;
 };
 
+struct Breach {
+    HoldBackReason reason = HoldBackReason::kNetDebitCap;
+    Money cap;
+    Money net_debit;
+    std::string detail;
+};
+using BreachKey = std::pair<PspIndex, std::size_t>;  // (psp, index into the call's currencies)
+using Breaches = std::map<BreachKey, Breach>;
+// (payer, pair, rate mantissa, locked): one conversion each.
+using GroupKey = std::tuple<PspIndex, PairIndex, Int128, bool>;
+using NetTable = std::vector<std::vector<Int128>>;  // [currency work][psp]
+
+// Per PSP in one currency: the gross sums behind its obligation report.
+struct Gross {
+    std::vector<Int128> in;
+    std::vector<Int128> out;
+    std::vector<std::uint32_t> lines;
+};
+
 }  // namespace
 
-Status Settlement::cutoff(CutoffInput input, ledger::Timestamp now, SettlementOutput& out) {
-    State& st = *state_;
-    const Chart& chart = *st.chart;
-    const std::size_t psp_count = chart.psp_count();
-    const std::size_t currency_count = chart.currencies().size();
-    const money::RoundingMode mode = st.options.rounding_mode;
+// One cutoff() call. Every step writes into these members only; commit() moves them into
+// the state and the output once every step has succeeded.
+struct Settlement::State::Cutoff {
+    State& st;
+    const Chart& chart;
+    CutoffInput& input;
+    ledger::Timestamp now;
+    std::size_t psp_count;
+    std::size_t currency_count;
+    money::RoundingMode mode;
 
-    // ---- validation (nothing changes before it passes) ----
+    std::map<PairIndex, Rate> mids;
+    std::vector<CurrencyWork> work;
+    std::set<CurrencyIndex> seen_currencies;
+    std::set<PayoutId> seen_payouts;
+    std::size_t items = 0;
+
+    CycleId cycle_id;
+    std::uint64_t next_entry;
+    HedgeId next_hedge;
+    PaymentOrderId next_order;
+    std::vector<ledger::Operation> ops;
+    std::vector<SettlementEvent> events_failed;
+    std::vector<SettlementEvent> events_held;
+    std::vector<SettlementEvent> events_fx;
+    std::vector<SettlementEvent> events_hedge;
+    std::vector<SettlementEvent> events_settle;
+    HeldMirror mirror;
+    std::map<CurrencyIndex, Carried> new_carried;
+    Breaches breaches;
+    std::vector<netting::ConversionNeed> needs;
+    // (currency work index, pair) -> credited in the currency
+    std::map<std::pair<std::size_t, PairIndex>, Amount> converted_into;
+    std::vector<PairCycleFigures> pair_figures;
+    std::map<HedgeId, Hedge> new_hedges;
+    std::map<PairIndex, Amount> exposure_delta;
+    std::vector<CurrencyCycleFigures> currency_figures;
+    std::map<PaymentOrderId, Order> new_orders;
+    std::map<std::pair<BankIndex, CurrencyIndex>, Amount> transit_delta;
+    std::size_t new_open_lines = 0;
+
+    Cutoff(State& state, CutoffInput& in, ledger::Timestamp at)
+        : st(state),
+          chart(*state.chart),
+          input(in),
+          now(at),
+          psp_count(state.chart->psp_count()),
+          currency_count(state.chart->currencies().size()),
+          mode(state.options.rounding_mode),
+          cycle_id(state.next_cycle),
+          next_entry(state.next_entry),
+          next_hedge(state.next_hedge),
+          next_order(state.next_order) {}
+
+    EntryBuilder entries(const CurrencyWork& w) {
+        return EntryBuilder{&next_entry, w.value_date, &ops};
+    }
+    std::string cycle_ref() const { return "cycle " + std::to_string(cycle_id); }
+
+    Status validate_market();
+    Status add_currency(CurrencyCutoff& cc);
+    Status add_payout(CurrencyWork& w, DuePayout& p, const std::string& code);
+    Status price();
+    Status price_payout(CurrencyWork& w, PayoutWork& pw);
+    NetTable net_positions() const;
+    void find_breaches(PspIndex p, const NetTable& net, Breaches& found) const;
+    void hold_back();
+    void carry();
+    Status convert();
+    Status convert_group(std::size_t wi, const GroupKey& key,
+                         const std::vector<std::size_t>& members);
+    void release_same_currency(CurrencyWork& w);
+    Status cross_and_hedge();
+    Status hedge_pair(const netting::PairCross& x);
+    Status settle(CurrencyWork& w);
+    std::vector<netting::Obligation> obligations_of(const CurrencyWork& w, Gross& gross) const;
+    Amount post_orders(CurrencyWork& w, const std::vector<netting::Obligation>& obligations,
+                       const netting::NettingResult& result);
+    Amount post_internal(const CurrencyWork& w,
+                         const std::vector<netting::Obligation>& obligations);
+    void report_obligations(const CurrencyWork& w, const Gross& gross);
+    void commit(SettlementOutput& out);
+};
+
+Status Settlement::State::Cutoff::validate_market() {
     if (input.psps.size() != psp_count)
         return Status(StatusCode::kInvalidArgument, "cutoff: " + std::to_string(input.psps.size()) +
                                                         " PSP terms for " +
@@ -542,260 +634,247 @@ Status Settlement::cutoff(CutoffInput input, ledger::Timestamp now, SettlementOu
                           "cutoff: a venue quote names an unknown pair or venue, or quotes "
                           "another pair");
     }
-    std::map<PairIndex, Rate> mids;
     for (const auto& m : input.mids) {
         if (m.pair >= st.pairs.size() || !(m.mid.pair() == st.pairs[m.pair]))
             return Status(StatusCode::kInvalidArgument,
                           "cutoff: a mid names an unknown pair or is on another pair");
         mids.insert_or_assign(m.pair, m.mid);
     }
-    std::vector<CurrencyWork> work;
-    std::set<CurrencyIndex> seen_currencies;
-    std::set<PayoutId> seen_payouts;
-    std::size_t items = 0;
-    for (auto& cc : input.currencies) {
-        const CurrencyIndex c = cc.currency;
-        if (c >= currency_count || !seen_currencies.insert(c).second)
-            return Status(
-                StatusCode::kInvalidArgument,
-                "cutoff: currency index " + std::to_string(c) + " is out of range or given twice");
-        CurrencyWork w;
-        w.currency = c;
-        w.value_date = cc.value_date;
-        std::vector<DuePayout> payouts;
-        std::vector<DueTradeLeg> legs;
-        if (auto it = st.carried.find(c); it != st.carried.end()) {
-            payouts = it->second.payouts;
-            legs = it->second.trade_legs;
-        }
-        for (auto& p : cc.payouts)
-            payouts.push_back(std::move(p));
-        for (auto& l : cc.trade_legs)
-            legs.push_back(std::move(l));
-        items += payouts.size() + legs.size();
-        if (items > kCutoffItemsMax)
-            return Status(StatusCode::kOutOfRange, "cutoff: more than kCutoffItemsMax items");
-        const std::string code = chart.currency(c).to_string();
-        for (auto& p : payouts) {
-            const std::string where = "cutoff " + code + ": payout " + std::to_string(p.id) + ": ";
-            if (p.id == 0 || !seen_payouts.insert(p.id).second)
-                return Status(StatusCode::kInvalidArgument, where + "id zero or given twice");
-            if (p.payer >= psp_count || !p.amount.is_positive() ||
-                p.funding_currency >= currency_count || !p.held.is_positive())
-                return Status(StatusCode::kInvalidArgument,
-                              where + "payer, funding currency, amount or held out of range");
-            PayoutWork pw;
-            if (p.payee_psp) {
-                if (*p.payee_psp >= psp_count || *p.payee_psp == p.payer)
-                    return Status(StatusCode::kInvalidArgument,
-                                  where + "internal payee out of range or the payer itself");
-                if (!chart.bank_for(c))
-                    return Status(StatusCode::kInvalidArgument, where + "no bank settles " + code);
-            } else {
-                if (p.bank < chart.bank_count() && chart.bank_serves(p.bank, c)) {
-                    pw.bank = p.bank;
-                } else if (auto b = chart.bank_for(c)) {
-                    pw.bank = *b;
-                } else {
-                    return Status(StatusCode::kInvalidArgument, where + "no bank pays in " + code);
-                }
-            }
-            if (p.funding_currency == c) {
-                if (p.held < p.amount)
-                    return Status(StatusCode::kInvalidArgument,
-                                  where + "held less than the amount in the same currency");
-            } else {
-                pw.cross = true;
-                auto pair = st.pair_of(p.funding_currency, c);
-                if (!pair)
-                    return Status(
-                        StatusCode::kInvalidArgument,
-                        where + "no configured pair between its funding currency and " + code);
-                pw.pair = *pair;
-                if (p.locked_rate) {
-                    auto conv = conversion_rate(*p.locked_rate, chart.currency(p.funding_currency),
-                                                chart.currency(c));
-                    if (!conv)
-                        return Status(StatusCode::kInvalidArgument, where + conv.error().message());
-                    pw.conv = *conv;
-                }
-            }
-            pw.payout = std::move(p);
-            w.payouts.push_back(std::move(pw));
-        }
-        for (auto& l : legs) {
-            if (l.payer >= psp_count || l.payee >= psp_count || l.payer == l.payee ||
-                !l.amount.is_positive())
-                return Status(StatusCode::kInvalidArgument,
-                              "cutoff " + code + ": trade " + std::to_string(l.trade_id) +
-                                  ": payer, payee or amount out of range");
-            if (!chart.bank_for(c))
-                return Status(StatusCode::kInvalidArgument, "cutoff: no bank settles " + code);
-            w.legs.push_back(LegWork{std::move(l), Fate::kSettle});
-        }
-        work.push_back(std::move(w));
+    return Status::ok();
+}
+
+// Validates one currency's items, carried ones first, into `work`.
+Status Settlement::State::Cutoff::add_currency(CurrencyCutoff& cc) {
+    const CurrencyIndex c = cc.currency;
+    if (c >= currency_count || !seen_currencies.insert(c).second)
+        return Status(StatusCode::kInvalidArgument, "cutoff: currency index " + std::to_string(c) +
+                                                        " is out of range or given twice");
+    CurrencyWork w;
+    w.currency = c;
+    w.value_date = cc.value_date;
+    std::vector<DuePayout> payouts;
+    std::vector<DueTradeLeg> legs;
+    if (auto it = st.carried.find(c); it != st.carried.end()) {
+        payouts = it->second.payouts;
+        legs = it->second.trade_legs;
     }
+    for (auto& p : cc.payouts)
+        payouts.push_back(std::move(p));
+    for (auto& l : cc.trade_legs)
+        legs.push_back(std::move(l));
+    items += payouts.size() + legs.size();
+    if (items > kCutoffItemsMax)
+        return Status(StatusCode::kOutOfRange, "cutoff: more than kCutoffItemsMax items");
+    const std::string code = chart.currency(c).to_string();
+    for (auto& p : payouts) {
+        if (Status s = add_payout(w, p, code); !s)
+            return s;
+    }
+    for (auto& l : legs) {
+        if (l.payer >= psp_count || l.payee >= psp_count || l.payer == l.payee ||
+            !l.amount.is_positive())
+            return Status(StatusCode::kInvalidArgument,
+                          "cutoff " + code + ": trade " + std::to_string(l.trade_id) +
+                              ": payer, payee or amount out of range");
+        if (!chart.bank_for(c))
+            return Status(StatusCode::kInvalidArgument, "cutoff: no bank settles " + code);
+        w.legs.push_back(LegWork{std::move(l), Fate::kSettle});
+    }
+    work.push_back(std::move(w));
+    return Status::ok();
+}
 
-    // Local counters and outputs; moved into the state and `out` only at the end.
-    const CycleId cycle_id = st.next_cycle;
-    std::uint64_t next_entry = st.next_entry;
-    HedgeId next_hedge = st.next_hedge;
-    PaymentOrderId next_order = st.next_order;
-    std::vector<ledger::Operation> ops;
-    std::vector<SettlementEvent> events_failed;
-    std::vector<SettlementEvent> events_held;
-    std::vector<SettlementEvent> events_fx;
-    std::vector<SettlementEvent> events_hedge;
-    std::vector<SettlementEvent> events_settle;
-    HeldMirror mirror;
-    std::map<CurrencyIndex, State::Carried> new_carried;
+Status Settlement::State::Cutoff::add_payout(CurrencyWork& w, DuePayout& p,
+                                             const std::string& code) {
+    const CurrencyIndex c = w.currency;
+    const std::string where = "cutoff " + code + ": payout " + std::to_string(p.id) + ": ";
+    if (p.id == 0 || !seen_payouts.insert(p.id).second)
+        return Status(StatusCode::kInvalidArgument, where + "id zero or given twice");
+    if (p.payer >= psp_count || !p.amount.is_positive() || p.funding_currency >= currency_count ||
+        !p.held.is_positive())
+        return Status(StatusCode::kInvalidArgument,
+                      where + "payer, funding currency, amount or held out of range");
+    PayoutWork pw;
+    if (p.payee_psp) {
+        if (*p.payee_psp >= psp_count || *p.payee_psp == p.payer)
+            return Status(StatusCode::kInvalidArgument,
+                          where + "internal payee out of range or the payer itself");
+        if (!chart.bank_for(c))
+            return Status(StatusCode::kInvalidArgument, where + "no bank settles " + code);
+    } else if (p.bank < chart.bank_count() && chart.bank_serves(p.bank, c)) {
+        pw.bank = p.bank;
+    } else if (auto b = chart.bank_for(c)) {
+        pw.bank = *b;
+    } else {
+        return Status(StatusCode::kInvalidArgument, where + "no bank pays in " + code);
+    }
+    if (p.funding_currency == c) {
+        if (p.held < p.amount)
+            return Status(StatusCode::kInvalidArgument,
+                          where + "held less than the amount in the same currency");
+    } else {
+        pw.cross = true;
+        auto pair = st.pair_of(p.funding_currency, c);
+        if (!pair)
+            return Status(StatusCode::kInvalidArgument,
+                          where + "no configured pair between its funding currency and " + code);
+        pw.pair = *pair;
+        if (p.locked_rate) {
+            auto conv = conversion_rate(*p.locked_rate, chart.currency(p.funding_currency),
+                                        chart.currency(c));
+            if (!conv)
+                return Status(StatusCode::kInvalidArgument, where + conv.error().message());
+            pw.conv = *conv;
+        }
+    }
+    pw.payout = std::move(p);
+    w.payouts.push_back(std::move(pw));
+    return Status::ok();
+}
 
-    // ---- 1a. rates and buffer failures ----
+// Step 1a: the rate of every cross-currency payout; a payout whose cost at it exceeds
+// what was held fails and is refunded; one with no rate is held back.
+Status Settlement::State::Cutoff::price() {
     for (auto& w : work) {
-        const money::Currency& to = chart.currency(w.currency);
-        EntryBuilder eb{&next_entry, w.value_date, &ops};
         for (auto& pw : w.payouts) {
-            const DuePayout& p = pw.payout;
-            mirror.credit(p.payer, p.funding_currency, p.held);
-            if (!pw.cross)
-                continue;
-            if (!pw.conv) {
-                auto mid = mids.find(pw.pair);
-                if (mid == mids.end()) {
-                    pw.fate = Fate::kHeldBack;
-                    pw.no_rate = true;
-                    continue;
-                }
-                const bool buys_base = st.pairs[pw.pair].base == to;
-                auto r = psp_rate(mid->second, input.psps[p.payer].spread_bps, buys_base);
-                if (!r)
-                    return r.error();
-                auto conv = conversion_rate(*r, chart.currency(p.funding_currency), to);
-                if (!conv)
-                    return conv.error();
-                pw.conv = *conv;
-            }
-            auto cost = funding_for(p.amount, *pw.conv, mode);
-            if (!cost)
-                return cost.error();
-            pw.cost = *cost;
-            if (pw.cost > p.held) {
-                pw.fate = Fate::kFailed;
-                ++w.failed;
-                const Money back = st.money_of(p.held, p.funding_currency);
-                mirror.debit(p.payer, p.funding_currency, p.held);
-                eb.simple(chart.psp_held(p.payer, p.funding_currency),
-                          chart.psp_available(p.payer, p.funding_currency), back,
-                          "cycle " + std::to_string(cycle_id) + " payout " + std::to_string(p.id) +
-                              " failed: FX buffer exceeded");
-                PayoutFailed ev;
-                ev.psp = p.payer;
-                ev.client_id = p.client_id;
-                ev.payout_id = p.id;
-                ev.reason = static_cast<std::uint16_t>(SettlementCode::kFxBufferExceeded);
-                ev.text = "converting " + fmt(p.amount, to) + " at " + pw.conv->to_string() +
-                          " costs " + fmt(pw.cost, chart.currency(p.funding_currency)) +
-                          ", more than the " + fmt(p.held, chart.currency(p.funding_currency)) +
-                          " held";
-                ev.refunded = back;
-                events_failed.push_back(std::move(ev));
+            mirror.credit(pw.payout.payer, pw.payout.funding_currency, pw.payout.held);
+            if (pw.cross) {
+                if (Status s = price_payout(w, pw); !s)
+                    return s;
             }
         }
         for (auto& lw : w.legs)
             mirror.credit(lw.leg.payer, w.currency, lw.leg.amount);
     }
+    return Status::ok();
+}
 
-    // ---- 1b. hold-back: iterate until no PSP's result breaches a cap ----
-    struct Breach {
-        HoldBackReason reason;
-        Money cap;
-        Money net_debit;
-        std::string detail;
-    };
-    std::map<std::pair<PspIndex, std::size_t>, Breach> breaches;  // (psp, work index)
-    for (;;) {
-        // net[w][psp]
-        std::vector<std::vector<Int128>> net(work.size(), std::vector<Int128>(psp_count));
-        for (std::size_t wi = 0; wi < work.size(); ++wi) {
-            auto& w = work[wi];
-            for (auto& pw : w.payouts) {
-                if (pw.fate != Fate::kSettle)
-                    continue;
-                net[wi][pw.payout.payer] -= pw.payout.amount.minor();
-                if (pw.payout.payee_psp)
-                    net[wi][*pw.payout.payee_psp] += pw.payout.amount.minor();
-            }
-            for (auto& lw : w.legs) {
-                if (lw.fate != Fate::kSettle)
-                    continue;
-                net[wi][lw.leg.payer] -= lw.leg.amount.minor();
-                net[wi][lw.leg.payee] += lw.leg.amount.minor();
-            }
+Status Settlement::State::Cutoff::price_payout(CurrencyWork& w, PayoutWork& pw) {
+    const DuePayout& p = pw.payout;
+    const money::Currency& to = chart.currency(w.currency);
+    const money::Currency& from = chart.currency(p.funding_currency);
+    if (!pw.conv) {
+        auto mid = mids.find(pw.pair);
+        if (mid == mids.end()) {
+            pw.fate = Fate::kHeldBack;
+            pw.no_rate = true;
+            return Status::ok();
         }
-        std::map<std::pair<PspIndex, std::size_t>, Breach> found;
-        for (PspIndex p = 0; p < psp_count; ++p) {
-            const PspTerms& terms = input.psps[p];
-            Int256 aggregate = 0;
-            bool aggregate_unvalued = false;
-            std::string unvalued;
-            std::vector<std::size_t> debit_currencies;
-            for (std::size_t wi = 0; wi < work.size(); ++wi) {
-                if (breaches.count({p, wi}) || net[wi][p] >= 0)
-                    continue;
-                const CurrencyIndex c = work[wi].currency;
-                const money::Currency& cur = chart.currency(c);
-                const Amount debit = to_amount(Int256(-net[wi][p]));
-                debit_currencies.push_back(wi);
-                auto cap_it = terms.net_debit_caps.find(cur);
-                const Amount cap = cap_it == terms.net_debit_caps.end() ? Amount{} : cap_it->second;
-                if (debit > cap) {
-                    found[{p, wi}] =
-                        Breach{HoldBackReason::kNetDebitCap, Money{cap, cur}, Money{debit, cur},
-                               "net debit " + fmt(debit, cur) + " exceeds net_debit_caps." +
-                                   cur.to_string() + " " + fmt(cap, cur)};
-                    continue;
-                }
-                // Value the debit in the aggregate cap's currency.
-                const money::Currency& ref = terms.aggregate_cap.currency;
-                if (cur == ref) {
-                    aggregate += Int256(debit.minor());
-                    continue;
-                }
-                const std::optional<Amount> valued =
-                    value_in(Money{debit, cur}, ref, st.pairs, mids);
-                if (!valued) {
-                    aggregate_unvalued = true;
-                    unvalued = cur.to_string();
-                    continue;
-                }
-                aggregate += Int256(valued->minor());
-            }
-            if (debit_currencies.empty())
+        const bool buys_base = st.pairs[pw.pair].base == to;
+        auto r = psp_rate(mid->second, input.psps[p.payer].spread_bps, buys_base);
+        if (!r)
+            return r.error();
+        auto conv = conversion_rate(*r, from, to);
+        if (!conv)
+            return conv.error();
+        pw.conv = *conv;
+    }
+    auto cost = funding_for(p.amount, *pw.conv, mode);
+    if (!cost)
+        return cost.error();
+    pw.cost = *cost;
+    if (pw.cost <= p.held)
+        return Status::ok();
+    pw.fate = Fate::kFailed;
+    ++w.failed;
+    const Money back{p.held, from};
+    mirror.debit(p.payer, p.funding_currency, p.held);
+    entries(w).simple(
+        chart.psp_held(p.payer, p.funding_currency),
+        chart.psp_available(p.payer, p.funding_currency), back,
+        cycle_ref() + " payout " + std::to_string(p.id) + " failed: FX buffer exceeded");
+    PayoutFailed ev;
+    ev.psp = p.payer;
+    ev.client_id = p.client_id;
+    ev.payout_id = p.id;
+    ev.reason = static_cast<std::uint16_t>(SettlementCode::kFxBufferExceeded);
+    ev.text = "converting " + fmt(p.amount, to) + " at " + pw.conv->to_string() + " costs " +
+              fmt(pw.cost, from) + ", more than the " + fmt(p.held, from) + " held";
+    ev.refunded = back;
+    events_failed.push_back(std::move(ev));
+    return Status::ok();
+}
+
+// Each PSP's net position per currency over the items still to settle.
+NetTable Settlement::State::Cutoff::net_positions() const {
+    NetTable net(work.size(), std::vector<Int128>(psp_count));
+    for (std::size_t wi = 0; wi < work.size(); ++wi) {
+        for (const auto& pw : work[wi].payouts) {
+            if (pw.fate != Fate::kSettle)
                 continue;
-            const money::Currency& ref = terms.aggregate_cap.currency;
-            if (aggregate_unvalued) {
-                for (std::size_t wi : debit_currencies) {
-                    if (found.count({p, wi}))
-                        continue;
-                    found[{p, wi}] = Breach{
-                        HoldBackReason::kNoAggregateRate, terms.aggregate_cap, Money{Amount{}, ref},
-                        "no mid values the net debit in " + unvalued +
-                            " in the aggregate cap's currency " + ref.to_string()};
-                }
-            } else if (aggregate > Int256(terms.aggregate_cap.amount.minor())) {
-                const Amount total = to_amount(aggregate);
-                for (std::size_t wi : debit_currencies) {
-                    if (found.count({p, wi}))
-                        continue;
-                    found[{p, wi}] = Breach{
-                        HoldBackReason::kAggregateCap, terms.aggregate_cap, Money{total, ref},
-                        "net debits worth " + fmt(total, ref) + " exceed aggregate_cap " +
-                            fmt(terms.aggregate_cap.amount, ref)};
-                }
-            }
+            net[wi][pw.payout.payer] -= pw.payout.amount.minor();
+            if (pw.payout.payee_psp)
+                net[wi][*pw.payout.payee_psp] += pw.payout.amount.minor();
         }
+        for (const auto& lw : work[wi].legs) {
+            if (lw.fate != Fate::kSettle)
+                continue;
+            net[wi][lw.leg.payer] -= lw.leg.amount.minor();
+            net[wi][lw.leg.payee] += lw.leg.amount.minor();
+        }
+    }
+    return net;
+}
+
+// The caps PSP `p` would breach with `net`: per currency, then in aggregate over the
+// currencies it has not breached one by one (valued at the mids, rounded up).
+void Settlement::State::Cutoff::find_breaches(PspIndex p, const NetTable& net,
+                                              Breaches& found) const {
+    const PspTerms& terms = input.psps[p];
+    const money::Currency& ref = terms.aggregate_cap.currency;
+    Int256 aggregate = 0;
+    std::optional<std::string> unvalued;
+    std::vector<std::size_t> debit_currencies;
+    for (std::size_t wi = 0; wi < work.size(); ++wi) {
+        if (breaches.count({p, wi}) || net[wi][p] >= 0)
+            continue;
+        const money::Currency& cur = chart.currency(work[wi].currency);
+        const Amount debit = to_amount(Int256(-net[wi][p]));
+        auto cap_it = terms.net_debit_caps.find(cur);
+        const Amount cap = cap_it == terms.net_debit_caps.end() ? Amount{} : cap_it->second;
+        if (debit > cap) {
+            found[{p, wi}] =
+                Breach{HoldBackReason::kNetDebitCap, Money{cap, cur}, Money{debit, cur},
+                       "net debit " + fmt(debit, cur) + " exceeds net_debit_caps." +
+                           cur.to_string() + " " + fmt(cap, cur)};
+            continue;
+        }
+        debit_currencies.push_back(wi);
+        if (auto valued = value_in(Money{debit, cur}, ref, st.pairs, mids)) {
+            aggregate += Int256(valued->minor());
+        } else {
+            unvalued = cur.to_string();
+        }
+    }
+    if (unvalued) {
+        for (std::size_t wi : debit_currencies) {
+            found[{p, wi}] =
+                Breach{HoldBackReason::kNoAggregateRate, terms.aggregate_cap, Money{Amount{}, ref},
+                       "no mid values the net debit in " + *unvalued +
+                           " in the aggregate cap's currency " + ref.to_string()};
+        }
+    } else if (aggregate > Int256(terms.aggregate_cap.amount.minor())) {
+        const Amount total = to_amount(aggregate);
+        for (std::size_t wi : debit_currencies) {
+            found[{p, wi}] =
+                Breach{HoldBackReason::kAggregateCap, terms.aggregate_cap, Money{total, ref},
+                       "net debits worth " + fmt(total, ref) + " exceed aggregate_cap " +
+                           fmt(terms.aggregate_cap.amount, ref)};
+        }
+    }
+}
+
+// Step 1b: holds back every item paid by a PSP in a currency where its result breaches a
+// cap, until no result does (holding one back changes its payees' results). Each round
+// holds back at least one more (PSP, currency), so there are at most PSPs x currencies.
+void Settlement::State::Cutoff::hold_back() {
+    for (;;) {
+        const NetTable net = net_positions();
+        Breaches found;
+        for (PspIndex p = 0; p < psp_count; ++p)
+            find_breaches(p, net, found);
         if (found.empty())
-            break;
+            return;
         for (auto& [key, breach] : found) {
             auto& w = work[key.second];
             for (auto& pw : w.payouts) {
@@ -809,21 +888,21 @@ Status Settlement::cutoff(CutoffInput input, ledger::Timestamp now, SettlementOu
             breaches.emplace(key, std::move(breach));
         }
     }
-    // Carry what is held back; report it per PSP and currency.
+}
+
+// Carries what is held back to the next cycle and reports it per PSP and currency.
+void Settlement::State::Cutoff::carry() {
     for (std::size_t wi = 0; wi < work.size(); ++wi) {
         auto& w = work[wi];
         std::map<PspIndex, HoldBack> no_rate;
         std::map<PspIndex, HoldBack> capped;
-        State::Carried carried;
+        Carried carried;
         for (auto& pw : w.payouts) {
             if (pw.fate != Fate::kHeldBack)
                 continue;
             ++w.held_back;
-            const PspIndex p = pw.payout.payer;
-            mirror.debit(p, pw.payout.funding_currency, pw.payout.held);
-            auto& map = pw.no_rate ? no_rate : capped;
-            HoldBack& hb = map[p];
-            hb.payouts.push_back(pw.payout.id);
+            mirror.debit(pw.payout.payer, pw.payout.funding_currency, pw.payout.held);
+            (pw.no_rate ? no_rate : capped)[pw.payout.payer].payouts.push_back(pw.payout.id);
             carried.payouts.push_back(pw.payout);
         }
         for (auto& lw : w.legs) {
@@ -836,472 +915,475 @@ Status Settlement::cutoff(CutoffInput input, ledger::Timestamp now, SettlementOu
         }
         for (auto& [p, hb] : capped) {
             const Breach& b = breaches.at({p, wi});
-            hb.cycle_id = cycle_id;
-            hb.psp = p;
-            hb.currency = w.currency;
             hb.reason = b.reason;
             hb.cap = b.cap;
             hb.net_debit = b.net_debit;
             hb.detail = b.detail;
-            events_held.push_back(std::move(hb));
         }
         for (auto& [p, hb] : no_rate) {
-            hb.cycle_id = cycle_id;
-            hb.psp = p;
-            hb.currency = w.currency;
             hb.reason = HoldBackReason::kNoRate;
             hb.cap = st.money_of(Amount{}, w.currency);
             hb.net_debit = st.money_of(Amount{}, w.currency);
             hb.detail = "no mid for the pair of " + std::to_string(hb.payouts.size()) +
                         " unlocked cross-currency payout(s)";
-            events_held.push_back(std::move(hb));
+        }
+        for (auto* map : {&capped, &no_rate}) {
+            for (auto& [p, hb] : *map) {
+                hb.cycle_id = cycle_id;
+                hb.psp = p;
+                hb.currency = w.currency;
+                events_held.push_back(std::move(hb));
+            }
         }
         if (!carried.payouts.empty() || !carried.trade_legs.empty())
             new_carried[w.currency] = std::move(carried);
     }
+}
 
-    // ---- 1c. conversions per PSP, pair and rate; crossing ----
-    std::vector<netting::ConversionNeed> needs;
-    // (currency work index, pair) -> total credited in the currency, total base
-    std::map<std::pair<std::size_t, PairIndex>, std::pair<Amount, Amount>> converted_into;
+// Step 1c: one conversion per PSP, pair and rate.
+Status Settlement::State::Cutoff::convert() {
     for (std::size_t wi = 0; wi < work.size(); ++wi) {
         auto& w = work[wi];
-        const money::Currency& to = chart.currency(w.currency);
-        EntryBuilder eb{&next_entry, w.value_date, &ops};
-        // (payer, pair, rate mantissa, locked) -> payouts, in input order
-        std::map<std::tuple<PspIndex, PairIndex, Int128, bool>, std::vector<std::size_t>> groups;
+        std::map<GroupKey, std::vector<std::size_t>> groups;  // payouts in input order
         for (std::size_t i = 0; i < w.payouts.size(); ++i) {
-            auto& pw = w.payouts[i];
-            if (pw.fate != Fate::kSettle || !pw.cross)
-                continue;
-            groups[{pw.payout.payer, pw.pair, pw.conv->mantissa(),
-                    pw.payout.locked_rate.has_value()}]
-                .push_back(i);
+            const auto& pw = w.payouts[i];
+            if (pw.fate == Fate::kSettle && pw.cross)
+                groups[{pw.payout.payer, pw.pair, pw.conv->mantissa(),
+                        pw.payout.locked_rate.has_value()}]
+                    .push_back(i);
         }
-        for (auto& [key, members] : groups) {
-            const PspIndex p = std::get<0>(key);
-            const PairIndex pair = std::get<1>(key);
-            const Rate conv = *w.payouts[members.front()].conv;
-            const CurrencyIndex f = w.payouts[members.front()].payout.funding_currency;
-            const money::Currency& from = chart.currency(f);
-            Amount need;
-            Amount held;
-            Amount cost_sum;
-            for (std::size_t i : members) {
-                need += w.payouts[i].payout.amount;
-                held += w.payouts[i].payout.held;
-                cost_sum += w.payouts[i].cost;
-            }
-            auto x = funding_for(need, conv, mode);
-            if (!x)
-                return x.error();
-            FXSETTLE_ASSERT(*x <= cost_sum && cost_sum <= held,
-                            "settlement: a group's funding exceeds what was held");
-            auto c = money::convert(Money{*x, from}, conv, mode);
-            if (!c)
-                return c.error();
-            const Amount credited = c->converted.amount;
-            FXSETTLE_ASSERT(credited >= need,
-                            "settlement: a conversion does not cover its payouts");
-            const std::string ref = "cycle " + std::to_string(cycle_id) + " conversion " +
-                                    chart.psp_id(p) + " " + from.to_string() + "->" +
-                                    to.to_string();
-            ledger::FxConversionRequest fx{
-                .id = ledger::EntryId{kSettlementEntryIdHi, next_entry++},
-                .value_date = w.value_date,
-                .reference = ref,
-                .from_account = chart.psp_held(p, f),
-                .to_account = chart.psp_held(p, w.currency),
-                .fx_position_from = chart.fx_position(f),
-                .fx_position_to = chart.fx_position(w.currency),
-                .rounding_account = chart.rounding(w.currency),
-                .from = Money{*x, from},
-                .rate = conv,
-                .mode = mode,
-            };
-            mirror.debit(p, f, *x);
-            mirror.credit(p, w.currency, credited);
-            ops.push_back(ledger::Operation{std::move(fx), false});
-            if (held > *x) {
-                mirror.debit(p, f, held - *x);
-                eb.simple(chart.psp_held(p, f), chart.psp_available(p, f), Money{held - *x, from},
+        for (const auto& [key, members] : groups) {
+            if (Status s = convert_group(wi, key, members); !s)
+                return s;
+        }
+        release_same_currency(w);
+    }
+    return Status::ok();
+}
+
+Status Settlement::State::Cutoff::convert_group(std::size_t wi, const GroupKey& key,
+                                                const std::vector<std::size_t>& members) {
+    auto& w = work[wi];
+    const PspIndex p = std::get<0>(key);
+    const PairIndex pair = std::get<1>(key);
+    const Rate conv = *w.payouts[members.front()].conv;
+    const CurrencyIndex f = w.payouts[members.front()].payout.funding_currency;
+    const money::Currency& from = chart.currency(f);
+    const money::Currency& to = chart.currency(w.currency);
+    Amount need;
+    Amount held;
+    Amount cost_sum;
+    for (std::size_t i : members) {
+        need += w.payouts[i].payout.amount;
+        held += w.payouts[i].payout.held;
+        cost_sum += w.payouts[i].cost;
+    }
+    auto x = funding_for(need, conv, mode);
+    if (!x)
+        return x.error();
+    FXSETTLE_ASSERT(*x <= cost_sum && cost_sum <= held,
+                    "settlement: a group's funding exceeds what was held");
+    auto c = money::convert(Money{*x, from}, conv, mode);
+    if (!c)
+        return c.error();
+    const Amount credited = c->converted.amount;
+    FXSETTLE_ASSERT(credited >= need, "settlement: a conversion does not cover its payouts");
+    const std::string ref = cycle_ref() + " conversion " + chart.psp_id(p) + " " +
+                            from.to_string() + "->" + to.to_string();
+    mirror.debit(p, f, *x);
+    mirror.credit(p, w.currency, credited);
+    ops.push_back(ledger::Operation{ledger::FxConversionRequest{
+                                        .id = ledger::EntryId{kSettlementEntryIdHi, next_entry++},
+                                        .value_date = w.value_date,
+                                        .reference = ref,
+                                        .from_account = chart.psp_held(p, f),
+                                        .to_account = chart.psp_held(p, w.currency),
+                                        .fx_position_from = chart.fx_position(f),
+                                        .fx_position_to = chart.fx_position(w.currency),
+                                        .rounding_account = chart.rounding(w.currency),
+                                        .from = Money{*x, from},
+                                        .rate = conv,
+                                        .mode = mode,
+                                    },
+                                    false});
+    if (held > *x) {
+        mirror.debit(p, f, held - *x);
+        entries(w).simple(chart.psp_held(p, f), chart.psp_available(p, f), Money{held - *x, from},
                           ref + ": held beyond the cost released");
-            }
-            if (credited > need) {
-                mirror.debit(p, w.currency, credited - need);
-                eb.simple(chart.psp_held(p, w.currency), chart.psp_available(p, w.currency),
+    }
+    if (credited > need) {
+        mirror.debit(p, w.currency, credited - need);
+        entries(w).simple(chart.psp_held(p, w.currency), chart.psp_available(p, w.currency),
                           Money{credited - need, to}, ref + ": converted beyond the payouts");
-            }
-            // Each payout's share of the funding, largest remainder, summing to x.
-            Amount allocated;
-            for (std::size_t i : members) {
-                const Int256 share = Int256(x->minor()) *
-                                     Int256(w.payouts[i].payout.amount.minor()) /
-                                     Int256(need.minor());
-                w.payouts[i].funded = Money{to_amount(share), from};
-                allocated += w.payouts[i].funded.amount;
-            }
-            Amount rest = *x - allocated;
-            for (std::size_t k = 0; rest.is_positive(); k = (k + 1) % members.size()) {
-                w.payouts[members[k]].funded.amount += Amount::from_minor(1);
-                rest -= Amount::from_minor(1);
-            }
-            const bool base_is_to = st.pairs[pair].base == to;
-            const Amount base_amount = base_is_to ? credited : *x;
-            needs.push_back(netting::ConversionNeed{p, pair, base_is_to, base_amount});
-            auto& into = converted_into[{wi, pair}];
-            into.first += credited;
-            into.second += base_amount;
-            w.fx_volume += credited;
-            events_fx.push_back(ConversionExecuted{
-                .cycle_id = cycle_id,
-                .psp = p,
-                .pair = pair,
-                .from = Money{*x, from},
-                .to = Money{credited, to},
-                .rate = conv,
-                .locked = std::get<3>(key),
-                .payouts = static_cast<std::uint32_t>(members.size()),
-            });
-        }
-        // Same-currency payouts: release what was held beyond the amount.
-        for (auto& pw : w.payouts) {
-            if (pw.fate != Fate::kSettle || pw.cross)
-                continue;
-            pw.funded = st.money_of(pw.payout.amount, w.currency);
-            if (pw.payout.held > pw.payout.amount) {
-                const Amount extra = pw.payout.held - pw.payout.amount;
-                mirror.debit(pw.payout.payer, w.currency, extra);
-                eb.simple(chart.psp_held(pw.payout.payer, w.currency),
-                          chart.psp_available(pw.payout.payer, w.currency),
-                          st.money_of(extra, w.currency),
-                          "cycle " + std::to_string(cycle_id) + " payout " +
-                              std::to_string(pw.payout.id) + ": held beyond the amount released");
-            }
+    }
+    // Each payout's share of the funding, largest remainder first-come, summing to x.
+    Amount allocated;
+    for (std::size_t i : members) {
+        const Int256 share =
+            Int256(x->minor()) * Int256(w.payouts[i].payout.amount.minor()) / Int256(need.minor());
+        w.payouts[i].funded = Money{to_amount(share), from};
+        allocated += w.payouts[i].funded.amount;
+    }
+    Amount rest = *x - allocated;
+    for (std::size_t k = 0; rest.is_positive(); k = (k + 1) % members.size()) {
+        w.payouts[members[k]].funded.amount += Amount::from_minor(1);
+        rest -= Amount::from_minor(1);
+    }
+    const bool base_is_to = st.pairs[pair].base == to;
+    needs.push_back(netting::ConversionNeed{p, pair, base_is_to, base_is_to ? credited : *x});
+    converted_into[{wi, pair}] += credited;
+    w.fx_volume += credited;
+    events_fx.push_back(ConversionExecuted{
+        .cycle_id = cycle_id,
+        .psp = p,
+        .pair = pair,
+        .from = Money{*x, from},
+        .to = Money{credited, to},
+        .rate = conv,
+        .locked = std::get<3>(key),
+        .payouts = static_cast<std::uint32_t>(members.size()),
+    });
+    return Status::ok();
+}
+
+// Same-currency payouts: what was held beyond the amount goes back to available.
+void Settlement::State::Cutoff::release_same_currency(CurrencyWork& w) {
+    for (auto& pw : w.payouts) {
+        if (pw.fate != Fate::kSettle || pw.cross)
+            continue;
+        pw.funded = st.money_of(pw.payout.amount, w.currency);
+        if (pw.payout.held > pw.payout.amount) {
+            const Amount extra = pw.payout.held - pw.payout.amount;
+            mirror.debit(pw.payout.payer, w.currency, extra);
+            entries(w).simple(chart.psp_held(pw.payout.payer, w.currency),
+                              chart.psp_available(pw.payout.payer, w.currency),
+                              st.money_of(extra, w.currency),
+                              cycle_ref() + " payout " + std::to_string(pw.payout.id) +
+                                  ": held beyond the amount released");
         }
     }
+}
+
+// Crosses opposite conversions per pair, credits each currency with the share of its
+// conversions crossed internally, and hedges each pair's residual (step 2).
+Status Settlement::State::Cutoff::cross_and_hedge() {
     auto crosses = netting::cross(needs, st.pairs.size());
     if (!crosses)
         return crosses.error();
     std::map<PairIndex, netting::PairCross> cross_of;
     for (const auto& x : *crosses)
         cross_of[x.pair] = x;
-    for (auto& [key, into] : converted_into) {
+    for (const auto& [key, credited] : converted_into) {
         const auto& x = cross_of.at(key.second);
         const bool side_bought =
             st.pairs[key.second].base == chart.currency(work[key.first].currency);
         const Amount& side = side_bought ? x.bought_base : x.sold_base;
         if (side.is_positive()) {
             work[key.first].fx_crossed += to_amount(
-                Int256(into.first.minor()) * Int256(x.crossed_base.minor()) / Int256(side.minor()));
+                Int256(credited.minor()) * Int256(x.crossed_base.minor()) / Int256(side.minor()));
         }
     }
-
-    // ---- 2. hedge the residual per pair ----
-    std::vector<PairCycleFigures> pair_figures;
-    std::map<HedgeId, State::Hedge> new_hedges;
-    std::map<PairIndex, Amount> exposure_delta;
     for (const auto& x : *crosses) {
-        PairCycleFigures pf;
-        pf.pair = x.pair;
-        pf.bought_base = x.bought_base;
-        pf.sold_base = x.sold_base;
-        pf.crossed_base = x.crossed_base;
-        pf.residual_base = x.residual_base;
-        pf.internal_cross_ppm =
-            ratio_ppm(x.crossed_base + x.crossed_base, x.bought_base + x.sold_base);
-        if (!x.residual_base.is_zero()) {
-            auto plan = netting::plan_hedge(x.pair, x.residual_base, input.quotes);
-            if (!plan)
-                return plan.error();
-            std::optional<Rate> mid;
-            if (auto m = mids.find(x.pair); m != mids.end())
-                mid = m->second;
-            // The value date of the hedge: the latest of the pair's currencies in the call.
-            ledger::Date value_date{};
-            for (const auto& w : work) {
-                const auto& cur = chart.currency(w.currency);
-                if ((cur == st.pairs[x.pair].base || cur == st.pairs[x.pair].quote) &&
-                    w.value_date > value_date)
-                    value_date = w.value_date;
-            }
-            for (const auto& slice : plan->slices) {
-                const HedgeId id = next_hedge++;
-                const ledger::Timestamp deadline =
-                    now + std::chrono::duration_cast<std::chrono::nanoseconds>(
-                              st.options.hedge_timeout_ms);
-                pf.hedged_base += slice.base_amount;
-                events_hedge.push_back(HedgeOrder{
-                    .hedge_id = id,
-                    .cycle_id = cycle_id,
-                    .venue = slice.venue,
-                    .pair = slice.pair,
-                    .buy_base = slice.buy_base,
-                    .base_amount = slice.base_amount,
-                    .limit = slice.price,
-                    .deadline = deadline,
-                });
-                new_hedges.emplace(id, State::Hedge{
-                                           .cycle_id = cycle_id,
-                                           .venue = slice.venue,
-                                           .pair = slice.pair,
-                                           .buy_base = slice.buy_base,
-                                           .base_amount = slice.base_amount,
-                                           .filled_base = Amount{},
-                                           .limit = slice.price,
-                                           .mid = mid,
-                                           .value_date = value_date,
-                                           .deadline = deadline,
-                                           .open = true,
-                                           .exec_ids = {},
-                                       });
-            }
-            if (mid && !plan->slices.empty()) {
-                auto cost = netting::hedge_cost_against_mid(plan->slices, *mid);
-                if (!cost)
-                    return cost.error();
-                pf.hedge_cost_against_mid = *cost;
-            }
-            pf.unhedged_base = plan->unhedged_base;
-            if (plan->unhedged_base.is_positive()) {
-                const Amount signed_open =
-                    x.residual_base.is_positive() ? plan->unhedged_base : -plan->unhedged_base;
-                exposure_delta[x.pair] += signed_open;
-                ExposureReported ev;
-                ev.pair = x.pair;
-                ev.reason = ExposureReason::kNoVenueSize;
-                ev.base_amount = signed_open;
-                ev.open_base = st.exposure(x.pair) + exposure_delta[x.pair];
-                ev.detail = "cycle " + std::to_string(cycle_id) + ": venue quotes cover " +
-                            pf.hedged_base.to_string() + " of " +
-                            (x.residual_base.is_negative() ? -x.residual_base : x.residual_base)
-                                .to_string() +
-                            " " + st.pairs[x.pair].base.to_string() + " minor units";
-                events_hedge.push_back(std::move(ev));
-            }
-        }
+        if (Status s = hedge_pair(x); !s)
+            return s;
+    }
+    return Status::ok();
+}
+
+Status Settlement::State::Cutoff::hedge_pair(const netting::PairCross& x) {
+    PairCycleFigures pf;
+    pf.pair = x.pair;
+    pf.bought_base = x.bought_base;
+    pf.sold_base = x.sold_base;
+    pf.crossed_base = x.crossed_base;
+    pf.residual_base = x.residual_base;
+    pf.internal_cross_ppm = ratio_ppm(x.crossed_base + x.crossed_base, x.bought_base + x.sold_base);
+    if (x.residual_base.is_zero()) {
         pair_figures.push_back(std::move(pf));
+        return Status::ok();
     }
-
-    // ---- 3 and 4. net, group, post, report ----
-    std::vector<CurrencyCycleFigures> currency_figures;
-    std::map<PaymentOrderId, State::Order> new_orders;
-    std::map<std::pair<BankIndex, CurrencyIndex>, Amount> transit_delta;
-    std::size_t new_open_lines = 0;
-    for (auto& w : work) {
-        const CurrencyIndex c = w.currency;
-        const money::Currency& cur = chart.currency(c);
-        EntryBuilder eb{&next_entry, w.value_date, &ops};
-        // Obligations: reference = item number (payouts first, then legs).
-        std::vector<netting::Obligation> obligations;
-        std::vector<Int128> gross_in(psp_count);
-        std::vector<Int128> gross_out(psp_count);
-        std::vector<std::uint32_t> lines(psp_count);
-        for (std::size_t i = 0; i < w.payouts.size(); ++i) {
-            const auto& pw = w.payouts[i];
-            if (pw.fate != Fate::kSettle)
-                continue;
-            netting::Obligation o;
-            o.payer = pw.payout.payer;
-            o.payee = pw.payout.payee_psp ? *pw.payout.payee_psp : netting::kExternal;
-            o.bank = pw.bank;
-            o.currency = c;
-            o.amount = pw.payout.amount;
-            o.reference = i;
-            obligations.push_back(o);
-            gross_out[o.payer] += o.amount.minor();
-            ++lines[o.payer];
-            if (o.payee != netting::kExternal) {
-                gross_in[o.payee] += o.amount.minor();
-                ++lines[o.payee];
-            }
-        }
-        for (std::size_t i = 0; i < w.legs.size(); ++i) {
-            const auto& lw = w.legs[i];
-            if (lw.fate != Fate::kSettle)
-                continue;
-            netting::Obligation o;
-            o.payer = lw.leg.payer;
-            o.payee = lw.leg.payee;
-            o.currency = c;
-            o.amount = lw.leg.amount;
-            o.reference = w.payouts.size() + i;
-            obligations.push_back(o);
-            gross_out[o.payer] += o.amount.minor();
-            gross_in[o.payee] += o.amount.minor();
-            ++lines[o.payer];
-            ++lines[o.payee];
-        }
-        auto result = netting::net(obligations, psp_count, chart.bank_count(), currency_count);
-        if (!result)
-            return result.error();
-
-        // Every position netting found is the one the gross sums give, and vice versa.
-        std::size_t nonzero = 0;
-        for (PspIndex p = 0; p < psp_count; ++p)
-            nonzero += gross_in[p] != gross_out[p] ? 1 : 0;
-        FXSETTLE_ASSERT(result->positions.size() == nonzero,
-                        "settlement: netting found other positions than the gross sums");
-        for (const auto& pos : result->positions)
-            FXSETTLE_ASSERT(
-                pos.currency == c && pos.net.minor() == gross_in[pos.psp] - gross_out[pos.psp],
-                "settlement: a net position differs from the gross sums");
-
-        Amount debited_held;       // in: what left the payers' held accounts
-        Amount sent_to_banks;      // out: payment orders
-        Amount credited_internal;  // stays: payees' available
-        // Payment orders, one per bank.
-        for (const auto& order : result->orders) {
-            const PaymentOrderId order_id = next_order++;
-            PaymentOrder ev;
-            ev.order_id = order_id;
-            ev.cycle_id = cycle_id;
-            ev.bank = order.bank;
-            ev.currency = c;
-            ev.value_date = w.value_date;
-            ev.total = order.total;
-            State::Order so;
-            so.bank = order.bank;
-            so.currency = c;
-            so.value_date = w.value_date;
-            std::map<PspIndex, Amount> by_payer;
-            Amount total;
-            for (const std::uint32_t li : order.lines) {
-                const auto& o = obligations.at(li);
-                const auto& pw = w.payouts.at(o.reference);
-                PaymentLine line;
-                line.payout_id = pw.payout.id;
-                line.payer = pw.payout.payer;
-                line.beneficiary = pw.payout.beneficiary;
-                line.amount = pw.payout.amount;
-                ev.lines.push_back(std::move(line));
-                State::Line sl;
-                sl.payout_id = pw.payout.id;
-                sl.client_id = pw.payout.client_id;
-                sl.payer = pw.payout.payer;
-                sl.amount = pw.payout.amount;
-                sl.funded = pw.funded;
-                sl.rate = pw.cross ? std::optional<Rate>(*pw.conv) : std::nullopt;
-                so.lines.push_back(std::move(sl));
-                by_payer[pw.payout.payer] += pw.payout.amount;
-                total += pw.payout.amount;
-            }
-            FXSETTLE_ASSERT(total == order.total, "settlement: payment order total mismatch");
-            so.open_lines = static_cast<std::uint32_t>(so.lines.size());
-            new_open_lines += so.lines.size();
-            std::vector<std::pair<ledger::AccountId, Amount>> debits;
-            for (const auto& [p, a] : by_payer) {
-                mirror.debit(p, c, a);
-                debits.emplace_back(chart.psp_held(p, c), a);
-            }
-            eb.fan(debits, ledger::Side::kDebit, chart.settlement(order.bank, c), cur,
-                   "cycle " + std::to_string(cycle_id) + " payment order " +
-                       std::to_string(order_id) + " to " + chart.bank_id(order.bank));
-            debited_held += total;
-            sent_to_banks += total;
-            transit_delta[{order.bank, c}] += total;
-            new_orders.emplace(order_id, std::move(so));
-            events_settle.push_back(std::move(ev));
-        }
-        // Internal payouts and trade legs through the settlement account of bank_for(c).
-        {
-            std::map<PspIndex, Amount> out_by;
-            std::map<PspIndex, Amount> in_by;
-            for (const auto& o : obligations) {
-                if (o.payee == netting::kExternal)
-                    continue;
-                out_by[o.payer] += o.amount;
-                in_by[o.payee] += o.amount;
-            }
-            if (!out_by.empty()) {
-                const BankIndex bank = *chart.bank_for(c);
-                std::vector<std::pair<ledger::AccountId, Amount>> debits;
-                std::vector<std::pair<ledger::AccountId, Amount>> credits;
-                Amount total;
-                for (const auto& [p, a] : out_by) {
-                    mirror.debit(p, c, a);
-                    debits.emplace_back(chart.psp_held(p, c), a);
-                    total += a;
-                }
-                for (const auto& [p, a] : in_by)
-                    credits.emplace_back(chart.psp_available(p, c), a);
-                const std::string ref =
-                    "cycle " + std::to_string(cycle_id) + " internal " + cur.to_string();
-                eb.fan(debits, ledger::Side::kDebit, chart.settlement(bank, c), cur, ref);
-                eb.fan(credits, ledger::Side::kCredit, chart.settlement(bank, c), cur, ref);
-                debited_held += total;
-                credited_internal += total;
-            }
-        }
-        // Internal payouts are settled now.
-        for (const auto& pw : w.payouts) {
-            if (pw.fate != Fate::kSettle || !pw.payout.payee_psp)
-                continue;
-            PayoutSettled ev;
-            ev.psp = pw.payout.payer;
-            ev.client_id = pw.payout.client_id;
-            ev.payout_id = pw.payout.id;
-            ev.amount = st.money_of(pw.payout.amount, c);
-            ev.funded = pw.funded;
-            if (pw.cross)
-                ev.rate = *pw.conv;
-            ev.value_date = w.value_date;
-            events_settle.push_back(std::move(ev));
-        }
-        // Conservation: what left held equals what went to banks plus what was credited.
-        FXSETTLE_ASSERT(debited_held == sent_to_banks + credited_internal,
-                        "settlement: conservation broken in a cycle currency");
-        // Obligations per PSP.
-        for (PspIndex p = 0; p < psp_count; ++p) {
-            if (lines[p] == 0)
-                continue;
-            SettlementObligation ev;
-            ev.cycle_id = cycle_id;
-            ev.psp = p;
-            ev.currency = c;
-            ev.value_date = w.value_date;
-            ev.gross_in = to_amount(Int256(gross_in[p]));
-            ev.gross_out = to_amount(Int256(gross_out[p]));
-            ev.net = ev.gross_in - ev.gross_out;
-            ev.direction = ev.net.is_negative()   ? ObligationDirection::kPayIn
-                           : ev.net.is_positive() ? ObligationDirection::kPayOut
-                                                  : ObligationDirection::kFlat;
-            ev.amount = ev.net.is_negative() ? -ev.net : ev.net;
-            ev.lines = lines[p];
-            ev.funding_mode = input.psps[p].funding_mode;
-            events_settle.push_back(std::move(ev));
-        }
-        CurrencyCycleFigures cf;
-        cf.currency = c;
-        cf.value_date = w.value_date;
-        for (const auto& f : result->figures) {
-            if (f.currency != c)
-                continue;
-            cf.gross = f.gross;
-            cf.net = f.net;
-            cf.payments_before = f.payments_before;
-            cf.payments_after = f.payments_after;
-            cf.liquidity_saving_ppm = f.liquidity_saving_ppm;
-        }
-        FXSETTLE_ASSERT(cf.gross == debited_held, "settlement: gross differs from what was posted");
-        cf.fx_volume = w.fx_volume;
-        cf.fx_crossed = w.fx_crossed;
-        cf.internal_cross_ppm = ratio_ppm(w.fx_crossed, w.fx_volume);
-        cf.held_back = w.held_back;
-        cf.failed = w.failed;
-        currency_figures.push_back(std::move(cf));
+    auto plan = netting::plan_hedge(x.pair, x.residual_base, input.quotes);
+    if (!plan)
+        return plan.error();
+    std::optional<Rate> mid;
+    if (auto m = mids.find(x.pair); m != mids.end())
+        mid = m->second;
+    // The hedge's value date: the latest of the pair's currencies in the call.
+    ledger::Date value_date{};
+    for (const auto& w : work) {
+        const auto& cur = chart.currency(w.currency);
+        if ((cur == st.pairs[x.pair].base || cur == st.pairs[x.pair].quote) &&
+            w.value_date > value_date)
+            value_date = w.value_date;
     }
+    const ledger::Timestamp deadline =
+        now + std::chrono::duration_cast<std::chrono::nanoseconds>(st.options.hedge_timeout_ms);
+    for (const auto& slice : plan->slices) {
+        const HedgeId id = next_hedge++;
+        pf.hedged_base += slice.base_amount;
+        events_hedge.push_back(HedgeOrder{.hedge_id = id,
+                                          .cycle_id = cycle_id,
+                                          .venue = slice.venue,
+                                          .pair = slice.pair,
+                                          .buy_base = slice.buy_base,
+                                          .base_amount = slice.base_amount,
+                                          .limit = slice.price,
+                                          .deadline = deadline});
+        new_hedges.emplace(id, Hedge{.cycle_id = cycle_id,
+                                     .venue = slice.venue,
+                                     .pair = slice.pair,
+                                     .buy_base = slice.buy_base,
+                                     .base_amount = slice.base_amount,
+                                     .filled_base = Amount{},
+                                     .limit = slice.price,
+                                     .mid = mid,
+                                     .value_date = value_date,
+                                     .deadline = deadline,
+                                     .open = true,
+                                     .exec_ids = {}});
+    }
+    if (mid && !plan->slices.empty()) {
+        auto cost = netting::hedge_cost_against_mid(plan->slices, *mid);
+        if (!cost)
+            return cost.error();
+        pf.hedge_cost_against_mid = *cost;
+    }
+    pf.unhedged_base = plan->unhedged_base;
+    if (plan->unhedged_base.is_positive()) {
+        const Amount signed_open =
+            x.residual_base.is_positive() ? plan->unhedged_base : -plan->unhedged_base;
+        exposure_delta[x.pair] += signed_open;
+        ExposureReported ev;
+        ev.pair = x.pair;
+        ev.reason = ExposureReason::kNoVenueSize;
+        ev.base_amount = signed_open;
+        ev.open_base = st.exposure(x.pair) + exposure_delta[x.pair];
+        ev.detail =
+            cycle_ref() + ": venue quotes cover " + pf.hedged_base.to_string() + " of " +
+            (x.residual_base.is_negative() ? -x.residual_base : x.residual_base).to_string() + " " +
+            st.pairs[x.pair].base.to_string() + " minor units";
+        events_hedge.push_back(std::move(ev));
+    }
+    pair_figures.push_back(std::move(pf));
+    return Status::ok();
+}
+
+// The currency's obligations (reference: payout index, or payouts.size() + leg index)
+// and each PSP's gross sums.
+std::vector<netting::Obligation> Settlement::State::Cutoff::obligations_of(const CurrencyWork& w,
+                                                                           Gross& gross) const {
+    std::vector<netting::Obligation> obligations;
+    gross.in.assign(psp_count, Int128(0));
+    gross.out.assign(psp_count, Int128(0));
+    gross.lines.assign(psp_count, 0);
+    auto add = [&](const netting::Obligation& o) {
+        obligations.push_back(o);
+        gross.out[o.payer] += o.amount.minor();
+        ++gross.lines[o.payer];
+        if (o.payee != netting::kExternal) {
+            gross.in[o.payee] += o.amount.minor();
+            ++gross.lines[o.payee];
+        }
+    };
+    for (std::size_t i = 0; i < w.payouts.size(); ++i) {
+        const auto& pw = w.payouts[i];
+        if (pw.fate == Fate::kSettle)
+            add(netting::Obligation{pw.payout.payer,
+                                    pw.payout.payee_psp ? *pw.payout.payee_psp : netting::kExternal,
+                                    pw.bank, w.currency, pw.payout.amount, i});
+    }
+    for (std::size_t i = 0; i < w.legs.size(); ++i) {
+        const auto& lw = w.legs[i];
+        if (lw.fate == Fate::kSettle)
+            add(netting::Obligation{lw.leg.payer, lw.leg.payee, 0, w.currency, lw.leg.amount,
+                                    w.payouts.size() + i});
+    }
+    return obligations;
+}
+
+// One payment order per bank: Dr held(payer) / Cr settlement(bank). Returns the total.
+Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
+                                              const std::vector<netting::Obligation>& obligations,
+                                              const netting::NettingResult& result) {
+    const CurrencyIndex c = w.currency;
+    Amount sent;
+    for (const auto& order : result.orders) {
+        const PaymentOrderId order_id = next_order++;
+        PaymentOrder ev{.order_id = order_id,
+                        .cycle_id = cycle_id,
+                        .bank = order.bank,
+                        .currency = c,
+                        .value_date = w.value_date,
+                        .total = order.total,
+                        .lines = {}};
+        Order so;
+        so.bank = order.bank;
+        so.currency = c;
+        so.value_date = w.value_date;
+        std::map<PspIndex, Amount> by_payer;
+        Amount total;
+        for (const std::uint32_t li : order.lines) {
+            const auto& pw = w.payouts.at(obligations.at(li).reference);
+            ev.lines.push_back(PaymentLine{pw.payout.id, pw.payout.payer, pw.payout.beneficiary,
+                                           pw.payout.amount});
+            so.lines.push_back(Line{
+                pw.payout.id, pw.payout.client_id, pw.payout.payer, pw.payout.amount, pw.funded,
+                pw.cross ? std::optional<Rate>(*pw.conv) : std::nullopt, LineStatus::kOpen});
+            by_payer[pw.payout.payer] += pw.payout.amount;
+            total += pw.payout.amount;
+        }
+        FXSETTLE_ASSERT(total == order.total, "settlement: payment order total mismatch");
+        so.open_lines = static_cast<std::uint32_t>(so.lines.size());
+        new_open_lines += so.lines.size();
+        std::vector<std::pair<ledger::AccountId, Amount>> debits;
+        for (const auto& [p, a] : by_payer) {
+            mirror.debit(p, c, a);
+            debits.emplace_back(chart.psp_held(p, c), a);
+        }
+        entries(w).fan(debits, ledger::Side::kDebit, chart.settlement(order.bank, c),
+                       chart.currency(c),
+                       cycle_ref() + " payment order " + std::to_string(order_id) + " to " +
+                           chart.bank_id(order.bank));
+        sent += total;
+        transit_delta[{order.bank, c}] += total;
+        new_orders.emplace(order_id, std::move(so));
+        events_settle.push_back(std::move(ev));
+    }
+    return sent;
+}
+
+// Internal payouts and trade legs through the settlement account of bank_for(c), which
+// they leave at zero: Dr held(payer) / Cr settlement, Dr settlement / Cr available(payee).
+// Returns the total.
+Amount Settlement::State::Cutoff::post_internal(
+    const CurrencyWork& w, const std::vector<netting::Obligation>& obligations) {
+    const CurrencyIndex c = w.currency;
+    std::map<PspIndex, Amount> out_by;
+    std::map<PspIndex, Amount> in_by;
+    for (const auto& o : obligations) {
+        if (o.payee == netting::kExternal)
+            continue;
+        out_by[o.payer] += o.amount;
+        in_by[o.payee] += o.amount;
+    }
+    Amount total;
+    if (out_by.empty())
+        return total;
+    const BankIndex bank = *chart.bank_for(c);
+    std::vector<std::pair<ledger::AccountId, Amount>> debits;
+    std::vector<std::pair<ledger::AccountId, Amount>> credits;
+    for (const auto& [p, a] : out_by) {
+        mirror.debit(p, c, a);
+        debits.emplace_back(chart.psp_held(p, c), a);
+        total += a;
+    }
+    for (const auto& [p, a] : in_by)
+        credits.emplace_back(chart.psp_available(p, c), a);
+    const std::string ref = cycle_ref() + " internal " + chart.currency(c).to_string();
+    entries(w).fan(debits, ledger::Side::kDebit, chart.settlement(bank, c), chart.currency(c), ref);
+    entries(w).fan(credits, ledger::Side::kCredit, chart.settlement(bank, c), chart.currency(c),
+                   ref);
+    // Internal payouts are settled now.
+    for (const auto& pw : w.payouts) {
+        if (pw.fate != Fate::kSettle || !pw.payout.payee_psp)
+            continue;
+        PayoutSettled ev;
+        ev.psp = pw.payout.payer;
+        ev.client_id = pw.payout.client_id;
+        ev.payout_id = pw.payout.id;
+        ev.amount = st.money_of(pw.payout.amount, c);
+        ev.funded = pw.funded;
+        if (pw.cross)
+            ev.rate = *pw.conv;
+        ev.value_date = w.value_date;
+        events_settle.push_back(std::move(ev));
+    }
+    return total;
+}
+
+void Settlement::State::Cutoff::report_obligations(const CurrencyWork& w, const Gross& gross) {
+    for (PspIndex p = 0; p < psp_count; ++p) {
+        if (gross.lines[p] == 0)
+            continue;
+        SettlementObligation ev;
+        ev.cycle_id = cycle_id;
+        ev.psp = p;
+        ev.currency = w.currency;
+        ev.value_date = w.value_date;
+        ev.gross_in = to_amount(Int256(gross.in[p]));
+        ev.gross_out = to_amount(Int256(gross.out[p]));
+        ev.net = ev.gross_in - ev.gross_out;
+        ev.direction = ev.net.is_negative()   ? ObligationDirection::kPayIn
+                       : ev.net.is_positive() ? ObligationDirection::kPayOut
+                                              : ObligationDirection::kFlat;
+        ev.amount = ev.net.is_negative() ? -ev.net : ev.net;
+        ev.lines = gross.lines[p];
+        ev.funding_mode = input.psps[p].funding_mode;
+        events_settle.push_back(std::move(ev));
+    }
+}
+
+// Steps 3 and 4 for one currency: net, post, report.
+Status Settlement::State::Cutoff::settle(CurrencyWork& w) {
+    const CurrencyIndex c = w.currency;
+    Gross gross;
+    const auto obligations = obligations_of(w, gross);
+    auto result = netting::net(obligations, psp_count, chart.bank_count(), currency_count);
+    if (!result)
+        return result.error();
+    // Every position netting found is the one the gross sums give, and vice versa.
+    std::size_t nonzero = 0;
+    for (PspIndex p = 0; p < psp_count; ++p)
+        nonzero += gross.in[p] != gross.out[p] ? 1 : 0;
+    FXSETTLE_ASSERT(result->positions.size() == nonzero,
+                    "settlement: netting found other positions than the gross sums");
+    for (const auto& pos : result->positions)
+        FXSETTLE_ASSERT(
+            pos.currency == c && pos.net.minor() == gross.in[pos.psp] - gross.out[pos.psp],
+            "settlement: a net position differs from the gross sums");
+
+    const Amount sent_to_banks = post_orders(w, obligations, *result);  // out
+    const Amount credited_internal = post_internal(w, obligations);     // stays in accounts
+    Amount debited_held;                                                // in
+    for (PspIndex p = 0; p < psp_count; ++p)
+        debited_held += to_amount(Int256(gross.out[p]));
+    // Conservation: what left the payers' held accounts went to banks or to payees.
+    FXSETTLE_ASSERT(debited_held == sent_to_banks + credited_internal,
+                    "settlement: conservation broken in a cycle currency");
+    report_obligations(w, gross);
+
+    CurrencyCycleFigures cf;
+    cf.currency = c;
+    cf.value_date = w.value_date;
+    for (const auto& f : result->figures) {
+        if (f.currency != c)
+            continue;
+        cf.gross = f.gross;
+        cf.net = f.net;
+        cf.payments_before = f.payments_before;
+        cf.payments_after = f.payments_after;
+        cf.liquidity_saving_ppm = f.liquidity_saving_ppm;
+    }
+    FXSETTLE_ASSERT(cf.gross == debited_held, "settlement: gross differs from what was posted");
+    cf.fx_volume = w.fx_volume;
+    cf.fx_crossed = w.fx_crossed;
+    cf.internal_cross_ppm = ratio_ppm(w.fx_crossed, w.fx_volume);
+    cf.held_back = w.held_back;
+    cf.failed = w.failed;
+    currency_figures.push_back(std::move(cf));
+    return Status::ok();
+}
+
+void Settlement::State::Cutoff::commit(SettlementOutput& out) {
     // Everything handed over is accounted for: settled, returned, failed or carried.
     for (const auto& [key, left] : mirror.held)
         FXSETTLE_ASSERT(left.is_zero(), "settlement: held funds of the cycle left unaccounted");
-
     CycleReport report;
     report.cycle_id = cycle_id;
     report.at = now;
     report.currencies = std::move(currency_figures);
     report.pairs = std::move(pair_figures);
 
-    // ---- commit to the state and the output ----
     for (const auto& w : work)
         st.carried.erase(w.currency);
     for (auto& [c, carried] : new_carried)
@@ -1323,10 +1405,34 @@ Status Settlement::cutoff(CutoffInput input, ledger::Timestamp now, SettlementOu
     st.next_order = next_order;
     for (auto& op : ops)
         out.operations.push_back(std::move(op));
-    for (auto* list : {&events_failed, &events_held, &events_fx, &events_hedge, &events_settle})
+    for (auto* list : {&events_failed, &events_held, &events_fx, &events_hedge, &events_settle}) {
         for (auto& ev : *list)
             out.events.push_back(std::move(ev));
+    }
     out.events.push_back(std::move(report));
+}
+
+Status Settlement::cutoff(CutoffInput input, ledger::Timestamp now, SettlementOutput& out) {
+    State::Cutoff run(*state_, input, now);
+    if (Status s = run.validate_market(); !s)
+        return s;
+    for (auto& cc : input.currencies) {
+        if (Status s = run.add_currency(cc); !s)
+            return s;
+    }
+    if (Status s = run.price(); !s)
+        return s;
+    run.hold_back();
+    run.carry();
+    if (Status s = run.convert(); !s)
+        return s;
+    if (Status s = run.cross_and_hedge(); !s)
+        return s;
+    for (auto& w : run.work) {
+        if (Status s = run.settle(w); !s)
+            return s;
+    }
+    run.commit(out);
     return Status::ok();
 }
 
