@@ -11,12 +11,20 @@
 #include <variant>
 
 #include "engine/core/event_types.h"
+#include "engine/core/settlement.h"
 
 namespace fxsettle::engine {
 
-using Event = std::variant<OrderAccepted, OrderRejected, OrderFilled, OrderCancelled, OrderReplaced,
-                           OrderStatusReport, QuoteIssued, QuoteRejected, PayoutAccepted,
-                           PayoutRejected, PayoutSettled, PayoutFailed, DepositCredited,
-                           CommandRejected, PositionReport, LimitsChanged>;
+using Event =
+    std::variant<OrderAccepted, OrderRejected, OrderFilled, OrderCancelled, OrderReplaced,
+                 OrderStatusReport, QuoteIssued, QuoteRejected, PayoutAccepted, PayoutRejected,
+                 PayoutSettled, PayoutFailed, DepositCredited, CommandRejected, PositionReport,
+                 LimitsChanged,
+                 // settlement.h (PayoutSettled and PayoutFailed above are settlement's too)
+                 ConversionExecuted, HedgeOrder, HedgeFilled, ExposureReported, HoldBack,
+                 SettlementObligation, PaymentOrder, CycleReport, SettlementReplyRejected>;
+
+// Settlement's event as an Event (the same alternative type).
+Event to_event(SettlementEvent&& event);
 
 }  // namespace fxsettle::engine
