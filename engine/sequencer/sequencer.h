@@ -433,6 +433,12 @@ class Sequencer {
                         return;
                     }
                     stopping = state_ == State::kStopping;
+                    if (stopping && queue_.empty() && acks_.empty()) {
+                        // Drained. Decided under mu_, so no acknowledgement is taken in
+                        // that this thread would never commit.
+                        state_ = State::kStopped;
+                        return;
+                    }
                     if (!queue_.empty() || !acks_.empty() || stopping) {
                         break;
                     }
@@ -458,13 +464,8 @@ class Sequencer {
             const ledger::Timestamp now = clock_();
             const std::optional<ledger::Timestamp> deadline = engine_.next_deadline();
             const bool tick = deadline && *deadline <= now;
-            if (batch.empty() && acks.empty()) {
-                if (stopping) {
-                    return;  // drained; no more timer ticks once stopping
-                }
-                if (!tick) {
-                    continue;
-                }
+            if (batch.empty() && acks.empty() && (stopping || !tick)) {
+                continue;  // no timer ticks once stopping
             }
             if (!process(batch, tick, acks, now)) {
                 return;
