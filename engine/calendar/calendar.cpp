@@ -331,8 +331,10 @@ Result<CalendarSet> CalendarSet::from_config(const config::Config& config) {
     for (std::size_t i = 0; i < config.cycles.size(); ++i) {
         const config::CycleConfig& cycle = config.cycles[i];
         require(cycle.currency, fmt::format("cycles[{}]", i));
-        auto* calendar = const_cast<Calendar*>(set.find(cycle.currency));
-        if (calendar == nullptr) {
+        const auto calendar =
+            std::find_if(set.calendars_.begin(), set.calendars_.end(),
+                         [&](const Calendar& c) { return c.currency() == cycle.currency; });
+        if (calendar == set.calendars_.end()) {
             continue;
         }
         for (std::size_t j = 0; j < cycle.holidays.size(); ++j) {
