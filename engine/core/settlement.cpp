@@ -63,6 +63,9 @@ Result<Rate> conversion_rate(const Rate& rate, const money::Currency& funding,
 }
 
 // The smallest amount of conv.pair().base whose conversion at `conv` credits >= target.
+// Conversion is monotonic in the amount, so a binary search between an amount that
+// cannot reach the target (exactly worth target - 1 or less) and one that must (exactly
+// worth target or more) finds it, whatever the rounding mode and the size of the rate.
 Result<Amount> funding_for(const Amount& target, const Rate& conv, money::RoundingMode mode) {
     const money::Currency& from = conv.pair().base;
     const money::Currency& to = conv.pair().quote;
@@ -70,43 +73,34 @@ Result<Amount> funding_for(const Amount& target, const Rate& conv, money::Roundi
         return fail(StatusCode::kInvalidArgument,
                     "payout amount " + target.to_string() + " is not positive");
     // exact target minor = X x mantissa / 10^12 x 10^(e_to - e_from)
-    const Int256 num = Int256(target.minor()) * pow10(Rate::kDecimals + from.exponent);
+    const Int256 num = pow10(Rate::kDecimals + from.exponent);
     const Int256 den = Int256(conv.mantissa()) * pow10(to.exponent);
-    Int256 estimate = (num + den - 1) / den;
-    if (estimate < 1)
-        estimate = 1;
-    if (estimate > Int256(Amount::max().minor()))
+    Int256 hi = (Int256(target.minor()) * num + den - 1) / den;  // worth >= target
+    Int256 lo = (Int256(target.minor()) - 1) * num / den;        // worth <= target - 1
+    if (hi < 1)
+        hi = 1;
+    if (hi > Int256(Amount::max().minor()))
         return fail(StatusCode::kOutOfRange,
                     "funding " + fmt(target, to) + " at " + conv.to_string() + " overflows");
-    Amount x = to_amount(estimate);
-    auto converts_to = [&](const Amount& amount) -> Result<Amount> {
-        auto c = money::convert(Money{amount, from}, conv, mode);
+    auto reaches = [&](const Int256& x) -> Result<bool> {
+        auto c = money::convert(Money{to_amount(x), from}, conv, mode);
         if (!c)
             return fail(c.error());
-        return c->converted.amount;
+        return c->converted.amount >= target;
     };
-    // The estimate is the exact ceiling; rounding modes move it by a unit at most.
-    for (int guard = 0; guard < 4; ++guard) {
-        auto got = converts_to(x);
-        if (!got)
-            return fail(got.error());
-        if (*got >= target)
-            break;
-        x += Amount::from_minor(1);
+    // Invariant: lo does not reach the target (or is 0), hi does.
+    while (hi - lo > 1) {
+        const Int256 mid = lo + (hi - lo) / 2;
+        auto r = reaches(mid);
+        if (!r)
+            return fail(r.error());
+        (*r ? hi : lo) = mid;
     }
-    for (int guard = 0; guard < 4 && x > Amount::from_minor(1); ++guard) {
-        auto got = converts_to(x - Amount::from_minor(1));
-        if (!got)
-            return fail(got.error());
-        if (*got < target)
-            break;
-        x -= Amount::from_minor(1);
-    }
-    auto check = converts_to(x);
+    auto check = reaches(hi);
     if (!check)
         return fail(check.error());
-    FXSETTLE_ASSERT(*check >= target, "settlement: funding amount does not cover the payout");
-    return x;
+    FXSETTLE_ASSERT(*check, "settlement: funding amount does not cover the payout");
+    return to_amount(hi);
 }
 
 // ---- canonical state bytes --------------------------------------------------------------

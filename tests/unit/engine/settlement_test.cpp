@@ -850,6 +850,42 @@ TEST_F(SettlementTest, SameInputsGiveTheSameOutputsAndStateDigest) {
     EXPECT_EQ(t1.events, t2.events);
 }
 
+TEST_F(SettlementTest, FundingAmountIsTheSmallestThatCoversThePayout) {
+    std::mt19937_64 rng(7);
+    struct Case {
+        const char* pair;
+        const char* rate;
+        const char* payout;  // the payout's currency: the pair's quote or its base
+    };
+    // Rates far below and above one minor unit per minor unit, both directions.
+    const Case cases[] = {{"KRW/CNY", "0.0052", "CNY"},   {"KRW/CNY", "0.0052", "KRW"},
+                          {"JPY/CNY", "0.048123", "CNY"}, {"JPY/CNY", "0.048123", "JPY"},
+                          {"USD/CNY", "7.1234", "CNY"},   {"USD/CNY", "7.1234", "USD"}};
+    for (const auto& c : cases) {
+        const Rate r = rate(c.pair, c.rate);
+        const money::Currency payout = ccy_of(c.payout);
+        const money::Currency funding = r.pair().base == payout ? r.pair().quote : r.pair().base;
+        // The rate the ledger converts at: the given one, or its inverse rounded down.
+        const Rate conv = r.pair().base == funding ? r : *r.inverted(money::RoundingMode::kDown);
+        for (int i = 0; i < 300; ++i) {
+            const Amount target = A(std::uniform_int_distribution<std::int64_t>(1, 1'000'000)(rng));
+            auto x = Settlement::funding_amount(Money{target, payout}, funding, r);
+            ASSERT_TRUE(x.has_value()) << x.error().to_string();
+            auto got = money::convert(Money{*x, funding}, conv);
+            ASSERT_TRUE(got.has_value());
+            EXPECT_GE(got->converted.amount, target) << c.pair << " " << target.to_string();
+            if (*x > A(1)) {
+                auto less = money::convert(Money{*x - A(1), funding}, conv);
+                ASSERT_TRUE(less.has_value());
+                EXPECT_LT(less->converted.amount, target) << c.pair << " " << target.to_string();
+            }
+        }
+    }
+    EXPECT_FALSE(Settlement::funding_amount(Money{A(100), ccy_of("CNY")}, ccy_of("EUR"),
+                                            rate("USD/CNY", "7.1"))
+                     .has_value());
+}
+
 // ---- property ---------------------------------------------------------------------------
 
 // Random cycles in CNY (payouts funded in CNY, USD or EUR, internal payouts, trade legs,
