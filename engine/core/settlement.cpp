@@ -972,20 +972,27 @@ Status Settlement::State::Cutoff::convert_group(std::size_t wi, const GroupKey& 
         held += w.payouts[i].payout.held;
         cost_sum += w.payouts[i].cost;
     }
-    auto x = funding_for(need, conv, mode);
-    if (!x)
-        return x.error();
-    FXSETTLE_ASSERT(*x <= cost_sum && cost_sum <= held,
-                    "settlement: a group's funding exceeds what was held");
-    auto c = money::convert(Money{*x, from}, conv, mode);
+    auto pooled = funding_for(need, conv, mode);
+    if (!pooled)
+        return pooled.error();
+    FXSETTLE_ASSERT(cost_sum <= held, "settlement: a group's funding exceeds what was held");
+    // Pooling never costs the PSP more than the payouts' own costs. When the pooled
+    // conversion's one rounding falls short of what the payouts' separate roundings would
+    // have credited, the PSP pays the sum of its payouts' costs and the rounding account
+    // makes up the shortfall: less than one minor unit per payout.
+    const Amount x = std::min(*pooled, cost_sum);
+    auto c = money::convert(Money{x, from}, conv, mode);
     if (!c)
         return c.error();
-    const Amount credited = c->converted.amount;
-    FXSETTLE_ASSERT(credited >= need, "settlement: a conversion does not cover its payouts");
+    const Amount converted = c->converted.amount;
+    const Amount shortfall = converted < need ? need - converted : Amount{};
+    FXSETTLE_ASSERT(shortfall <= Amount::from_minor(static_cast<std::int64_t>(members.size())),
+                    "settlement: a pooled conversion falls short by more than its rounding");
+    const Amount credited = converted + shortfall;
     const std::string ref = cycle_ref() + " conversion " + chart.psp_id(p) + " " +
                             from.to_string() + "->" + to.to_string();
-    mirror.debit(p, f, *x);
-    mirror.credit(p, w.currency, credited);
+    mirror.debit(p, f, x);
+    mirror.credit(p, w.currency, converted);
     ops.push_back(ledger::Operation{ledger::FxConversionRequest{
                                         .id = ledger::EntryId{kSettlementEntryIdHi, next_entry++},
                                         .value_date = w.value_date,
@@ -995,14 +1002,19 @@ Status Settlement::State::Cutoff::convert_group(std::size_t wi, const GroupKey& 
                                         .fx_position_from = chart.fx_position(f),
                                         .fx_position_to = chart.fx_position(w.currency),
                                         .rounding_account = chart.rounding(w.currency),
-                                        .from = Money{*x, from},
+                                        .from = Money{x, from},
                                         .rate = conv,
                                         .mode = mode,
                                     },
                                     false});
-    if (held > *x) {
-        mirror.debit(p, f, held - *x);
-        entries(w).simple(chart.psp_held(p, f), chart.psp_available(p, f), Money{held - *x, from},
+    if (shortfall.is_positive()) {
+        mirror.credit(p, w.currency, shortfall);
+        entries(w).simple(chart.rounding(w.currency), chart.psp_held(p, w.currency),
+                          Money{shortfall, to}, ref + ": rounding of the payouts' own costs");
+    }
+    if (held > x) {
+        mirror.debit(p, f, held - x);
+        entries(w).simple(chart.psp_held(p, f), chart.psp_available(p, f), Money{held - x, from},
                           ref + ": held beyond the cost released");
     }
     if (credited > need) {
@@ -1014,24 +1026,25 @@ Status Settlement::State::Cutoff::convert_group(std::size_t wi, const GroupKey& 
     Amount allocated;
     for (std::size_t i : members) {
         const Int256 share =
-            Int256(x->minor()) * Int256(w.payouts[i].payout.amount.minor()) / Int256(need.minor());
+            Int256(x.minor()) * Int256(w.payouts[i].payout.amount.minor()) / Int256(need.minor());
         w.payouts[i].funded = Money{to_amount(share), from};
         allocated += w.payouts[i].funded.amount;
     }
-    Amount rest = *x - allocated;
+    Amount rest = x - allocated;
     for (std::size_t k = 0; rest.is_positive(); k = (k + 1) % members.size()) {
         w.payouts[members[k]].funded.amount += Amount::from_minor(1);
         rest -= Amount::from_minor(1);
     }
     const bool base_is_to = st.pairs[pair].base == to;
-    needs.push_back(netting::ConversionNeed{p, pair, base_is_to, base_is_to ? credited : *x});
-    converted_into[{wi, pair}] += credited;
-    w.fx_volume += credited;
+    // The FX flow is what the conversion moved through fx_position (not the top-up).
+    needs.push_back(netting::ConversionNeed{p, pair, base_is_to, base_is_to ? converted : x});
+    converted_into[{wi, pair}] += converted;
+    w.fx_volume += converted;
     events_fx.push_back(ConversionExecuted{
         .cycle_id = cycle_id,
         .psp = p,
         .pair = pair,
-        .from = Money{*x, from},
+        .from = Money{x, from},
         .to = Money{credited, to},
         .rate = conv,
         .locked = std::get<3>(key),

@@ -888,10 +888,14 @@ TEST_F(SettlementTest, FundingAmountIsTheSmallestThatCoversThePayout) {
 
 // ---- property ---------------------------------------------------------------------------
 
-// Random cycles in CNY (payouts funded in CNY, USD or EUR, internal payouts, trade legs,
-// random caps), committed to the ledger: every operation succeeds; no PSP's settled net
-// debit exceeds its cap; a held-back PSP settles nothing in that cycle; the held accounts
-// always equal what is still carried; bank replies drain the settlement account.
+// Random cycles, committed to the ledger. Each cut-off settles CNY and, every other
+// time, USD in the same call (so that CNY payouts funded in USD cross with USD payouts
+// funded in CNY); payouts funded in the cycle currency, in USD/EUR/CNY at a locked or the
+// cycle rate (some with too small a buffer), internal payouts, trade legs, random caps.
+// Checked after every cycle: every operation succeeds; no PSP's settled net debit exceeds
+// its cap, nor its net debits over the call its aggregate cap; a held-back PSP settles
+// nothing in that currency; the held accounts hold exactly what is still carried. Bank
+// replies drain the settlement accounts; the trial balance stays zero (TearDown).
 TEST_F(SettlementTest, RandomCyclesNeverSettleAPspPastItsCapAndConserveMoney) {
     std::mt19937_64 rng(20'261'123);
     const int cycles = 25 * property_scale();
@@ -901,133 +905,185 @@ TEST_F(SettlementTest, RandomCyclesNeverSettleAPspPastItsCapAndConserveMoney) {
     auto uniform = [&](std::int64_t lo, std::int64_t hi) {
         return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
     };
+    using HeldKey = std::pair<PspIndex, CurrencyIndex>;
     PayoutId next_id = 1;
     std::uint64_t next_trade = 1;
-    // Carried items: (psp, currency) -> held amount, by payout id / trade id.
-    std::map<PayoutId, std::pair<std::pair<PspIndex, CurrencyIndex>, Amount>> carried_payouts;
-    std::map<std::uint64_t, std::pair<PspIndex, Amount>> carried_legs;
-    std::vector<std::pair<std::uint64_t, std::uint32_t>> open_lines;  // (order, line)
-    // What the run exercised (checked at the end, so a generator change cannot silently
-    // stop covering a path).
+    // Per cycle currency, the items still carried with what each holds: payout id / trade
+    // id -> (payer, held currency), held amount.
+    using Carried = std::map<std::uint64_t, std::pair<HeldKey, Amount>>;
+    std::map<CurrencyIndex, Carried> carried_payouts;
+    std::map<CurrencyIndex, Carried> carried_legs;
+    std::vector<std::tuple<BankIndex, std::uint64_t, std::uint32_t>> open_lines;
+    // What the run exercised (checked at the end, so that a change of the generator cannot
+    // silently stop covering a path).
     std::map<std::string, int> seen;
+
+    // A payout of `amount` in `c`, funded in `funding` (locked, or held at an estimate).
+    auto make_payout = [&](PspIndex payer, CurrencyIndex c, std::int64_t amount,
+                           CurrencyIndex funding) {
+        const bool is_internal = uniform(0, 3) == 0;
+        DuePayout p = is_internal
+                          ? internal(next_id, payer, psps[(payer + 1) % psps.size()], amount)
+                          : external(next_id, payer, amount, c == cny ? "bank-cn" : "bank-intl");
+        ++next_id;
+        p.funding_currency = funding;
+        if (funding == c) {
+            p.held = p.amount;
+            return p;
+        }
+        // Estimates at rates well against the PSP (CNY per USD 7.0 / per EUR 7.5 when
+        // paying CNY; 7.3 CNY per USD when paying USD), so the buffer holds, except for
+        // a few payouts held at half the cost, which fail.
+        const Rate r = funding == usd   ? rate("USD/CNY", "7.0")
+                       : funding == eur ? rate("EUR/CNY", "7.5")
+                                        : rate("USD/CNY", "7.3");
+        auto cost = Settlement::funding_amount(Money{p.amount, chart_->currency(c)},
+                                               chart_->currency(funding), r);
+        EXPECT_TRUE(cost.has_value());
+        if (uniform(0, 2) == 0) {
+            p.locked_rate = r;
+            p.held = *cost;
+        } else if (uniform(0, 15) == 0) {
+            p.held = A(std::max<std::int64_t>(1, static_cast<std::int64_t>(cost->minor() / 2)));
+        } else {
+            p.held = *cost + A(100);
+        }
+        return p;
+    };
+
     for (int cycle = 0; cycle < cycles; ++cycle) {
         const bool with_mids = uniform(0, 9) != 0;
+        const bool with_usd = uniform(0, 1) == 0;
         const std::string usd_mid = "7.1" + std::to_string(uniform(0, 99));
         const std::string eur_mid = "7.7" + std::to_string(uniform(0, 99));
         for (PspIndex p : psps) {
-            // Payouts are up to 2,000 CNY, about six per PSP and cycle: caps from 0 to
-            // 40,000 CNY and aggregate caps from 100 to 6,000 USD breach now and then.
+            // Payouts are up to 2,000 CNY (or 300 USD), about six per PSP and currency:
+            // caps from 0 to 40,000 CNY and 0 to 6,000 USD, and aggregate caps from 100 to
+            // 6,000 USD, breach now and then.
             terms_[p].net_debit_caps[ccy_of("CNY")] = A(uniform(0, 40) * 1000'00);
+            terms_[p].net_debit_caps[ccy_of("USD")] = A(uniform(0, 60) * 100'00);
             terms_[p].aggregate_cap = Money{A(uniform(1, 60) * 100'00), ccy_of("USD")};
         }
-        std::vector<DuePayout> payouts;
-        std::vector<DueTradeLeg> legs;
-        const int n = static_cast<int>(uniform(0, 30));
-        for (int i = 0; i < n; ++i) {
-            const PspIndex payer = psps[uniform(0, 4)];
-            const std::int64_t amount = uniform(1, 2000) * 100 + uniform(0, 99);
-            if (uniform(0, 5) == 0) {
-                PspIndex payee = psps[uniform(0, 4)];
-                if (payee == payer)
-                    payee = psps[(payer + 1) % psps.size()];
-                const DueTradeLeg leg{next_trade++, true, payer, payee, A(amount)};
-                fund_held(payer, cny, leg.amount);
-                legs.push_back(leg);
+        std::map<CurrencyIndex, Carried> given = carried_payouts;
+        std::map<CurrencyIndex, Carried> given_legs = carried_legs;
+        std::vector<CurrencyCutoff> currencies;
+        for (const CurrencyIndex c : {cny, usd}) {
+            if (c == usd && !with_usd)
                 continue;
-            }
-            DuePayout p = uniform(0, 3) == 0
-                              ? internal(next_id, payer, psps[(payer + 1) % psps.size()], amount)
-                              : external(next_id, payer, amount);
-            ++next_id;
-            const int kind = static_cast<int>(uniform(0, 2));
-            if (kind == 0) {
-                p.funding_currency = cny;
-            } else {
-                const bool is_usd = kind == 1;
-                p.funding_currency = is_usd ? usd : eur;
-                const Rate r = is_usd ? rate("USD/CNY", "7.0") : rate("EUR/CNY", "7.5");
-                if (uniform(0, 2) == 0) {
-                    p.locked_rate = r;
-                    auto cost = Settlement::funding_amount(Money{p.amount, ccy_of("CNY")},
-                                                           chart_->currency(p.funding_currency), r);
-                    ASSERT_TRUE(cost.has_value());
-                    p.held = *cost;
-                } else {
-                    // An estimate at a rate below any mid used here, so the buffer holds.
-                    auto cost = Settlement::funding_amount(Money{p.amount, ccy_of("CNY")},
-                                                           chart_->currency(p.funding_currency), r);
-                    ASSERT_TRUE(cost.has_value());
-                    p.held = *cost + A(100);
+            std::vector<DuePayout> payouts;
+            std::vector<DueTradeLeg> legs;
+            const int n = static_cast<int>(uniform(0, 30));
+            for (int i = 0; i < n; ++i) {
+                const PspIndex payer = psps[uniform(0, 4)];
+                const std::int64_t amount =
+                    (c == cny ? uniform(1, 2000) : uniform(1, 300)) * 100 + uniform(0, 99);
+                if (uniform(0, 5) == 0) {
+                    PspIndex payee = psps[uniform(0, 4)];
+                    if (payee == payer)
+                        payee = psps[(payer + 1) % psps.size()];
+                    const DueTradeLeg leg{next_trade++, c == usd, payer, payee, A(amount)};
+                    fund_held(payer, c, leg.amount);
+                    given_legs[c][leg.trade_id] = {{payer, c}, leg.amount};
+                    legs.push_back(leg);
+                    continue;
                 }
+                const std::int64_t k = uniform(0, 2);
+                const CurrencyIndex funding = k == 0 ? c : c == usd ? cny : k == 1 ? usd : eur;
+                DuePayout p = make_payout(payer, c, amount, funding);
+                fund_held(p.payer, p.funding_currency, p.held);
+                given[c][p.id] = {{p.payer, p.funding_currency}, p.held};
+                payouts.push_back(std::move(p));
             }
-            fund_held(p.payer, p.funding_currency, p.held);
-            payouts.push_back(std::move(p));
+            currencies.push_back(
+                currency_cutoff(c == cny ? "CNY" : "USD", std::move(payouts), std::move(legs)));
         }
         std::vector<PairMid> mids;
         if (with_mids)
             mids = {mid("USD/CNY", usd_mid), mid("EUR/CNY", eur_mid)};
         const std::vector<netting::VenueQuote> quotes = {
             quote("venue-a", "USD/CNY", "7.0", "7.3", 1'000'00, 1'000'00),
+            quote("venue-b", "USD/CNY", "6.9", "7.4", 5'000'00, 5'000'00),
             quote("venue-b", "EUR/CNY", "7.6", "7.9", 100'000'00, 100'000'00)};
-        std::map<PayoutId, std::pair<std::pair<PspIndex, CurrencyIndex>, Amount>> given =
-            carried_payouts;
-        for (const auto& p : payouts)
-            given[p.id] = {{p.payer, p.funding_currency}, p.held};
-        std::map<std::uint64_t, std::pair<PspIndex, Amount>> given_legs = carried_legs;
-        for (const auto& l : legs)
-            given_legs[l.trade_id] = {l.payer, l.amount};
 
-        auto out = run(input({currency_cutoff("CNY", payouts, legs)}, mids, quotes),
-                       at_s(100'000 + cycle * 100));
+        SettlementOutput out;
+        ASSERT_TRUE(settlement_
+                        ->cutoff(input(std::move(currencies), mids, quotes),
+                                 at_s(100'000 + cycle * 100), out)
+                        .is_ok());
+        for (const auto& op : out.operations) {
+            const auto* e = std::get_if<ledger::EntryRequest>(&op.op);
+            if (e != nullptr && e->reference.find("rounding of the payouts") != std::string::npos)
+                ++seen["pooling_top_up"];
+        }
+        commit_out(out);
 
         seen["conversion"] += static_cast<int>(events_of<ConversionExecuted>(out.events).size());
         seen["hedge"] += static_cast<int>(events_of<HedgeOrder>(out.events).size());
         seen["fx_failed"] += static_cast<int>(events_of<PayoutFailed>(out.events).size());
+        for (const auto& report : events_of<CycleReport>(out.events)) {
+            for (const auto& pf : report.pairs)
+                seen["crossed"] += pf.crossed_base.is_positive() ? 1 : 0;
+        }
         for (const auto& hb : events_of<HoldBack>(out.events))
             ++seen[std::string(hold_back_reason_name(hb.reason))];
-        for (const auto& o : events_of<SettlementObligation>(out.events))
-            ++seen[o.direction == ObligationDirection::kPayIn ? "pay_in" : "not_pay_in"];
-        // Hold-backs: carried, and nothing of that PSP settles in the cycle.
-        std::set<PspIndex> held_back;
-        carried_payouts.clear();
-        carried_legs.clear();
+
+        // Hold-backs: carried, and nothing of that PSP settles in that currency.
+        std::set<HeldKey> held_back;
+        carried_payouts[cny].clear();
+        carried_legs[cny].clear();
+        if (with_usd) {
+            carried_payouts[usd].clear();
+            carried_legs[usd].clear();
+        }
         for (const auto& hb : events_of<HoldBack>(out.events)) {
             if (hb.reason != HoldBackReason::kNoRate)
-                held_back.insert(hb.psp);
+                held_back.insert({hb.psp, hb.currency});
             for (PayoutId id : hb.payouts)
-                carried_payouts[id] = given.at(id);
+                carried_payouts[hb.currency][id] = given[hb.currency].at(id);
             for (std::uint64_t id : hb.trade_ids)
-                carried_legs[id] = given_legs.at(id);
+                carried_legs[hb.currency][id] = given_legs[hb.currency].at(id);
         }
+        std::map<PspIndex, Amount> aggregate;  // settled net debits valued in USD
         for (const auto& o : events_of<SettlementObligation>(out.events)) {
-            EXPECT_FALSE(held_back.count(o.psp) && o.gross_out.is_positive())
+            EXPECT_FALSE(held_back.count({o.psp, o.currency}) && o.gross_out.is_positive())
                 << "cycle " << cycle << ": held-back PSP " << o.psp << " paid something";
-            if (o.direction == ObligationDirection::kPayIn) {
-                EXPECT_LE(o.amount, terms_[o.psp].net_debit_caps.at(ccy_of("CNY")))
-                    << "cycle " << cycle << ": PSP " << o.psp << " settled past its cap";
-                // The aggregate: the CNY debit valued in USD at the mid, rounded up.
-                ASSERT_TRUE(with_mids) << "a net debit settled without a rate to value it";
-                auto inv = rate("USD/CNY", usd_mid).inverted(money::RoundingMode::kUp);
-                ASSERT_TRUE(inv.has_value());
-                auto v =
-                    money::convert(Money{o.amount, ccy_of("CNY")}, *inv, money::RoundingMode::kUp);
-                ASSERT_TRUE(v.has_value());
-                EXPECT_LE(v->converted.amount, terms_[o.psp].aggregate_cap.amount)
-                    << "cycle " << cycle << ": PSP " << o.psp << " past its aggregate cap";
+            if (o.direction != ObligationDirection::kPayIn)
+                continue;
+            ++seen["pay_in"];
+            const money::Currency cur = chart_->currency(o.currency);
+            EXPECT_LE(o.amount, terms_[o.psp].net_debit_caps.at(cur))
+                << "cycle " << cycle << ": PSP " << o.psp << " settled past its cap in "
+                << cur.to_string();
+            if (o.currency == usd) {
+                aggregate[o.psp] += o.amount;
+                continue;
             }
+            // A CNY debit valued in USD at the mid, rounded up.
+            ASSERT_TRUE(with_mids) << "a CNY net debit settled without a rate to value it";
+            auto inv = rate("USD/CNY", usd_mid).inverted(money::RoundingMode::kUp);
+            ASSERT_TRUE(inv.has_value());
+            auto v = money::convert(Money{o.amount, cur}, *inv, money::RoundingMode::kUp);
+            ASSERT_TRUE(v.has_value());
+            aggregate[o.psp] += v->converted.amount;
+        }
+        for (const auto& [p, total] : aggregate) {
+            EXPECT_LE(total, terms_[p].aggregate_cap.amount)
+                << "cycle " << cycle << ": PSP " << p << " past its aggregate cap";
         }
         for (const auto& po : events_of<PaymentOrder>(out.events)) {
-            for (const auto& line : po.lines)
-                EXPECT_FALSE(held_back.count(line.payer));
-            for (std::uint32_t i = 0; i < po.lines.size(); ++i)
-                open_lines.emplace_back(po.order_id, i);
+            for (std::uint32_t i = 0; i < po.lines.size(); ++i) {
+                EXPECT_FALSE(held_back.count({po.lines[i].payer, po.currency}));
+                open_lines.emplace_back(po.bank, po.order_id, i);
+            }
         }
         // Held accounts hold exactly what is still carried.
-        std::map<std::pair<PspIndex, CurrencyIndex>, Amount> expect;
-        for (const auto& [id, v] : carried_payouts)
-            expect[v.first] += v.second;
-        for (const auto& [id, v] : carried_legs)
-            expect[{v.first, cny}] += v.second;
+        std::map<HeldKey, Amount> expect;
+        for (const auto* all : {&carried_payouts, &carried_legs}) {
+            for (const auto& [c, items] : *all) {
+                for (const auto& [id, v] : items)
+                    expect[v.first] += v.second;
+            }
+        }
         for (PspIndex p : psps) {
             for (CurrencyIndex c : {cny, usd, eur}) {
                 const auto it = expect.find({p, c});
@@ -1038,22 +1094,21 @@ TEST_F(SettlementTest, RandomCyclesNeverSettleAPspPastItsCapAndConserveMoney) {
         // Some bank replies.
         std::shuffle(open_lines.begin(), open_lines.end(), rng);
         while (open_lines.size() > 10) {
-            const auto [order, line] = open_lines.back();
+            const auto [bk, order, line] = open_lines.back();
             open_lines.pop_back();
             SettlementOutput reply;
             if (uniform(0, 4) == 0) {
                 ++seen["line_rejected"];
                 ASSERT_TRUE(settlement_
-                                ->on_bank_line_rejection(
-                                    BankLineRejection{bank("bank-cn"), order, line, "rejected"},
-                                    at_s(200'000), reply)
+                                ->on_bank_line_rejection(BankLineRejection{bk, order, line, "no"},
+                                                         at_s(200'000), reply)
                                 .is_ok());
             } else {
-                ASSERT_TRUE(settlement_
-                                ->on_bank_line_confirmation(
-                                    BankLineConfirmation{bank("bank-cn"), order, line, "ok"},
-                                    at_s(200'000), reply)
-                                .is_ok());
+                ASSERT_TRUE(
+                    settlement_
+                        ->on_bank_line_confirmation(BankLineConfirmation{bk, order, line, "ok"},
+                                                    at_s(200'000), reply)
+                        .is_ok());
             }
             EXPECT_TRUE(events_of<SettlementReplyRejected>(reply.events).empty());
             commit_out(reply);
@@ -1062,20 +1117,20 @@ TEST_F(SettlementTest, RandomCyclesNeverSettleAPspPastItsCapAndConserveMoney) {
         ASSERT_TRUE(settlement_->on_tick(at_s(100'000 + cycle * 100 + 60), tick).is_ok());
         commit_out(tick);
     }
-    for (const auto& [order, line] : open_lines) {
+    for (const auto& [bk, order, line] : open_lines) {
         SettlementOutput reply;
-        ASSERT_TRUE(
-            settlement_
-                ->on_bank_line_confirmation(
-                    BankLineConfirmation{bank("bank-cn"), order, line, "ok"}, at_s(300'000), reply)
-                .is_ok());
+        ASSERT_TRUE(settlement_
+                        ->on_bank_line_confirmation(BankLineConfirmation{bk, order, line, "ok"},
+                                                    at_s(300'000), reply)
+                        .is_ok());
         commit_out(reply);
     }
     EXPECT_EQ(settlement_->open_payment_lines(), 0u);
     EXPECT_TRUE(bal(chart_->settlement(bank("bank-cn"), cny)).is_zero());
+    EXPECT_TRUE(bal(chart_->settlement(bank("bank-intl"), usd)).is_zero());
     for (const char* what :
-         {"conversion", "hedge", "net_debit_cap", "aggregate_cap", "no_aggregate_rate", "no_rate",
-          "pay_in", "not_pay_in", "line_rejected"}) {
+         {"conversion", "hedge", "crossed", "fx_failed", "net_debit_cap", "aggregate_cap",
+          "no_aggregate_rate", "no_rate", "pay_in", "line_rejected"}) {
         EXPECT_GT(seen[what], 0) << "the random cycles never produced " << what;
     }
     for (const auto& [what, count] : seen)
