@@ -15,14 +15,23 @@
 //      held(C), aggregated per PSP, pair and rate; what was held beyond the cost goes back
 //      held -> available in the funding currency, and what the conversion credited beyond
 //      the payouts' amounts (it converts a whole number of funding minor units) goes back
-//      held -> available in C. Opposite conversions on a pair are crossed internally
-//      (netting::cross) and only the residual is hedged;
+//      held -> available in C. A pooled conversion never costs the PSP more than the sum
+//      of its payouts' own costs (funding_amount() each): when its single rounding falls
+//      short, the PSP pays that sum and the rounding account makes up the shortfall (less
+//      than a minor unit per payout). A payout whose cost at the cycle rate exceeds what
+//      was held fails (PayoutFailed, funds back to available). Opposite conversions on a
+//      pair are crossed internally (netting::cross) and only the residual is hedged;
 //   2. hedges the residual per pair at the venues (netting::plan_hedge): HedgeOrder events;
 //      a fill posts Dr/Cr between fx_position and the venue account in both currencies; a
 //      reject, a timeout or a size the quotes cannot cover leaves the exposure in
 //      fx_position and is reported (ExposureReported), never dropped;
 //   3. nets each currency multilaterally (netting::net) and holds back to the next cycle
-//      every instruction paid by a PSP whose result would breach a cap (HoldBack);
+//      every instruction paid by a PSP whose result would breach a cap (HoldBack): its net
+//      debit cap in the currency, or its aggregate cap over the currencies of the call
+//      (net debits valued at the mids, rounded up, directly or through one common
+//      currency; no mid to value one holds back too). Holding a PSP back lowers its
+//      payees' results, so the check repeats until nothing more breaches. The hold-back
+//      is decided before any conversion, so a held-back payout converts nothing;
 //   4. posts, per currency: Dr held(payer) / Cr settlement(bank, C) for external lines
 //      (one PaymentOrder per bank and currency); internal payouts and trade legs go
 //      Dr held(payer) / Cr settlement(bank_for(C), C) and Dr settlement / Cr
