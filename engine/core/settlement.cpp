@@ -450,15 +450,15 @@ Settlement::Settlement(Settlement&&) noexcept = default;
 Settlement& Settlement::operator=(Settlement&&) noexcept = default;
 
 Result<Rate> Settlement::psp_rate(const Rate& mid, std::uint32_t spread_bps, bool psp_buys_base) {
-    if (spread_bps >= 10'000 && !psp_buys_base)
-        return fail(StatusCode::kInvalidArgument,
-                    "spread " + std::to_string(spread_bps) + " bps leaves no rate");
+    // A spread of 100 % (config allows up to 10,000 bps) or more leaves the smallest rate
+    // when the PSP sells base: a payout at it costs more than was held and fails.
+    const std::uint32_t bps = std::min<std::uint32_t>(spread_bps, 10'000);
     const Int256 m = Int256(mid.mantissa());
     Int256 v;
     if (psp_buys_base) {
         v = (m * (10'000 + spread_bps) + 9'999) / 10'000;
     } else {
-        v = m * (10'000 - spread_bps) / 10'000;
+        v = m * (10'000 - bps) / 10'000;
     }
     if (v < 1)
         v = 1;
@@ -890,14 +890,14 @@ void Settlement::State::Cutoff::carry() {
         auto& w = work[wi];
         std::map<PspIndex, HoldBack> no_rate;
         std::map<PspIndex, HoldBack> capped;
-        Carried carried;
+        Carried kept;
         for (auto& pw : w.payouts) {
             if (pw.fate != Fate::kHeldBack)
                 continue;
             ++w.held_back;
             mirror.debit(pw.payout.payer, pw.payout.funding_currency, pw.payout.held);
             (pw.no_rate ? no_rate : capped)[pw.payout.payer].payouts.push_back(pw.payout.id);
-            carried.payouts.push_back(pw.payout);
+            kept.payouts.push_back(pw.payout);
         }
         for (auto& lw : w.legs) {
             if (lw.fate != Fate::kHeldBack)
@@ -905,7 +905,7 @@ void Settlement::State::Cutoff::carry() {
             ++w.held_back;
             mirror.debit(lw.leg.payer, w.currency, lw.leg.amount);
             capped[lw.leg.payer].trade_ids.push_back(lw.leg.trade_id);
-            carried.trade_legs.push_back(lw.leg);
+            kept.trade_legs.push_back(lw.leg);
         }
         for (auto& [p, hb] : capped) {
             const Breach& b = breaches.at({p, wi});
@@ -929,8 +929,8 @@ void Settlement::State::Cutoff::carry() {
                 events_held.push_back(std::move(hb));
             }
         }
-        if (!carried.payouts.empty() || !carried.trade_legs.empty())
-            new_carried[w.currency] = std::move(carried);
+        if (!kept.payouts.empty() || !kept.trade_legs.empty())
+            new_carried[w.currency] = std::move(kept);
     }
 }
 
@@ -1243,6 +1243,7 @@ Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
         so.open_lines = static_cast<std::uint32_t>(so.lines.size());
         new_open_lines += so.lines.size();
         std::vector<std::pair<ledger::AccountId, Amount>> debits;
+        debits.reserve(by_payer.size());
         for (const auto& [p, a] : by_payer) {
             mirror.debit(p, c, a);
             debits.emplace_back(chart.psp_held(p, c), a);
@@ -1279,6 +1280,8 @@ Amount Settlement::State::Cutoff::post_internal(
     const BankIndex bank = *chart.bank_for(c);
     std::vector<std::pair<ledger::AccountId, Amount>> debits;
     std::vector<std::pair<ledger::AccountId, Amount>> credits;
+    debits.reserve(out_by.size());
+    credits.reserve(in_by.size());
     for (const auto& [p, a] : out_by) {
         mirror.debit(p, c, a);
         debits.emplace_back(chart.psp_held(p, c), a);
@@ -1393,8 +1396,8 @@ void Settlement::State::Cutoff::commit(SettlementOutput& out) {
 
     for (const auto& w : work)
         st.carried.erase(w.currency);
-    for (auto& [c, carried] : new_carried)
-        st.carried[c] = std::move(carried);
+    for (auto& [c, kept] : new_carried)
+        st.carried[c] = std::move(kept);
     for (auto& [id, h] : new_hedges) {
         st.deadlines.insert({h.deadline, id});
         st.hedges.emplace(id, std::move(h));
