@@ -648,7 +648,11 @@ Status Settlement::State::Cutoff::add_currency(CurrencyCutoff& cc) {
     w.value_date = cc.value_date;
     std::vector<DuePayout> payouts;
     std::vector<DueTradeLeg> legs;
-    if (auto it = st.carried.find(c); it != st.carried.end()) {
+    const auto it = st.carried.find(c);
+    const bool has_carried = it != st.carried.end();
+    payouts.reserve((has_carried ? it->second.payouts.size() : 0) + cc.payouts.size());
+    legs.reserve((has_carried ? it->second.trade_legs.size() : 0) + cc.trade_legs.size());
+    if (has_carried) {
         payouts = it->second.payouts;
         legs = it->second.trade_legs;
     }
@@ -660,6 +664,8 @@ Status Settlement::State::Cutoff::add_currency(CurrencyCutoff& cc) {
     if (items > kCutoffItemsMax)
         return Status(StatusCode::kOutOfRange, "cutoff: more than kCutoffItemsMax items");
     const std::string code = chart.currency(c).to_string();
+    w.payouts.reserve(payouts.size());
+    w.legs.reserve(legs.size());
     for (auto& p : payouts) {
         if (Status s = add_payout(w, p, code); !s)
             return s;
@@ -862,8 +868,20 @@ void Settlement::State::Cutoff::find_breaches(PspIndex p, const NetTable& net,
 // cap, until no result does (holding one back changes its payees' results). Each round
 // holds back at least one more (PSP, currency), so there are at most PSPs x currencies.
 void Settlement::State::Cutoff::hold_back() {
+    // The items each PSP pays, per currency, so that holding one back touches only its
+    // own items and the table is updated in place: O(items) over all rounds.
+    std::vector<std::map<PspIndex, std::pair<std::vector<std::size_t>, std::vector<std::size_t>>>>
+        paid_by(work.size());
+    for (std::size_t wi = 0; wi < work.size(); ++wi) {
+        for (std::size_t i = 0; i < work[wi].payouts.size(); ++i) {
+            if (work[wi].payouts[i].fate == Fate::kSettle)
+                paid_by[wi][work[wi].payouts[i].payout.payer].first.push_back(i);
+        }
+        for (std::size_t i = 0; i < work[wi].legs.size(); ++i)
+            paid_by[wi][work[wi].legs[i].leg.payer].second.push_back(i);
+    }
+    NetTable net = net_positions();
     for (;;) {
-        const NetTable net = net_positions();
         Breaches found;
         for (PspIndex p = 0; p < psp_count; ++p)
             find_breaches(p, net, found);
@@ -871,13 +889,22 @@ void Settlement::State::Cutoff::hold_back() {
             return;
         for (auto& [key, breach] : found) {
             auto& w = work[key.second];
-            for (auto& pw : w.payouts) {
-                if (pw.fate == Fate::kSettle && pw.payout.payer == key.first)
-                    pw.fate = Fate::kHeldBack;
+            auto& row = net[key.second];
+            const auto& [payouts, legs] = paid_by[key.second][key.first];
+            for (std::size_t i : payouts) {
+                auto& pw = w.payouts[i];
+                FXSETTLE_ASSERT(pw.fate == Fate::kSettle, "settlement: held back twice");
+                pw.fate = Fate::kHeldBack;
+                row[pw.payout.payer] += pw.payout.amount.minor();
+                if (pw.payout.payee_psp)
+                    row[*pw.payout.payee_psp] -= pw.payout.amount.minor();
             }
-            for (auto& lw : w.legs) {
-                if (lw.fate == Fate::kSettle && lw.leg.payer == key.first)
-                    lw.fate = Fate::kHeldBack;
+            for (std::size_t i : legs) {
+                auto& lw = w.legs[i];
+                FXSETTLE_ASSERT(lw.fate == Fate::kSettle, "settlement: held back twice");
+                lw.fate = Fate::kHeldBack;
+                row[lw.leg.payer] += lw.leg.amount.minor();
+                row[lw.leg.payee] -= lw.leg.amount.minor();
             }
             breaches.emplace(key, std::move(breach));
         }
@@ -1227,6 +1254,8 @@ Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
         so.bank = order.bank;
         so.currency = c;
         so.value_date = w.value_date;
+        ev.lines.reserve(order.lines.size());
+        so.lines.reserve(order.lines.size());
         std::map<PspIndex, Amount> by_payer;
         Amount total;
         for (const std::uint32_t li : order.lines) {

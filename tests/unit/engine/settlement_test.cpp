@@ -886,6 +886,54 @@ TEST_F(SettlementTest, FundingAmountIsTheSmallestThatCoversThePayout) {
                      .has_value());
 }
 
+// A large cycle: 100,000 payouts (a fifth funded in USD) become a handful of aggregated
+// entries, well inside one ledger batch. Prints the time (never asserts it).
+TEST_F(SettlementTest, LargeCyclePostsAFewAggregatedEntries) {
+    const CurrencyIndex cny = ccy("CNY"), usd = ccy("USD");
+    const std::vector<PspIndex> psps = {psp("alpha"), psp("borealis"), psp("coral"), psp("delta"),
+                                        psp("ember")};
+    std::vector<DuePayout> payouts;
+    std::map<std::pair<PspIndex, CurrencyIndex>, Amount> holds;
+    for (PayoutId id = 1; id <= 100'000; ++id) {
+        const PspIndex payer = psps[id % psps.size()];
+        DuePayout p = external(id, payer, 100 + static_cast<std::int64_t>(id % 997) * 100);
+        if (id % 5 == 0) {
+            p.funding_currency = usd;
+            auto cost = Settlement::funding_amount(Money{p.amount, ccy_of("CNY")}, ccy_of("USD"),
+                                                   rate("USD/CNY", "7.0"));
+            ASSERT_TRUE(cost.has_value());
+            p.held = *cost;
+        }
+        holds[{payer, p.funding_currency}] += p.held;
+        payouts.push_back(std::move(p));
+    }
+    for (const auto& [key, a] : holds)
+        fund_held(key.first, key.second, a);
+    const auto start = std::chrono::steady_clock::now();
+    SettlementOutput out;
+    ASSERT_TRUE(
+        settlement_
+            ->cutoff(input({currency_cutoff("CNY", std::move(payouts))}, {mid("USD/CNY", "7.1")},
+                           {quote("venue-a", "USD/CNY", "7.0990", "7.1010", 1'000'000'000'00,
+                                  1'000'000'000'00)}),
+                     at_s(10'000), out)
+            .is_ok());
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    std::printf("  100,000 payouts: cut-off in %lld ms, %zu operations, %zu events\n",
+                static_cast<long long>(
+                    std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()),
+                out.operations.size(), out.events.size());
+    EXPECT_LE(out.operations.size(), 50u);
+    commit_out(out);
+    for (PspIndex p : psps) {
+        EXPECT_TRUE(held(p, cny).is_zero());
+        EXPECT_TRUE(held(p, usd).is_zero());
+    }
+    const auto orders = events_of<PaymentOrder>(out.events);
+    ASSERT_EQ(orders.size(), 1u);
+    EXPECT_EQ(orders[0].lines.size(), 100'000u);
+}
+
 // ---- property ---------------------------------------------------------------------------
 
 using HeldKey = std::pair<PspIndex, CurrencyIndex>;
