@@ -285,15 +285,20 @@ class Reader {
     }
 
   private:
+    // Decodes the alternative index_ names (a fold over the alternatives: no table of
+    // member pointers, no default-constructed variant).
     template <typename T, std::size_t... I>
     T get_alternative(std::index_sequence<I...>) {
-        using Make = T (Reader::*)();
-        static constexpr Make kMakers[] = {&Reader::get_as<T, std::variant_alternative_t<I, T>>...};
-        return (this->*kMakers[index_])();
-    }
-    template <typename T, typename A>
-    T get_as() {
-        return T{std::in_place_type<A>, get<A>()};
+        std::optional<T> out;
+        (
+            [&] {
+                if (index_ == I) {
+                    using A = std::variant_alternative_t<I, T>;
+                    out.emplace(std::in_place_type<A>, get<A>());
+                }
+            }(),
+            ...);
+        return std::move(*out);
     }
 
     std::uint64_t count_of();

@@ -639,6 +639,11 @@ class ReplayTest : public EngineTest {
             kT0 + 1s);
         run({SetLimits{kGamma, "l1", "ops", risk_limits(config_.psps[kAlpha])}}, kT0 + 2s);
         run({}, kT0 + 11h);  // the USD cut-off
+        // Spot day: a fresh rate just before the USD cut-off, which converts beta's
+        // unlocked CNY-funded payout and settles the trade's legs.
+        const ledger::Timestamp spot = kT0 + 48h + 10h + 59min + 30s;
+        run({venue_rate("USD", "CNY", "7.1000", "7.1010", spot)}, spot);
+        run({}, kT0 + 48h + 11h + 31min);
     }
 };
 
