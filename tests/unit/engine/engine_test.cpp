@@ -3,6 +3,9 @@
 // to a real ledger (engine_test_util.h), and every test ends with a zero trial balance.
 #include <gtest/gtest.h>
 
+#include <set>
+#include <string_view>
+
 #include "engine/core/engine.h"
 #include "tests/unit/engine/engine_test_util.h"
 
@@ -737,6 +740,51 @@ TEST_F(ReplayTest, RecoverFindsABalanceTheLogDoesNotExplain) {
     EXPECT_NE(status.message().find(chart.psp_available(kAlpha, ci("USD")).to_hex()),
               std::string::npos)
         << status.message();
+}
+
+}  // namespace
+}  // namespace fxsettle::engine::testing
+
+namespace fxsettle::engine::testing {
+namespace {
+
+TEST(EngineReasons, EveryReasonHasAUniqueName) {
+    std::set<std::string_view> names;
+    int known = 0;
+    for (int code = 0; code < 1000; ++code) {
+        const auto name = reason_name(static_cast<Reason>(code));
+        if (name == "unknown")
+            continue;
+        ++known;
+        EXPECT_TRUE(names.insert(name).second) << name;
+    }
+    EXPECT_GE(known, 40);
+    EXPECT_EQ(reason_name(Reason::kNetDebitCapExceeded), "net_debit_cap_exceeded");
+}
+
+TEST(EngineDefaultConfig, BuildsAndTakesAPayout) {
+    auto config = config::load_default_config();
+    ASSERT_TRUE(config.has_value()) << config.error().to_string();
+    auto engine = Engine::create(*config);
+    ASSERT_TRUE(engine.has_value()) << engine.error().to_string();
+    EXPECT_EQ(engine->initial_operations().size(), engine->chart().accounts().size());
+    const PspIndex alpha = *engine->chart().psp_index("alpha");
+    const money::Currency usd = *config->currency_table.find("USD");
+    PayoutInstruction payout;
+    payout.psp = alpha;
+    payout.client_id = "p1";
+    payout.beneficiary = Beneficiary{"bank-intl", "US0012345678", "Acme Supplies", "US"};
+    payout.amount = money::Money{money::Amount::from_minor(10'000), usd};
+    payout.funding_currency = usd;
+    BatchOutput<Event> out;
+    const std::vector<Command> commands{payout};
+    ASSERT_TRUE(engine->apply(commands, kT0, out).is_ok());
+    ASSERT_EQ(out.events.size(), 1u);
+    // Alpha is postfunded with USD credit: the payout draws it.
+    EXPECT_TRUE(std::holds_alternative<PayoutAccepted>(out.events[0])) << text_of(out.events[0]);
+    EXPECT_EQ(engine->balances(alpha, *engine->chart().currency_index("USD")).receivable,
+              money::Amount::from_minor(10'000));
+    ASSERT_TRUE(engine->next_deadline().has_value());
 }
 
 }  // namespace
