@@ -237,8 +237,10 @@ class LedgerImpl final : public Ledger {
         matched_.resize(kPostingsMax);
     }
 
+    using Ledger::commit;
     Result<std::vector<OpResult>> commit(std::span<const Operation> operations, Timestamp now,
-                                         std::span<const AuxWrite> aux) override;
+                                         std::span<const AuxWrite> aux,
+                                         const CommitOptions& options) override;
     Result<std::unique_ptr<ReadView>> read() override {
         auto txn = internal::begin_read(*shared_);
         if (!txn) {
@@ -285,6 +287,9 @@ class LedgerImpl final : public Ledger {
 
     Status flush(MDB_txn* txn);
     void reset_batch();
+    // All-or-nothing: aborts the write transaction and forgets the batch's overlay, and
+    // rewrites the results of the operations that did not fail to kBatchAborted.
+    void abort_batch(std::span<OpResult> results);
 
     static void set_outcome(OpResult& r, ResultCode code, std::string detail) {
         r.code = code;
@@ -347,7 +352,8 @@ class LedgerImpl final : public Ledger {
 // Batches
 
 Result<std::vector<OpResult>> LedgerImpl::commit(std::span<const Operation> operations,
-                                                 Timestamp now, std::span<const AuxWrite> aux) {
+                                                 Timestamp now, std::span<const AuxWrite> aux,
+                                                 const CommitOptions& options) {
     if (shared_->read_only) {
         return fail(StatusCode::kFailedPrecondition,
                     "ledger " + shared_->path.string() + " is open read-only");
@@ -438,6 +444,12 @@ Result<std::vector<OpResult>> LedgerImpl::commit(std::span<const Operation> oper
         }
         i = end + 1;
     }
+    if (status && options.all_or_nothing &&
+        std::any_of(results.begin(), results.end(),
+                    [](const OpResult& r) { return !is_success(r.code); })) {
+        abort_batch(results);
+        return results;
+    }
 
     for (int attempt = 0; status; ++attempt) {
         flush_rc_ = MDB_SUCCESS;
@@ -496,6 +508,40 @@ Result<std::vector<OpResult>> LedgerImpl::commit(std::span<const Operation> oper
         }
     }
     return results;
+}
+
+void LedgerImpl::abort_batch(std::span<OpResult> results) {
+    txn_.abort();
+    // The cached accounts this batch changed (created, closed, new balances) hold values
+    // that are not in the file: forget them, so the next batch reads them again. Every
+    // other cached account is as committed (failed operations and rolled-back chains
+    // leave the overlay as they found it).
+    for (const AccountId& id : dirty_accounts_) {
+        accounts_.erase(id);
+    }
+    for (const AccountId& id : dirty_balances_) {
+        accounts_.erase(id);
+    }
+    // The cause: the first failure that is not a victim of its linked chain.
+    std::size_t cause = results.size();
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        const ResultCode code = results[i].code;
+        if (!is_success(code) && (cause == results.size() ||
+                                  (code != ResultCode::kLinkedOperationFailed &&
+                                   results[cause].code == ResultCode::kLinkedOperationFailed))) {
+            cause = i;
+        }
+    }
+    FXSETTLE_ASSERT(cause < results.size(), "aborting a batch in which nothing failed");
+    const std::string detail = "nothing of the all-or-nothing batch was written: operation " +
+                               std::to_string(cause) + " failed (" +
+                               std::string(result_code_name(results[cause].code)) + ")";
+    for (OpResult& r : results) {
+        if (is_success(r.code)) {
+            r = OpResult{};
+            set_outcome(r, ResultCode::kBatchAborted, detail);
+        }
+    }
 }
 
 void LedgerImpl::reset_batch() {

@@ -41,6 +41,23 @@ struct AuxWrite {
     std::optional<std::string> value;  // nullopt deletes the key
 };
 
+// How Ledger::commit treats a batch in which an operation fails.
+struct CommitOptions {
+    // False (the default): every operation stands on its own (or with its linked chain),
+    // so the operations that succeed and all of `aux` are written even when others fail.
+    // True: the batch is one unit. If ANY operation fails (a code other than kOk,
+    // kAccountExists or kEntryExists, including kLinkedChainOpen), the write transaction
+    // is aborted: nothing of the batch is written (no entry, account, hold, balance, aux
+    // row; the hash chain and sequence stay where they were), and commit() still returns
+    // the results: each failed operation its own code and detail (every operation is
+    // evaluated, so all failures are reported, each against the effects of the earlier
+    // operations as in a normal commit), linked-chain victims kLinkedOperationFailed, and
+    // every operation that did not fail (kAccountExists and kEntryExists too) kBatchAborted,
+    // whose detail names the first failed operation. Such a batch never reaches the disk,
+    // so a retry is evaluated afresh.
+    bool all_or_nothing = false;
+};
+
 struct StatementLine {
     std::uint64_t sequence = 0;
     Timestamp timestamp{};
@@ -143,11 +160,19 @@ class Ledger {
     // transaction, commits and fsyncs once, stamping entries with `now`. Every operation
     // gets its own OpResult (same order); a failed operation writes nothing, and a failed
     // operation of a linked chain fails the whole chain (the others report
-    // kLinkedOperationFailed). A Status failure (disk, LMDB) means nothing of the batch
-    // was written. At most kBatchOperationsMax operations. Only one thread may write.
+    // kLinkedOperationFailed). Without CommitOptions::all_or_nothing the rest of the batch
+    // and `aux` are written even when some operations fail; with it, see CommitOptions.
+    // A Status failure (disk, LMDB) means nothing of the batch was written. At most
+    // kBatchOperationsMax operations (more: every result is kBatchTooLarge and nothing is
+    // written). Only one thread may write.
     virtual Result<std::vector<OpResult>> commit(std::span<const Operation> operations,
-                                                 Timestamp now,
-                                                 std::span<const AuxWrite> aux = {}) = 0;
+                                                 Timestamp now, std::span<const AuxWrite> aux,
+                                                 const CommitOptions& options) = 0;
+    // The same with the default options: failed operations do not stop the others.
+    Result<std::vector<OpResult>> commit(std::span<const Operation> operations, Timestamp now,
+                                         std::span<const AuxWrite> aux = {}) {
+        return commit(operations, now, aux, CommitOptions{});
+    }
 
     // A snapshot for reading; safe to use on another thread while the writer commits.
     virtual Result<std::unique_ptr<ReadView>> read() = 0;

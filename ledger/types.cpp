@@ -241,6 +241,8 @@ std::string_view result_code_name(ResultCode code) noexcept {
             return "linked_chain_open";
         case ResultCode::kBatchTooLarge:
             return "batch_too_large";
+        case ResultCode::kBatchAborted:
+            return "batch_aborted";
     }
     return "unknown";
 }

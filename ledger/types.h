@@ -217,6 +217,9 @@ enum class ResultCode : std::uint16_t {
     kLinkedOperationFailed = 400,  // another operation of its linked chain failed
     kLinkedChainOpen = 401,        // the batch's last operation is marked linked
     kBatchTooLarge = 402,
+    // An all-or-nothing commit (CommitOptions::all_or_nothing) in which another operation
+    // failed: this one did not fail, but nothing of the batch was written.
+    kBatchAborted = 403,
 };
 std::string_view result_code_name(ResultCode code) noexcept;  // "unbalanced_currency", ...
 // kOk, kAccountExists and kEntryExists.
