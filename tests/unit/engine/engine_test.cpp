@@ -618,9 +618,34 @@ TEST_F(EngineTest, CutoffHandsDuePayoutsAndTradesToSettlement) {
     EXPECT_EQ(engine_->open_trades(), 1u);
     // The USD cut-off takes today's payout; the trade's legs wait for spot (12 March).
     const auto events = run({}, kT0 + 11h);
-    EXPECT_FALSE(events.empty());
     EXPECT_EQ(engine_->open_payouts(), 0u);
     EXPECT_EQ(engine_->open_trades(), 1u);
+    // The payout went out in a payment order to bank-a; the bank refuses its line and
+    // the money comes back to alpha's available USD.
+    std::optional<PaymentOrder> order;
+    for (const auto& event : events) {
+        if (const auto* o = std::get_if<PaymentOrder>(&event))
+            order = *o;
+    }
+    ASSERT_TRUE(order.has_value());
+    ASSERT_EQ(order->lines.size(), 1u);
+    EXPECT_EQ(order->lines[0].amount, amt("100.00", "USD"));
+    EXPECT_EQ(bal(kAlpha, "USD").available, amt("9600.00", "USD"));
+    const auto replies = run1(BankLineRejection{order->bank, order->order_id, 0, "account closed"});
+    bool failed = false;
+    for (const auto& event : replies) {
+        if (const auto* f = std::get_if<PayoutFailed>(&event)) {
+            EXPECT_EQ(f->client_id, "p1");
+            EXPECT_EQ(f->refunded, mon("100.00", "USD"));
+            failed = true;
+        }
+    }
+    EXPECT_TRUE(failed);
+    EXPECT_EQ(bal(kAlpha, "USD").available, amt("9700.00", "USD"));
+    // A reply for an order the engine never sent is settlement's to refuse.
+    const auto unknown = run1(BankConfirmation{0, 999, "ref"});
+    ASSERT_EQ(unknown.size(), 1u);
+    EXPECT_TRUE(std::holds_alternative<SettlementReplyRejected>(unknown[0]));
     // Spot day, after both cut-offs: the trade has left the engine.
     run({}, kT0 + 48h + 11h + 31min);
     EXPECT_EQ(engine_->open_trades(), 0u);
