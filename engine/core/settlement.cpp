@@ -1139,6 +1139,14 @@ Status Settlement::State::Cutoff::hedge_pair(const netting::PairCross& x) {
     auto plan = netting::plan_hedge(x.pair, x.residual_base, input.quotes);
     if (!plan)
         return plan.error();
+    // At kHedgesInFlightMax open orders, what is left stays open exposure, reported.
+    const std::size_t room =
+        kHedgesInFlightMax -
+        std::min<std::size_t>(kHedgesInFlightMax, st.deadlines.size() + new_hedges.size());
+    while (plan->slices.size() > room) {
+        plan->unhedged_base += plan->slices.back().base_amount;
+        plan->slices.pop_back();
+    }
     std::optional<Rate> mid;
     if (auto m = mids.find(x.pair); m != mids.end())
         mid = m->second;
@@ -1503,6 +1511,10 @@ Status Settlement::on_hedge_fill(const HedgeFill& fill, ledger::Timestamp /*now*
                                                             : std::to_string(fill.venue)));
     if (std::find(h.exec_ids.begin(), h.exec_ids.end(), fill.exec_id) != h.exec_ids.end())
         return Status::ok();  // a repeat
+    if (h.exec_ids.size() >= kFillExecIdsMax)
+        return reject(SettlementCode::kFillExceedsHedge,
+                      "hedge order " + std::to_string(fill.hedge_order_id) + " has " +
+                          std::to_string(kFillExecIdsMax) + " fills, kFillExecIdsMax");
     const money::CurrencyPair& pair = st.pairs[h.pair];
     if (!(fill.price.pair() == pair))
         return reject(

@@ -75,11 +75,14 @@ using CycleId = std::uint64_t;         // Settlement-assigned: one per cutoff() 
 // from 1. The engine's own entries must use another hi word.
 inline constexpr std::uint64_t kSettlementEntryIdHi = 0x5345'544C'0000'0001ULL;
 
-// Bounds (STYLE.md). A cutoff() beyond them fails (kOutOfRange) and changes nothing.
+// Bounds (STYLE.md). A cutoff() beyond the first two fails (kOutOfRange) and changes
+// nothing. At kHedgesInFlightMax open hedge orders a cut-off sends no more and reports the
+// rest as exposure; a hedge order takes at most kFillExecIdsMax fills (a further one is
+// refused with kFillExceedsHedge).
 inline constexpr std::size_t kCutoffItemsMax = netting::kObligationsMax;  // payouts + legs
 inline constexpr std::size_t kCutoffCurrenciesMax = 64;
 inline constexpr std::size_t kHedgesInFlightMax = 1u << 16;
-inline constexpr std::size_t kFillExecIdsMax = 64;  // distinct fills remembered per hedge
+inline constexpr std::size_t kFillExecIdsMax = 4096;
 static_assert(kCutoffItemsMax <= netting::kObligationsMax,
               "every item of a cut-off becomes at most one netting obligation");
 
