@@ -138,8 +138,9 @@ std::optional<std::string> describe_failed_operation(std::span<const ledger::OpR
         if (!first) {
             first = i;
         }
-        if (code != ledger::ResultCode::kLinkedOperationFailed) {
-            first = i;  // the cause, not a victim of its chain
+        if (code != ledger::ResultCode::kLinkedOperationFailed &&
+            code != ledger::ResultCode::kBatchAborted) {
+            first = i;  // the cause, not a victim of its chain or of the batch
             break;
         }
     }

@@ -11,8 +11,11 @@
 // sequencer which outbox rows were sent, so their rows are deleted in its next commit;
 // stop() refuses new commands, drains the queue, commits, delivers and joins. A failed
 // apply() or commit, or an operation the ledger refuses, is fatal: the sequencer stops,
-// delivers nothing of that batch, and error() says why. The process must then restart and
-// recover from the ledger, as after a crash.
+// delivers nothing of that batch, and error() says why. Commits are all-or-nothing
+// (ledger::CommitOptions::all_or_nothing), so a batch with a refused operation leaves
+// nothing in the ledger either: no journal entry, no engine state row, no outbox row, and
+// its acknowledged rows stay (they are delivered again after a restart). The process must
+// then restart and recover from the ledger, as after a crash.
 //
 // The sequencer must be the ledger's only writer while it runs.
 #pragma once
@@ -170,8 +173,9 @@ inline void put(std::atomic<std::uint64_t>& counter, std::uint64_t value) noexce
     counter.store(value, std::memory_order_relaxed);
 }
 
-// The first failed operation of a commit (the one that broke the linked chain, not the
-// kLinkedOperationFailed ones), described for error(); nullopt when all succeeded.
+// The first failed operation of a commit (the cause: not an operation that reports
+// kLinkedOperationFailed or kBatchAborted because another one failed), described for
+// error(); nullopt when all succeeded.
 std::optional<std::string> describe_failed_operation(std::span<const ledger::OpResult> results);
 }  // namespace detail
 
@@ -599,16 +603,12 @@ class Sequencer {
                                             "at most " +
                                             std::to_string(ledger::kBatchOperationsMax)));
             }
-            // One linked chain: if any operation fails, the ledger writes none of them, so
-            // a failed batch leaves no journal entry behind.
-            for (std::size_t i = 0; i + 1 < ops.size(); ++i) {
-                ops[i].linked = true;
-            }
-            if (!ops.empty()) {
-                ops.back().linked = false;
-            }
+            // All-or-nothing: if the ledger refuses any operation, it writes nothing of
+            // the batch (no entry, no state row, no outbox row), so a restart neither
+            // replays nor sends anything of it.
             const auto started = std::chrono::steady_clock::now();
-            auto results = ledger_.commit(ops, now, aux);
+            auto results =
+                ledger_.commit(ops, now, aux, ledger::CommitOptions{.all_or_nothing = true});
             const auto latency_ns =
                 static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                                std::chrono::steady_clock::now() - started)
@@ -625,7 +625,9 @@ class Sequencer {
                                             results.error().message()));
             }
             if (std::optional<std::string> bad = detail::describe_failed_operation(*results)) {
-                return fail_with(withdraw_outbox_rows(first_id, now, std::move(*bad)));
+                return fail_with(Status(
+                    StatusCode::kInternal,
+                    "ledger refused " + *bad + "; nothing of the batch was written or delivered"));
             }
         }
 
@@ -650,31 +652,6 @@ class Sequencer {
         sink_.deliver(std::span<const Delivery<Event>>(deliveries_));
         deliveries_.clear();
         return true;
-    }
-
-    // The ledger refused an operation. Its linked chain wrote no operation, but the aux
-    // rows were committed: delete this batch's outbox rows again, so that a restart never
-    // sends events of a batch whose entries are not in the ledger. The engine state rows
-    // of the batch stay (recovery must treat them with the journal as the truth).
-    Status withdraw_outbox_rows(std::uint64_t first_id, ledger::Timestamp now,
-                                std::string failure) {
-        std::string message =
-            "ledger refused " + failure + "; nothing of the batch is " + "delivered";
-        if (first_id != next_id_) {
-            std::vector<ledger::AuxWrite> withdraw;
-            for (std::uint64_t id = first_id; id < next_id_; ++id) {
-                withdraw.push_back(ledger::AuxWrite{ledger::AuxTable::kOutbox,
-                                                    outbox_key(options_.outbox_key_prefix, id),
-                                                    std::nullopt});
-            }
-            auto withdrawn = ledger_.commit({}, now, withdraw);
-            if (!withdrawn) {
-                message += "; withdrawing its " + std::to_string(withdraw.size()) +
-                           " outbox rows failed too (" + withdrawn.error().to_string() +
-                           "): they must not be sent after a restart";
-            }
-        }
-        return Status(StatusCode::kInternal, std::move(message));
     }
 
     // Records a fatal failure: intake refuses from now on and queued commands are dropped

@@ -2,8 +2,9 @@
 // events leave only after their batch is durable, batches respect batch_max, many
 // producers lose nothing and keep their order, a full queue refuses, acknowledged rows
 // are deleted and unacknowledged ones come back after a restart, a failed commit or apply
-// stops everything and delivers nothing of its batch, timer ticks follow the clock, and
-// stop() drains. Threads meet on conditions, never on sleeps; nothing asserts timing.
+// stops everything and delivers nothing of its batch (a refused operation leaves nothing
+// of its batch in the ledger either), timer ticks follow the clock, and stop() drains.
+// Threads meet on conditions, never on sleeps; nothing asserts timing.
 #include "engine/sequencer/sequencer.h"
 
 #include <gtest/gtest.h>
@@ -403,7 +404,8 @@ TEST(SequencerOptionsTest, CreateChecksOptionsAndClock) {
     RecordingSink sink;
     class NoLedger : public ledger::Ledger {
         Result<std::vector<ledger::OpResult>> commit(std::span<const ledger::Operation>, Timestamp,
-                                                     std::span<const ledger::AuxWrite>) override {
+                                                     std::span<const ledger::AuxWrite>,
+                                                     const ledger::CommitOptions&) override {
             return fail(StatusCode::kInternal, "unused");
         }
         Result<std::unique_ptr<ledger::ReadView>> read() override {
@@ -755,6 +757,8 @@ TEST_F(SequencerTest, ARefusedOperationStopsTheSequencerAndDeliversNothingOfItsB
     EXPECT_EQ(stopped.code(), StatusCode::kInternal);
     EXPECT_NE(stopped.message().find("unknown_account"), std::string::npos) << stopped.message();
     EXPECT_NE(stopped.message().find("operation 1 of 3"), std::string::npos) << stopped.message();
+    EXPECT_NE(stopped.message().find("nothing of the batch was written"), std::string::npos)
+        << stopped.message();
     EXPECT_EQ(seq->error(), stopped);
     EXPECT_EQ(seq->state(), TestSequencer::State::kFailed);
     EXPECT_EQ(seq->submit(move(4)), SubmitResult::kFailed);
@@ -762,16 +766,33 @@ TEST_F(SequencerTest, ARefusedOperationStopsTheSequencerAndDeliversNothingOfItsB
     const auto got = sink.got();
     ASSERT_EQ(got.size(), 1u);
     EXPECT_EQ(got[0].event.seq, 0u);
-    // The batch is one linked chain: none of its entries was written ...
+    // The commit was all-or-nothing, and that one commit was all: nothing of batch 2 is
+    // in the ledger. No journal entry ...
+    EXPECT_EQ(seq->counters().commits, 2u);
     EXPECT_TRUE(entry(1).has_value());
     EXPECT_FALSE(entry(2).has_value());
     EXPECT_FALSE(entry(3).has_value());
     EXPECT_FALSE(entry(4).has_value());
     EXPECT_EQ(credited_to_psp(), money::Amount::from_minor(100));
-    // ... and its outbox rows were withdrawn, so a restart does not send them.
+    auto view = ledger_->read();
+    ASSERT_TRUE(view.has_value());
+    EXPECT_EQ((*view)->info()->last_sequence, 1u);
+    // ... no engine state row (batch 1 wrote next_entry 2; batch 2 would have written 5) ...
+    auto state = (*view)->aux_scan(ledger::AuxTable::kState, "", 100);
+    ASSERT_TRUE(state.has_value());
+    EXPECT_EQ(*state,
+              (std::vector<std::pair<std::string, std::string>>{{"counter/next_entry", "2"}}));
+    // ... and no outbox row, nor the next-id row past batch 1's, so a restart neither
+    // replays nor sends anything of it.
     auto rows = outbox_rows();
     ASSERT_EQ(rows.size(), 1u);
     EXPECT_EQ(rows.begin()->first, 1u);
+    auto next_id = (*view)->aux_get(ledger::AuxTable::kOutbox, "n/next_id");
+    ASSERT_TRUE(next_id.has_value());
+    EXPECT_EQ(next_id->value_or(""), outbox_key("", 2));
+    auto all_outbox = (*view)->aux_scan(ledger::AuxTable::kOutbox, "", 100);
+    ASSERT_TRUE(all_outbox.has_value());
+    EXPECT_EQ(all_outbox->size(), 2u) << "batch 1's row and the next-id row only";
 }
 
 TEST_F(SequencerTest, AFailedApplyStopsTheSequencerAndDeliversNothingOfItsBatch) {
