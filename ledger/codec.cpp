@@ -25,17 +25,29 @@ void encode_amount(const money::Amount& a, std::uint8_t* out16) noexcept {
 }
 
 std::optional<money::Amount> decode_amount(const std::uint8_t* in16) noexcept {
+    money::Amount a;
+    if (!decode_amount_to(in16, a)) {
+        return std::nullopt;
+    }
+    return a;
+}
+
+bool decode_amount_to(const std::uint8_t* in16, money::Amount& out) noexcept {
     const std::uint64_t lo = load_le64(in16);
     const std::uint64_t hi = load_le64(in16 + 8);
     // The common case: a value that fits 64 bits, whose high half only extends the sign.
     if (hi == (lo >> 63 ? ~std::uint64_t{0} : 0)) {
-        return money::Amount::from_minor(static_cast<std::int64_t>(lo));
+        // Zero (pending totals, mostly) is the default Amount: no call into the money
+        // library.
+        out = lo == 0 ? money::Amount() : money::Amount::from_minor(static_cast<std::int64_t>(lo));
+        return true;
     }
     auto decoded = money::Amount::decode_le_bytes(in16);
     if (!decoded) {
-        return std::nullopt;
+        return false;
     }
-    return *decoded;
+    out = *decoded;
+    return true;
 }
 
 void Writer::amount(const money::Amount& a) {

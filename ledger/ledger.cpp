@@ -1901,19 +1901,22 @@ Status not_a_ledger(const std::filesystem::path& path, const std::string& why) {
 struct DbSpec {
     const char* name;
     MDB_dbi internal::Dbs::*member;
+    // Fixed-size binary keys (ids, sequences): compared with lmdb::compare_binary_keys,
+    // which keeps LMDB's default order. Text keys keep the default comparison.
+    bool binary_keys;
 };
 constexpr DbSpec kDbSpecs[] = {
-    {records::kDbAccounts, &internal::Dbs::accounts},
-    {records::kDbAccountCodes, &internal::Dbs::account_codes},
-    {records::kDbEntries, &internal::Dbs::entries},
-    {records::kDbEntryIds, &internal::Dbs::entry_ids},
-    {records::kDbPostings, &internal::Dbs::postings},
-    {records::kDbBalances, &internal::Dbs::balances},
-    {records::kDbPending, &internal::Dbs::pending},
-    {records::kDbPendingExpiry, &internal::Dbs::pending_expiry},
-    {records::kDbFxCarry, &internal::Dbs::fx_carry},
-    {records::kDbAuxState, &internal::Dbs::aux_state},
-    {records::kDbAuxOutbox, &internal::Dbs::aux_outbox},
+    {records::kDbAccounts, &internal::Dbs::accounts, true},
+    {records::kDbAccountCodes, &internal::Dbs::account_codes, false},
+    {records::kDbEntries, &internal::Dbs::entries, true},
+    {records::kDbEntryIds, &internal::Dbs::entry_ids, true},
+    {records::kDbPostings, &internal::Dbs::postings, true},
+    {records::kDbBalances, &internal::Dbs::balances, true},
+    {records::kDbPending, &internal::Dbs::pending, true},
+    {records::kDbPendingExpiry, &internal::Dbs::pending_expiry, true},
+    {records::kDbFxCarry, &internal::Dbs::fx_carry, true},
+    {records::kDbAuxState, &internal::Dbs::aux_state, false},
+    {records::kDbAuxOutbox, &internal::Dbs::aux_outbox, false},
 };
 
 // Opens (and for a new file creates) the databases and checks meta; fills `head`.
@@ -2002,6 +2005,10 @@ Status open_databases(Shared& shared, records::HeadRecord& head) {
         if (rc == MDB_NOTFOUND) {
             return Status(StatusCode::kCorruption,
                           "ledger " + path + " lacks its '" + spec.name + "' database");
+        }
+        if (rc == MDB_SUCCESS && spec.binary_keys) {
+            // Set in every process that opens the file, before any access (lmdb.h).
+            rc = mdb_set_compare(txn.get(), shared.dbs.*spec.member, &lmdb::compare_binary_keys);
         }
         if (rc != MDB_SUCCESS) {
             return lmdb::status(rc, "opening database '" + std::string(spec.name) + "' of " + path);

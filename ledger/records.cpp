@@ -72,18 +72,12 @@ void encode_balance(const Balance& b, std::uint8_t* out) noexcept {
 }
 
 bool decode_balance_at(const std::uint8_t* p, Balance& b) noexcept {
-    auto dp = codec::decode_amount(p);
-    auto cp = codec::decode_amount(p + 16);
-    auto dn = codec::decode_amount(p + 32);
-    auto cn = codec::decode_amount(p + 48);
-    if (!dp || !cp || !dn || !cn) {
-        return false;
-    }
-    b.debits_posted = *dp;
-    b.credits_posted = *cp;
-    b.debits_pending = *dn;
-    b.credits_pending = *cn;
-    return true;
+    // Straight into the four fields: a balance read decodes nothing else, so the copies
+    // of four optionals showed in its profile.
+    return codec::decode_amount_to(p, b.debits_posted) &&
+           codec::decode_amount_to(p + 16, b.credits_posted) &&
+           codec::decode_amount_to(p + 32, b.debits_pending) &&
+           codec::decode_amount_to(p + 48, b.credits_pending);
 }
 
 bool decode_balance(std::string_view bytes, Balance& b) noexcept {

@@ -66,7 +66,7 @@ ExpiryKey expiry_key(Timestamp deadline, std::uint64_t hold_seq) noexcept;
 void encode_account(const Account& account, std::string& out);
 bool decode_account(std::string_view bytes, Account& out);
 
-// Balances: the four totals.
+// Balances: the four totals. A failed decode (a corrupt record) leaves `out` unspecified.
 void encode_balance(const Balance& balance, std::uint8_t* out65) noexcept;
 bool decode_balance(std::string_view bytes, Balance& out) noexcept;
 bool decode_balance_at(const std::uint8_t* p, Balance& out) noexcept;  // the 64 amount bytes
