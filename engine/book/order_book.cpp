@@ -38,15 +38,16 @@ bool quantity_valid(std::int64_t quantity) noexcept {
 // ---- IdMap ----
 
 OrderBook::IdMap::IdMap(std::uint32_t entries_max) {
-    std::size_t capacity = 16;
-    unsigned bits = 4;
+    // At least two groups, so that shift_ stays below 64.
+    std::size_t capacity = 2 * kRunIds;
+    unsigned bits = kRunBits + 1;
     while (capacity < 2 * static_cast<std::size_t>(entries_max)) {
         capacity <<= 1;
         ++bits;
     }
     buckets_.resize(capacity);
     mask_ = capacity - 1;
-    shift_ = 64 - bits;
+    shift_ = 64 - (bits - kRunBits);
 }
 
 std::uint32_t OrderBook::IdMap::find(std::uint64_t id,

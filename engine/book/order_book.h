@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <optional>
 #include <vector>
 
@@ -107,11 +108,23 @@ class OrderBook {
     // Open-addressing (linear probing, backward-shift deletion, no tombstones) map from
     // order id to slot, at most half full. A bucket is 8 bytes: the slot and a 32-bit tag
     // folded from the id; the full id is compared in the slot only when the tag matches,
-    // so a miss rarely touches a slot. The home bucket is hashed from the tag, so ids
-    // that fold to the same tag share a probe run (still correct, just slower; the
-    // engine assigns ids sequentially, which never happens then).
+    // so a miss rarely touches a slot.
+    //
+    // Layout for sequential ids. The engine assigns ids in sequence, and the ids a book
+    // is asked about most (the duplicate check of a new order, cancels and replaces of
+    // young orders) are the latest. So the home bucket keeps runs of kRunIds consecutive
+    // tags together: the run (tag / kRunIds) is hashed to a group of kRunIds buckets, and
+    // the tag's low bits pick the bucket within it. Consecutive ids then share cache lines
+    // (the buckets are cache-line aligned): a new order's duplicate check and insert find
+    // their line already cached by its predecessors instead of missing on a random one.
+    // Ids that fold to the same tag share a probe run, and ids spaced kRunIds apart with
+    // the same low bits crowd the same offsets of their groups: still correct, just
+    // slower; neither happens with sequential ids.
     class IdMap {
       public:
+        static constexpr unsigned kRunBits = 3;
+        static constexpr std::size_t kRunIds = std::size_t{1} << kRunBits;
+
         explicit IdMap(std::uint32_t entries_max);
         std::uint32_t find(std::uint64_t id, const std::vector<Slot>& slots) const noexcept;
         void insert(std::uint64_t id, std::uint32_t slot) noexcept;  // id must be absent
@@ -123,15 +136,31 @@ class OrderBook {
             std::uint32_t tag = 0;
             std::uint32_t slot = kNil;  // kNil: empty
         };
+        // Allocates cache-line aligned storage, so that a group of buckets starts a line.
+        template <typename T>
+        struct LineAllocator {
+            using value_type = T;
+            static constexpr std::align_val_t kAlign{64};
+            LineAllocator() = default;
+            template <typename U>
+            explicit LineAllocator(const LineAllocator<U>& /*other*/) noexcept {}
+            T* allocate(std::size_t n) {
+                return static_cast<T*>(::operator new(n * sizeof(T), kAlign));
+            }
+            void deallocate(T* p, std::size_t /*n*/) noexcept { ::operator delete(p, kAlign); }
+            friend bool operator==(const LineAllocator&, const LineAllocator&) = default;
+        };
         static std::uint32_t tag_of(std::uint64_t id) noexcept {
             return static_cast<std::uint32_t>(id ^ (id >> 32));
         }
         std::size_t home(std::uint32_t tag) const noexcept {
-            return static_cast<std::size_t>((tag * 0x9E37'79B9'7F4A'7C15ull) >> shift_);
+            const std::uint64_t run = tag >> kRunBits;
+            const auto group = static_cast<std::size_t>((run * 0x9E37'79B9'7F4A'7C15ull) >> shift_);
+            return (group << kRunBits) | (tag & (kRunIds - 1));
         }
-        std::vector<Bucket> buckets_;
+        std::vector<Bucket, LineAllocator<Bucket>> buckets_;
         std::size_t mask_ = 0;
-        unsigned shift_ = 0;
+        unsigned shift_ = 0;  // 64 - log2(groups)
     };
 
     static std::int64_t key_of(Side side, std::int64_t price) noexcept {

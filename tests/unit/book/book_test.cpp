@@ -646,6 +646,38 @@ TYPED_TEST(BookTest, ManyLevelsStaySortedWhenAddedAndCancelledOutOfOrder) {
     EXPECT_EQ(bids.size() + asks.size(), this->book.order_count());
 }
 
+TYPED_TEST(BookTest, IdsThatCrowdTheIdMapAreStillFoundAndRemoved) {
+    // Ids the fast book's id map handles worst: ids that fold to the same 32-bit tag
+    // (i << 32 | i all fold to 0), ids above 2^32 whose tag is a small id's, and ids spaced
+    // by powers of two (same low bits, so the same offset in their bucket groups). Fill
+    // most of the book, then cancel and re-add in an order that exercises backward-shift
+    // deletion inside the crowded runs.
+    std::vector<std::uint64_t> ids;
+    for (std::uint64_t i = 1; i <= 150; ++i) {
+        ids.push_back(i << 32 | i);
+        ids.push_back((i + 7) << 32 | 7);
+        ids.push_back(i * 1024);
+        ids.push_back(i * 65536 + 3);
+    }
+    const std::int64_t price = 1000;
+    for (const auto id : ids)
+        this->rest(id, 1, kBuy, price + static_cast<std::int64_t>(id % 7), 1);
+    EXPECT_EQ(this->book.order_count(), ids.size());
+    for (std::size_t i = 0; i < ids.size(); i += 2)
+        ASSERT_EQ(this->cancel(ids[i], 1).size(), 1u) << ids[i];
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        const auto view = this->book.find(OrderId{ids[i]});
+        EXPECT_EQ(view.has_value(), i % 2 == 1) << ids[i];
+    }
+    for (std::size_t i = 0; i < ids.size(); i += 2)
+        this->rest(ids[i], 2, kBuy, price, 1);
+    for (std::size_t i = 1; i < ids.size(); i += 2)
+        ASSERT_EQ(this->cancel(ids[i], 1).size(), 1u) << ids[i];
+    EXPECT_EQ(this->book.order_count(), ids.size() / 2);
+    for (std::size_t i = 0; i < ids.size(); ++i)
+        EXPECT_EQ(this->book.find(OrderId{ids[i]}).has_value(), i % 2 == 0) << ids[i];
+}
+
 TEST(BookNames, EveryReasonAndRejectHasAStableName) {
     EXPECT_EQ(cancel_reason_name(CancelReason::kSelfTrade), "self_trade");
     EXPECT_EQ(cancel_reason_name(CancelReason::kNoLiquidity), "no_liquidity");
