@@ -97,9 +97,67 @@ std::size_t OrderBook::IdMap::count_entries() const noexcept {
                       [](const Bucket& bucket) { return bucket.slot != kNil; }));
 }
 
+// ---- LevelMap ----
+
+OrderBook::LevelMap::LevelMap(std::uint32_t entries_max) {
+    std::size_t capacity = 2 * kRunKeys;
+    unsigned bits = kRunBits + 1;
+    while (capacity < 2 * static_cast<std::size_t>(entries_max)) {
+        capacity <<= 1;
+        ++bits;
+    }
+    buckets_.assign(capacity, kNil);
+    mask_ = capacity - 1;
+    shift_ = 64 - (bits - kRunBits);
+}
+
+std::uint32_t OrderBook::LevelMap::find(std::int64_t key,
+                                        const std::vector<LevelNode>& levels) const noexcept {
+    for (std::size_t i = home(key);; i = (i + 1) & mask_) {
+        const std::uint32_t level = buckets_[i];
+        if (level == kNil || key_of(levels[level].side, levels[level].price) == key)
+            return level;
+    }
+}
+
+void OrderBook::LevelMap::insert(std::int64_t key, std::uint32_t level) noexcept {
+    std::size_t i = home(key);
+    while (buckets_[i] != kNil)
+        i = (i + 1) & mask_;
+    buckets_[i] = level;
+}
+
+void OrderBook::LevelMap::erase(std::int64_t key, std::uint32_t level,
+                                const std::vector<LevelNode>& levels) noexcept {
+    std::size_t i = home(key);
+    while (buckets_[i] != level)
+        i = (i + 1) & mask_;
+    // Backward-shift deletion, as in IdMap::erase.
+    std::size_t j = i;
+    for (;;) {
+        j = (j + 1) & mask_;
+        const std::uint32_t moved = buckets_[j];
+        if (moved == kNil)
+            break;
+        const std::size_t k = home(key_of(levels[moved].side, levels[moved].price));
+        const bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (!stays) {
+            buckets_[i] = moved;
+            i = j;
+        }
+    }
+    buckets_[i] = kNil;
+}
+
+std::size_t OrderBook::LevelMap::count_entries() const noexcept {
+    return static_cast<std::size_t>(std::count_if(
+        buckets_.begin(), buckets_.end(), [](std::uint32_t level) { return level != kNil; }));
+}
+
 // ---- OrderBook ----
 
-OrderBook::OrderBook(std::uint32_t orders_max) : orders_max_(orders_max), ids_(orders_max) {
+OrderBook::OrderBook(std::uint32_t orders_max)
+    : orders_max_(orders_max), ids_(orders_max), level_map_(orders_max) {
     FXSETTLE_ASSERT(orders_max >= 1 && orders_max <= kBookOrdersMax,
                     "orders_max must be in [1, kBookOrdersMax]");
     // resize() writes every element, so the pages are mapped now and not on the hot path.
@@ -241,6 +299,7 @@ void OrderBook::match_and_finish(std::uint64_t id, std::uint32_t owner, Side sid
             s = next;
         }
         if (level.orders == 0) {
+            level_map_.erase(refs.back().key, level_index, levels_);
             level.head = free_level_;
             free_level_ = level_index;
             refs.pop_back();
@@ -444,11 +503,12 @@ std::size_t OrderBook::lower_bound_from_back(const std::vector<LevelRef>& refs,
 }
 
 std::uint32_t OrderBook::find_or_insert_level(Side side, std::int64_t price) {
-    auto& refs = side_levels(side);
     const std::int64_t key = key_of(side, price);
+    const std::uint32_t found = level_map_.find(key, levels_);
+    if (found != kNil)
+        return found;
+    auto& refs = side_levels(side);
     const std::size_t i = lower_bound_from_back(refs, key);
-    if (i < refs.size() && refs[i].key == key)
-        return refs[i].level;
     FXSETTLE_ASSERT(free_level_ != kNil, "no free price level");
     FXSETTLE_ASSERT(refs.size() < refs.capacity(), "a side's level vector would grow");
     const std::uint32_t level_index = free_level_;
@@ -456,16 +516,19 @@ std::uint32_t OrderBook::find_or_insert_level(Side side, std::int64_t price) {
     free_level_ = level.head;
     level = LevelNode{price, 0, 0, kNil, kNil, side};
     refs.insert(refs.begin() + static_cast<std::ptrdiff_t>(i), LevelRef{key, level_index});
+    level_map_.insert(key, level_index);
     return level_index;
 }
 
 void OrderBook::erase_level(Side side, std::uint32_t level_index) noexcept {
     auto& refs = side_levels(side);
     LevelNode& level = levels_[level_index];
-    const std::size_t i = lower_bound_from_back(refs, key_of(side, level.price));
+    const std::int64_t key = key_of(side, level.price);
+    const std::size_t i = lower_bound_from_back(refs, key);
     FXSETTLE_ASSERT(i < refs.size() && refs[i].level == level_index,
                     "a price level is missing from its side");
     refs.erase(refs.begin() + static_cast<std::ptrdiff_t>(i));
+    level_map_.erase(key, level_index, levels_);
     level.head = free_level_;
     free_level_ = level_index;
 }
@@ -486,6 +549,8 @@ Status OrderBook::validate() const {
                 return broken("levels not strictly sorted");
             if (level.orders == 0 || level.head == kNil)
                 return broken("empty level in a side");
+            if (level_map_.find(refs[i].key, levels_) != refs[i].level)
+                return broken("level map does not point at a level");
             std::int64_t quantity = 0;
             std::uint32_t count = 0;
             std::uint32_t prev = kNil;
@@ -520,6 +585,8 @@ Status OrderBook::validate() const {
         return broken("order_count differs from the orders in levels");
     if (ids_.count_entries() != order_count_)
         return broken("id map holds a different number of orders");
+    if (level_map_.count_entries() != level_count)
+        return broken("level map holds a different number of levels");
     std::size_t free_slots = 0;
     for (std::uint32_t s = free_slot_; s != kNil && free_slots <= orders_max_; s = slots_[s].next)
         ++free_slots;

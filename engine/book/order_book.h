@@ -105,6 +105,21 @@ class OrderBook {
         std::uint32_t level = kNil;
     };
 
+    // Allocates cache-line aligned storage, so that a group of hash buckets starts a line.
+    template <typename T>
+    struct LineAllocator {
+        using value_type = T;
+        static constexpr std::align_val_t kAlign{64};
+        LineAllocator() = default;
+        template <typename U>
+        explicit LineAllocator(const LineAllocator<U>& /*other*/) noexcept {}
+        T* allocate(std::size_t n) {
+            return static_cast<T*>(::operator new(n * sizeof(T), kAlign));
+        }
+        void deallocate(T* p, std::size_t /*n*/) noexcept { ::operator delete(p, kAlign); }
+        friend bool operator==(const LineAllocator&, const LineAllocator&) = default;
+    };
+
     // Open-addressing (linear probing, backward-shift deletion, no tombstones) map from
     // order id to slot, at most half full. A bucket is 8 bytes: the slot and a 32-bit tag
     // folded from the id; the full id is compared in the slot only when the tag matches,
@@ -136,20 +151,6 @@ class OrderBook {
             std::uint32_t tag = 0;
             std::uint32_t slot = kNil;  // kNil: empty
         };
-        // Allocates cache-line aligned storage, so that a group of buckets starts a line.
-        template <typename T>
-        struct LineAllocator {
-            using value_type = T;
-            static constexpr std::align_val_t kAlign{64};
-            LineAllocator() = default;
-            template <typename U>
-            explicit LineAllocator(const LineAllocator<U>& /*other*/) noexcept {}
-            T* allocate(std::size_t n) {
-                return static_cast<T*>(::operator new(n * sizeof(T), kAlign));
-            }
-            void deallocate(T* p, std::size_t /*n*/) noexcept { ::operator delete(p, kAlign); }
-            friend bool operator==(const LineAllocator&, const LineAllocator&) = default;
-        };
         static std::uint32_t tag_of(std::uint64_t id) noexcept {
             return static_cast<std::uint32_t>(id ^ (id >> 32));
         }
@@ -159,6 +160,38 @@ class OrderBook {
             return (group << kRunBits) | (tag & (kRunIds - 1));
         }
         std::vector<Bucket, LineAllocator<Bucket>> buckets_;
+        std::size_t mask_ = 0;
+        unsigned shift_ = 0;  // 64 - log2(groups)
+    };
+
+    // Open-addressing map (linear probing, backward-shift deletion) from a level's key
+    // (key_of(side, price), which tells the sides apart) to its index in levels_, at most
+    // half full. A bucket holds only the level index; the key is compared in the level,
+    // which the caller reads next anyway. It spares rest() a binary search over the
+    // side's levels (and its mispredicted branches) when the level exists, as it mostly
+    // does near the mid. Runs of kRunKeys adjacent keys hash to one cache-line group, as
+    // in IdMap, so the levels around the mid share a few lines.
+    class LevelMap {
+      public:
+        static constexpr unsigned kRunBits = 4;
+        static constexpr std::size_t kRunKeys = std::size_t{1} << kRunBits;
+
+        explicit LevelMap(std::uint32_t entries_max);
+        std::uint32_t find(std::int64_t key, const std::vector<LevelNode>& levels) const noexcept;
+        void insert(std::int64_t key, std::uint32_t level) noexcept;  // key must be absent
+        // The level must be present and still hold its price and side.
+        void erase(std::int64_t key, std::uint32_t level,
+                   const std::vector<LevelNode>& levels) noexcept;
+        std::size_t count_entries() const noexcept;
+
+      private:
+        std::size_t home(std::int64_t key) const noexcept {
+            const auto bits = static_cast<std::uint64_t>(key);
+            const auto group =
+                static_cast<std::size_t>(((bits >> kRunBits) * 0x9E37'79B9'7F4A'7C15ull) >> shift_);
+            return (group << kRunBits) | static_cast<std::size_t>(bits & (kRunKeys - 1));
+        }
+        std::vector<std::uint32_t, LineAllocator<std::uint32_t>> buckets_;  // kNil: empty
         std::size_t mask_ = 0;
         unsigned shift_ = 0;  // 64 - log2(groups)
     };
@@ -220,6 +253,7 @@ class OrderBook {
     std::vector<LevelRef> bids_;
     std::vector<LevelRef> asks_;
     IdMap ids_;
+    LevelMap level_map_;
 };
 
 template <typename F>
