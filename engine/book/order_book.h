@@ -5,9 +5,11 @@
 //
 // Memory: everything is sized by orders_max in the constructor and never grows: a pool of
 // order slots, a pool of price levels, per side a sorted flat vector of (key, level) with
-// the best price at the back, and an open-addressing hash map from order id to slot. No
-// operation allocates except depth() (which returns a vector) and appending events to
-// the caller's vector (reserve it once and clear it between commands: then none either).
+// the best price at the back, and two open-addressing hash maps: order id to slot and
+// price level key to level (8 and 4 bytes a bucket, at least 2 x orders_max buckets each,
+// a power of two). No operation allocates except depth() (which returns a vector) and
+// appending events to the caller's vector (reserve it once and clear it between commands:
+// then none either).
 //
 // Not thread-safe: one engine thread owns each book (DESIGN.md "One writer").
 #pragma once
@@ -145,6 +147,11 @@ class OrderBook {
         void insert(std::uint64_t id, std::uint32_t slot) noexcept;  // id must be absent
         void erase(std::uint64_t id, std::uint32_t slot) noexcept;   // must be present
         std::size_t count_entries() const noexcept;
+        // Starts loading the cache line where `id` would be found (for writing), so that
+        // it is there by the time the book needs it.
+        void prefetch(std::uint64_t id) const noexcept {
+            __builtin_prefetch(&buckets_[home(tag_of(id))], 1);
+        }
 
       private:
         struct Bucket {
