@@ -8,7 +8,9 @@
 // changes (an undo log, kept only inside chains), and an MDB_MAP_FULL during the flush
 // is handled by growing the map and flushing the same overlay again.
 #include <fcntl.h>
+#include <linux/membarrier.h>
 #include <sys/file.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,6 +24,63 @@
 
 namespace fxsettle::ledger {
 namespace internal {
+
+namespace {
+
+// Registers the process for private expedited membarrier once; false when the kernel
+// lacks it or a filter refuses it.
+bool membarrier_ready() {
+    static const bool ready = [] {
+        const long supported = ::syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+        if (supported < 0 || (supported & MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0 ||
+            (supported & MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0) {
+            return false;
+        }
+        return ::syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+    }();
+    return ready;
+}
+
+}  // namespace
+
+MapGuard::MapGuard() : asymmetric_(membarrier_ready()) {}
+
+MapGuard::Slot* MapGuard::attach() {
+    if (!asymmetric_) {
+        return nullptr;
+    }
+    std::lock_guard lock(mutex_);
+    return slots_.emplace_back(std::make_unique<Slot>()).get();
+}
+
+void MapGuard::detach(Slot* slot) noexcept {
+    if (slot == nullptr) {
+        return;
+    }
+    FXSETTLE_ASSERT(slot->depth.load(std::memory_order_relaxed) == 0,
+                    "a read view is detached while it reads");
+    std::lock_guard lock(mutex_);
+    std::erase_if(slots_, [slot](const std::unique_ptr<Slot>& s) { return s.get() == slot; });
+}
+
+void MapGuard::lock_exclusive() {
+    mutex_.lock();
+    resizing_.store(true, std::memory_order_seq_cst);
+    if (asymmetric_) {
+        // Every thread of the process passes a full barrier: a view's reader either shows
+        // its slot's mark now, or sees `resizing_` on its next read.
+        const long rc = ::syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+        FXSETTLE_ASSERT(rc == 0, "membarrier failed after it was registered");
+    }
+    while (active_.load(std::memory_order_seq_cst) != 0) {
+        std::this_thread::yield();
+    }
+    for (const std::unique_ptr<Slot>& slot : slots_) {
+        while (slot->depth.load(std::memory_order_acquire) != 0) {
+            std::this_thread::yield();
+        }
+    }
+}
 
 Shared::~Shared() {
     env.reset();

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "ledger/ledger.h"
 #include "ledger/lmdb_util.h"
@@ -40,10 +41,68 @@ struct Dbs {
 // be inside LMDB meanwhile. Every read-view call is a "reader" of the map; growing (or
 // adopting another process's growth) is exclusive. Nobody stays a reader between calls,
 // and no cursor or MDB_val outlives a call, so a long-lived view never blocks growth for
-// longer than one call. Cheaper than a shared_mutex on the hot path of point reads: a
-// reader costs two atomic adds, and the rare writer spins until the readers drain.
+// longer than one call. The rare writer spins until the readers drain.
+//
+// Two ways to be a reader. A read view has its own Slot, and marks it with plain stores:
+// the store-then-load handshake with `resizing_` needs a full fence between the two, and
+// the writer supplies it for every thread at once with one membarrier() system call
+// (Linux's asymmetric fence: every running thread of the process executes a memory
+// barrier, and a thread that is not running passes one when it is switched in). So a
+// point read pays no atomic read-modify-write at all, the largest cost a shared counter
+// added to it. Without membarrier (an old kernel, a seccomp filter), and for readers
+// without a view (beginning a read transaction, backups), a reader adds to `active_`
+// (two atomic adds).
 class MapGuard {
   public:
+    // A view's reader mark. Written only by the thread using the view (one at a time),
+    // read by the writer. A depth, not a flag, so that nested guards on one view are safe.
+    struct alignas(64) Slot {
+        std::atomic<std::uint32_t> depth{0};
+    };
+
+    MapGuard();
+    MapGuard(const MapGuard&) = delete;
+    MapGuard& operator=(const MapGuard&) = delete;
+
+    // A slot for a new view, or nullptr without membarrier (the view then uses
+    // `active_`). Release it with detach() once the view is done.
+    Slot* attach();
+    void detach(Slot* slot) noexcept;
+
+    void enter_read(Slot* slot) noexcept {
+        if (slot == nullptr) {
+            enter_read();
+            return;
+        }
+        const std::uint32_t depth = slot->depth.load(std::memory_order_relaxed);
+        if (depth != 0) {
+            // Already a reader: the writer waits for this slot anyway.
+            slot->depth.store(depth + 1, std::memory_order_relaxed);
+            return;
+        }
+        for (;;) {
+            slot->depth.store(1, std::memory_order_relaxed);
+            // Keeps the compiler from moving the load above the store; the CPU ordering
+            // comes from lock_exclusive()'s membarrier (see the class comment).
+            std::atomic_signal_fence(std::memory_order_seq_cst);
+            if (!resizing_.load(std::memory_order_acquire)) {
+                return;
+            }
+            slot->depth.store(0, std::memory_order_release);
+            while (resizing_.load(std::memory_order_acquire)) {
+                std::this_thread::yield();
+            }
+        }
+    }
+    void exit_read(Slot* slot) noexcept {
+        if (slot == nullptr) {
+            exit_read();
+            return;
+        }
+        slot->depth.store(slot->depth.load(std::memory_order_relaxed) - 1,
+                          std::memory_order_release);
+    }
+
     void enter_read() noexcept {
         for (;;) {
             active_.fetch_add(1, std::memory_order_seq_cst);
@@ -57,13 +116,9 @@ class MapGuard {
         }
     }
     void exit_read() noexcept { active_.fetch_sub(1, std::memory_order_release); }
-    void lock_exclusive() {
-        mutex_.lock();
-        resizing_.store(true, std::memory_order_seq_cst);
-        while (active_.load(std::memory_order_seq_cst) != 0) {
-            std::this_thread::yield();
-        }
-    }
+
+    // Waits until no reader is inside, and keeps new ones out until unlock_exclusive().
+    void lock_exclusive();
     void unlock_exclusive() {
         resizing_.store(false, std::memory_order_release);
         mutex_.unlock();
@@ -72,18 +127,24 @@ class MapGuard {
   private:
     alignas(64) std::atomic<std::uint64_t> active_{0};
     alignas(64) std::atomic<bool> resizing_{false};
-    std::mutex mutex_;
+    bool asymmetric_ = false;  // membarrier is registered: views get slots
+    std::mutex mutex_;         // the writer; guards slots_
+    std::vector<std::unique_ptr<Slot>> slots_;
 };
 
 class ReadGuard {
   public:
-    explicit ReadGuard(MapGuard& guard) : guard_(guard) { guard_.enter_read(); }
-    ~ReadGuard() { guard_.exit_read(); }
+    explicit ReadGuard(MapGuard& guard, MapGuard::Slot* slot = nullptr)
+        : guard_(guard), slot_(slot) {
+        guard_.enter_read(slot_);
+    }
+    ~ReadGuard() { guard_.exit_read(slot_); }
     ReadGuard(const ReadGuard&) = delete;
     ReadGuard& operator=(const ReadGuard&) = delete;
 
   private:
     MapGuard& guard_;
+    MapGuard::Slot* slot_;
 };
 
 // The environment outlives the Ledger while read views still use it.

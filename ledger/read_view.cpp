@@ -28,16 +28,21 @@ std::string entry_name(const EntryId& id, std::uint64_t seq) {
 class ReadViewImpl final : public ReadView {
   public:
     ReadViewImpl(std::shared_ptr<Shared> shared, lmdb::Txn txn)
-        : shared_(std::move(shared)), txn_(std::move(txn)) {}
+        : shared_(std::move(shared)), txn_(std::move(txn)), slot_(shared_->map_guard.attach()) {}
     ~ReadViewImpl() override {
-        // Ending the read transaction touches only the lock file's reader table, but keep
-        // the rule simple: nothing of LMDB runs while the map moves.
-        ReadGuard guard(shared_->map_guard);
-        txn_.abort();
+        {
+            // Ending the read transaction touches only the lock file's reader table, but
+            // keep the rule simple: nothing of LMDB runs while the map moves.
+            ReadGuard guard(shared_->map_guard, slot_);
+            txn_.abort();
+        }
+        shared_->map_guard.detach(slot_);
     }
+    ReadViewImpl(const ReadViewImpl&) = delete;
+    ReadViewImpl& operator=(const ReadViewImpl&) = delete;
 
     Result<LedgerInfo> info() override {
-        ReadGuard guard(shared_->map_guard);
+        ReadGuard guard(shared_->map_guard, slot_);
         auto h = head();
         if (!h) {
             return fail(h.error());
@@ -56,12 +61,12 @@ class ReadViewImpl final : public ReadView {
     }
 
     Result<std::optional<Account>> account(const AccountId& id) override {
-        ReadGuard guard(shared_->map_guard);
+        ReadGuard guard(shared_->map_guard, slot_);
         return get_account(id);
     }
 
     Result<std::optional<Account>> account_by_code(std::string_view code) override {
-        ReadGuard guard(shared_->map_guard);
+        ReadGuard guard(shared_->map_guard, slot_);
         MDB_val k = lmdb::val(code.data(), code.size());
         MDB_val v;
         if (code.empty() || code.size() > kAccountCodeBytesMax) {
@@ -80,7 +85,7 @@ class ReadViewImpl final : public ReadView {
     }
 
     Result<std::vector<Account>> accounts() override {
-        ReadGuard guard(shared_->map_guard);
+        ReadGuard guard(shared_->map_guard, slot_);
         std::vector<Account> out;
         lmdb::Cursor cursor;
         if (int rc = cursor.open(txn_.get(), dbs().accounts); rc != MDB_SUCCESS) {
@@ -103,17 +108,17 @@ class ReadViewImpl final : public ReadView {
     }
 
     Result<Balance> balance(const AccountId& id) override {
-        ReadGuard guard(shared_->map_guard);
+        ReadGuard guard(shared_->map_guard, slot_);
         return current_balance(id);
     }
 
     Result<Balance> balance_at_sequence(const AccountId& id, std::uint64_t sequence) override {
-        ReadGuard guard(shared_->map_guard);
+        ReadGuard guard(shared_->map_guard, slot_);
         return balance_at(id, sequence);
     }
 
     Result<Balance> balance_at_time(const AccountId& id, Timestamp at) override {
-        ReadGuard guard(shared_->map_guard);
+        ReadGuard guard(shared_->map_guard, slot_);
         auto seq = last_seq_at_or_before(at);
         if (!seq) {
             return fail(seq.error());
@@ -123,7 +128,7 @@ class ReadViewImpl final : public ReadView {
 
     Result<std::vector<StatementLine>> statement(const AccountId& id, Timestamp from, Timestamp to,
                                                  std::size_t max_lines) override {
-        ReadGuard guard(shared_->map_guard);
+        ReadGuard guard(shared_->map_guard, slot_);
         if (auto b = current_balance(id); !b) {
             return fail(b.error());
         }
@@ -187,7 +192,7 @@ class ReadViewImpl final : public ReadView {
 
     Result<std::vector<TrialBalanceRow>> trial_balance(
         std::optional<std::uint64_t> at_sequence) override {
-        ReadGuard guard(shared_->map_guard);
+        ReadGuard guard(shared_->map_guard, slot_);
         std::vector<TrialBalanceRow> rows;
         lmdb::Cursor cursor;
         if (int rc = cursor.open(txn_.get(), dbs().accounts); rc != MDB_SUCCESS) {
@@ -235,7 +240,7 @@ class ReadViewImpl final : public ReadView {
     }
 
     Result<std::optional<Entry>> entry(const EntryId& id) override {
-        ReadGuard guard(shared_->map_guard);
+        ReadGuard guard(shared_->map_guard, slot_);
         auto seq = seq_of(id);
         if (!seq) {
             return fail(seq.error());
@@ -247,13 +252,13 @@ class ReadViewImpl final : public ReadView {
     }
 
     Result<std::optional<Entry>> entry_at_sequence(std::uint64_t sequence) override {
-        ReadGuard guard(shared_->map_guard);
+        ReadGuard guard(shared_->map_guard, slot_);
         return entry_at(sequence);
     }
 
     Result<std::vector<Entry>> entries(Timestamp from, Timestamp to,
                                        std::size_t max_entries) override {
-        ReadGuard guard(shared_->map_guard);
+        ReadGuard guard(shared_->map_guard, slot_);
         if (from >= to) {
             return std::vector<Entry>();
         }
@@ -267,12 +272,12 @@ class ReadViewImpl final : public ReadView {
 
     Result<std::vector<Entry>> entries_by_sequence(std::uint64_t first, std::uint64_t last,
                                                    std::size_t max_entries) override {
-        ReadGuard guard(shared_->map_guard);
+        ReadGuard guard(shared_->map_guard, slot_);
         return scan_entries(first, last, max_entries);
     }
 
     Result<std::optional<std::string>> aux_get(AuxTable table, std::string_view key) override {
-        ReadGuard guard(shared_->map_guard);
+        ReadGuard guard(shared_->map_guard, slot_);
         if (key.empty()) {
             return std::optional<std::string>();
         }
@@ -290,7 +295,7 @@ class ReadViewImpl final : public ReadView {
 
     Result<std::vector<std::pair<std::string, std::string>>> aux_scan(
         AuxTable table, std::string_view from_key, std::size_t max_rows) override {
-        ReadGuard guard(shared_->map_guard);
+        ReadGuard guard(shared_->map_guard, slot_);
         std::vector<std::pair<std::string, std::string>> out;
         lmdb::Cursor cursor;
         if (int rc = cursor.open(txn_.get(), dbs().aux(table)); rc != MDB_SUCCESS) {
@@ -557,6 +562,7 @@ class ReadViewImpl final : public ReadView {
 
     std::shared_ptr<Shared> shared_;
     lmdb::Txn txn_;
+    MapGuard::Slot* slot_;     // this view's reader mark; nullptr: the shared counter
     Balance balance_scratch_;  // current_balance() decodes here
     std::optional<records::HeadRecord> head_;
 };
@@ -571,7 +577,7 @@ struct ReplayAccount {
 };
 
 Result<VerifyReport> ReadViewImpl::verify() {
-    ReadGuard guard(shared_->map_guard);
+    ReadGuard guard(shared_->map_guard, slot_);
     VerifyReport rep;
     auto bad_entry = [&](const EntryId& id, std::uint64_t seq, const std::string& what) {
         rep.ok = false;

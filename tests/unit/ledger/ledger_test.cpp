@@ -445,6 +445,54 @@ TEST_F(LedgerBehaviourTest, ReadersOnOtherThreadsSurviveMapGrowth) {
     EXPECT_GT((*ledger_->read())->info()->map_size_bytes, 256u << 10) << "the map did not grow";
 }
 
+TEST_F(LedgerBehaviourTest, ManyViewsOnManyThreadsSurviveMapGrowth) {
+    // Views that live across the growth and views opened and closed during it, on several
+    // threads: each view's reads mark the view's own slot, which growth must wait for.
+    ledger_.reset();
+    open_ledger(256 << 10);
+    std::atomic<bool> stop{false};
+    std::atomic<std::uint64_t> reads{0};
+    std::vector<std::thread> readers;
+    for (int t = 0; t < 3; ++t) {
+        readers.emplace_back([&, t] {
+            auto kept = ledger_->read();
+            ASSERT_TRUE(kept.has_value()) << kept.error().to_string();
+            money::Amount last_seen;
+            for (std::uint64_t i = 0; !stop.load(); ++i) {
+                auto b = (*kept)->balance(aid(kPsp1Usd));
+                ASSERT_TRUE(b.has_value()) << b.error().to_string();
+                ASSERT_EQ(b->posted(Side::kCredit), amt("100.00"));
+                if (i % (t + 2) == 0) {
+                    auto fresh = ledger_->read();
+                    ASSERT_TRUE(fresh.has_value()) << fresh.error().to_string();
+                    auto p = (*fresh)->balance(aid(kPsp2Usd));
+                    ASSERT_TRUE(p.has_value()) << p.error().to_string();
+                    ASSERT_GE(p->posted(Side::kCredit), last_seen) << "a newer view saw less";
+                    last_seen = p->posted(Side::kCredit);
+                    auto info = (*fresh)->info();
+                    ASSERT_TRUE(info.has_value()) << info.error().to_string();
+                }
+                reads.fetch_add(1);
+            }
+        });
+    }
+    std::uint64_t id = 1000;
+    for (int batch = 0; batch < 8; ++batch) {
+        std::vector<Operation> ops;
+        for (int i = 0; i < 500; ++i) {
+            ops.push_back(op(transfer(id++, kNostroUsd, kPsp2Usd, "0.01")));
+        }
+        EXPECT_EQ(commit(ops, at_s(2000)).back().code, ResultCode::kOk);
+    }
+    stop = true;
+    for (std::thread& r : readers) {
+        r.join();
+    }
+    EXPECT_GT(reads.load(), 0u);
+    EXPECT_GT((*ledger_->read())->info()->map_size_bytes, 256u << 10) << "the map did not grow";
+    EXPECT_EQ(posted(kPsp2Usd, Side::kCredit), amt("40.00"));
+}
+
 TEST_F(LedgerBehaviourTest, BackupWhileWritingOpensAndVerifies) {
     std::atomic<bool> stop{false};
     std::thread writer([&] {
