@@ -1,5 +1,8 @@
 #include "ledger/codec.h"
 
+#include <new>
+#include <type_traits>
+
 namespace fxsettle::ledger::codec {
 
 void encode_amount(const money::Amount& a, std::uint8_t* out16) noexcept {
@@ -37,9 +40,19 @@ bool decode_amount_to(const std::uint8_t* in16, money::Amount& out) noexcept {
     const std::uint64_t hi = load_le64(in16 + 8);
     // The common case: a value that fits 64 bits, whose high half only extends the sign.
     if (hi == (lo >> 63 ? ~std::uint64_t{0} : 0)) {
-        // Zero (pending totals, mostly) is the default Amount: no call into the money
-        // library.
-        out = lo == 0 ? money::Amount() : money::Amount::from_minor(static_cast<std::int64_t>(lo));
+        if (lo == 0) {
+            // Zero (pending totals, mostly) is the default Amount: no call into the money
+            // library.
+            out = money::Amount();
+            return true;
+        }
+        // Built in place: from_minor() returns straight into `out` (guaranteed copy
+        // elision). Assigning its result copied a temporary whose 16 bytes were read back
+        // right after being written in halves, a store-forwarding stall that was most of
+        // the cost of decoding a balance.
+        static_assert(std::is_trivially_destructible_v<money::Amount>);
+        ::new (static_cast<void*>(&out))
+            money::Amount(money::Amount::from_minor(static_cast<std::int64_t>(lo)));
         return true;
     }
     auto decoded = money::Amount::decode_le_bytes(in16);
