@@ -70,55 +70,98 @@ std::string fxledger_command(const char* argv0) {
 
 }  // namespace
 
+// Parts per million as a percentage with two decimals ("12.34%").
+std::string percent_ppm(const money::Int128& ppm) {
+    const std::int64_t bp = static_cast<std::int64_t>((ppm + 50) / 100);
+    return fmt::format("{}.{:02}%", bp / 100, bp % 100);
+}
+// 1 - net/gross and part/whole, in ppm, rounded down; zero for an empty whole.
+money::Int128 saving_ppm(const money::Amount& gross, const money::Amount& net) {
+    if (gross.minor() <= 0)
+        return 0;
+    return (gross.minor() - net.minor()) * 1'000'000 / gross.minor();
+}
+money::Int128 share_ppm(const money::Amount& part, const money::Amount& whole) {
+    if (whole.minor() <= 0)
+        return 0;
+    return part.minor() * 1'000'000 / whole.minor();
+}
+
 void print_report(const DemoReport& r, std::string_view fxledger, std::ostream& out) {
-    out << "fxsettle-demo: the ledger stage of the settlement demo\n"
-           "  This stage books one business day straight into the LMDB ledger through the\n"
-           "  ledger API. The engine (sequencer, order books, netting), the fxsettled daemon and\n"
-           "  the FIX simulators are not built yet, so nothing below was matched, netted or sent\n"
-           "  over FIX, and payment orders are per PSP, not netted across PSPs. The full demo\n"
-           "  replaces this stage (issue 6).\n\n";
-    out << fmt::format("config   {}: {} PSPs, {} currencies, {} banks\n", r.config_source, r.psps,
-                       r.currencies, r.banks);
-    out << fmt::format("day      {} (UTC), seed {}: {} payouts, {} of them converted\n",
-                       r.business_date, r.seed, r.payouts, r.cross_currency_payouts);
+    out << "fxsettle-demo: the engine stage of the settlement demo\n"
+           "  One business day through the real engine (order books, RFQ quotes, payout intake,\n"
+           "  settlement cycles, netting, hedging) under the real sequencer (one engine thread,\n"
+           "  one LMDB write transaction per batch, transactional outbox). PSPs, venues and\n"
+           "  banks are simulated in this process and talk to the sequencer directly; the FIX\n"
+           "  sessions, their simulators and the fxsettled daemon come with later issues.\n\n";
+    out << fmt::format("config   {}: {} PSPs, {} currencies, {} banks, {} venues\n",
+                       r.config_source, r.psps, r.currencies, r.banks, r.venues);
+    out << fmt::format("day      {} (UTC), seed {}\n", r.business_date, r.seed);
     out << fmt::format("ledger   {} ({})\n\n", r.ledger_path.string(),
                        r.replaced_old_ledger ? "new; the previous demo ledger was removed" : "new");
 
-    out << fmt::format("Booked {} entries in {} batches (one write transaction and fsync each):\n",
-                       r.entries, r.batches.size());
-    struct StageLine {
-        Stage stage;
-        std::string_view what;
-    };
-    const StageLine stages[] = {
-        {Stage::kOpening, "house equity -> bank nostro, each bank and currency"},
-        {Stage::kPayIn, "marketplace remittances: bank nostro -> PSP available"},
-        {Stage::kPayoutHold, "payout intake: PSP available -> PSP held"},
-        {Stage::kFxConversion,
-         "PSP held -> held in the payout currency at a locked quote, via house fx_position"},
-        {Stage::kSettlement, "at each cut-off, per PSP: PSP held -> bank settlement"},
-        {Stage::kConfirmation, "bank settlement -> nostro"},
-        {Stage::kRejection, "bank settlement -> PSP available (funds returned)"},
-    };
-    for (const StageLine& line : stages) {
-        out << fmt::format("  {:<19} {:>6}  {}\n", stage_name(line.stage),
-                           r.stage_entries(line.stage), line.what);
-    }
-    out << fmt::format("  {:<19} {:>6}  the chart of accounts (engine/chart), one batch\n",
-                       "accounts", r.accounts);
-    out << "  FX rounding residue is carried exactly and posted to house/rounding/<currency>.\n\n";
+    out << "Commands from the simulated PSPs:\n";
+    out << fmt::format("  {:<10} {:>9} {:>9} {:>9}\n", "", "submitted", "accepted", "rejected");
+    const std::pair<std::string_view, const Outcomes*> families[] = {{"deposits", &r.deposits},
+                                                                     {"orders", &r.orders},
+                                                                     {"quotes", &r.quotes},
+                                                                     {"payouts", &r.payouts}};
+    for (const auto& [name, o] : families)
+        out << fmt::format("  {:<10} {:>9} {:>9} {:>9}\n", name, o->submitted, o->accepted,
+                           o->rejected);
+    out << fmt::format(
+        "  payouts accepted: {} at a quoted (locked) rate, {} converted at the cycle's rate,\n"
+        "  {} to another PSP's account\n\n",
+        r.locked_payouts, r.unlocked_payouts, r.internal_payouts);
 
-    out << "Payouts by currency (gross includes rejected payouts):\n";
-    out << fmt::format("  {:<4} {:>7} {:>20} {:>8} {:>17} {:>20} {:>7}  {}\n", "ccy", "payouts",
-                       "gross", "rejected", "rejected amount", "paid by the bank", "orders",
-                       "bank");
-    for (const CurrencyPayouts& row : r.payouts_by_currency) {
-        out << fmt::format("  {:<4} {:>7} {:>20} {:>8} {:>17} {:>20} {:>7}  {}\n",
-                           row.currency.to_string(), row.payouts, grouped(row.gross, row.currency),
-                           row.rejected, grouped(row.rejected_amount, row.currency),
-                           grouped(row.confirmed, row.currency), row.payment_orders, row.bank);
+    out << fmt::format("Settlement: {} cycle reports, {} obligations, {} conversions\n", r.cycles,
+                       r.obligations, r.conversions);
+    out << fmt::format("  {:<4} {:>6} {:>20} {:>20} {:>8} {:>9} {:>8} {:>8}\n", "ccy", "cycles",
+                       "gross", "net", "saving", "payments", "after", "crossed");
+    for (const CurrencyDay& d : r.by_currency) {
+        out << fmt::format("  {:<4} {:>6} {:>20} {:>20} {:>8} {:>9} {:>8} {:>8}\n",
+                           d.currency.to_string(), d.cycles, grouped(d.gross, d.currency),
+                           grouped(d.net, d.currency), percent_ppm(saving_ppm(d.gross, d.net)),
+                           d.payments_before, d.payments_after,
+                           percent_ppm(share_ppm(d.fx_crossed, d.fx_volume)));
     }
-    out << "\n";
+    out << "  saving = 1 - net/gross (liquidity saving); payments before and after netting;\n"
+           "  crossed = share of the conversions into the currency matched internally.\n";
+    std::uint64_t held_back = 0, failed = 0;
+    for (const CurrencyDay& d : r.by_currency) {
+        held_back += d.held_back;
+        failed += d.failed;
+    }
+    out << fmt::format(
+        "  held back to a later cycle: {} instructions ({} hold-back events); "
+        "failed at a cut-off: {}\n\n",
+        held_back, r.hold_backs, failed);
+
+    out << "FX by pair (order book between PSPs, hedges at the venues):\n";
+    out << fmt::format("  {:<8} {:>7} {:>16} {:>7} {:>16} {:>16} {:>12} {:>9}\n", "pair", "trades",
+                       "traded base", "hedges", "hedged base", "filled base", "cost vs mid",
+                       "internal");
+    for (const PairDay& p : r.by_pair) {
+        out << fmt::format("  {:<8} {:>7} {:>16} {:>7} {:>16} {:>16} {:>12} {:>9}\n",
+                           p.pair.to_string(), p.trades, grouped(p.traded_base, p.pair.base),
+                           p.hedge_orders, grouped(p.hedged_base, p.pair.base),
+                           grouped(p.filled_base, p.pair.base), grouped(p.hedge_cost, p.pair.quote),
+                           percent_ppm(share_ppm(p.traded_base, p.traded_base + p.hedged_base)));
+    }
+    out << "  internal = the pair's FX volume crossed between PSPs in the order book, of that\n"
+           "  plus what was hedged at the venues.\n";
+    out << fmt::format("  {} hedge fills; {} exposure reports (left in fx_position)\n\n",
+                       r.hedge_fills, r.exposures);
+
+    out << fmt::format(
+        "Banks: {} payment orders with {} beneficiary lines; {} confirmations and {} line\n"
+        "  rejections sent back; {} payouts settled, {} failed (funds returned to the PSP)\n\n",
+        r.payment_orders, r.payment_lines, r.bank_confirmations, r.line_rejections,
+        r.payouts_settled, r.payouts_failed);
+    out << fmt::format(
+        "Sequencer: {} commands applied, {} events delivered, {} ledger commits; {} entries, "
+        "{} accounts\n\n",
+        r.commands, r.events, r.commits, r.entries, r.accounts);
 
     out << "Trial balance (posted, every account, per currency):\n";
     out << fmt::format("  {:<4} {:>24} {:>24} {:>12}\n", "ccy", "debits", "credits", "difference");
@@ -132,7 +175,6 @@ void print_report(const DemoReport& r, std::string_view fxledger, std::ostream& 
     }
     out << (r.trial_balance_zero() ? "  every currency sums to zero\n\n"
                                    : "  NOT ZERO: the ledger does not balance\n\n");
-
     if (r.verify.ok) {
         out << fmt::format(
             "verify   OK: {} entries and {} accounts (hash chain, per-currency balance of every\n"
@@ -141,16 +183,15 @@ void print_report(const DemoReport& r, std::string_view fxledger, std::ostream& 
     } else {
         out << fmt::format("verify   FAILED: {}\n", r.verify.failure);
     }
-    const std::int64_t book_ns = std::max<std::int64_t>(1, r.book_elapsed.count());
-    out << fmt::format(
-        "time     booked in {} ({} entries/s), read back and verified in {}; total {}\n",
-        seconds_text(r.book_elapsed),
-        r.entries * 1'000'000'000ull / static_cast<std::uint64_t>(book_ns),
-        seconds_text(r.verify_elapsed), seconds_text(r.total_elapsed));
+    if (r.unexpected != 0)
+        out << fmt::format("WARNING  {} replies or requests of the simulators were refused\n",
+                           r.unexpected);
+    out << fmt::format("time     the day in {}, read back and verified in {}; total {}\n",
+                       seconds_text(r.run_elapsed), seconds_text(r.verify_elapsed),
+                       seconds_text(r.total_elapsed));
     std::error_code ec;
     const auto absolute = std::filesystem::absolute(r.ledger_path, ec);
     out << fmt::format("ledger   {}\n\n", ec ? r.ledger_path.string() : absolute.string());
-
     const std::string f =
         fmt::format("{} --ledger {}", fxledger, shell_word(r.ledger_path.string()));
     out << "Try next (fxledger opens the ledger read-only):\n";
@@ -177,14 +218,16 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     DemoOptions options;
     std::string ledger_path = options.ledger_path.string();
     CLI::App app{
-        "fxsettle-demo: books a seeded business day of the default configuration into a new "
-        "ledger and reports it (the ledger stage of the settlement demo)"};
+        "fxsettle-demo: runs a seeded business day of the default configuration through the "
+        "engine and the sequencer on a new ledger and reports it (the engine stage of the "
+        "settlement demo)"};
     app.add_option("--ledger", ledger_path,
                    "the ledger file to create; an old one is replaced only if the demo wrote it")
         ->capture_default_str();
-    app.add_option("--seed", options.seed, "the seed of the day: the same seed books the same day")
+    app.add_option("--seed", options.seed, "the seed of the day: the same seed gives the same day")
         ->capture_default_str();
-    app.add_option("--payouts", options.payouts, "payout instructions of the day")
+    app.add_option("--payouts", options.payouts,
+                   "payout instructions of the day (and a third as many FX orders)")
         ->check(CLI::Range(1u, kPayoutsMax))
         ->capture_default_str();
     try {

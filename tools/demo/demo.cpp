@@ -1,50 +1,44 @@
-// The ledger stage of the demo: plans a seeded day (plan_day) and books it batch by batch
-// (Booker). See demo.h for the day's shape.
+// The engine stage of the demo: the day of demo.h through the real engine and sequencer,
+// with simulated PSPs (DayDriver), venues and banks (DemoSink).
 #include "tools/demo/demo.h"
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <utility>
 
+#include "engine/calendar/calendar.h"
 #include "engine/chart/chart.h"
+#include "engine/core/engine.h"
 #include "engine/money/rate.h"
+#include "engine/sequencer/sequencer.h"
 
 namespace fxsettle::demo {
 
 namespace {
 
+using namespace std::chrono_literals;
 using engine::BankIndex;
-using engine::Chart;
-using engine::CurrencyIndex;
+using engine::Command;
+using engine::Event;
 using engine::PspIndex;
-using ledger::AccountId;
-using ledger::EntryId;
-using ledger::Operation;
-using ledger::Timestamp;
+using engine::VenueIndex;
 using money::Amount;
-using money::Int128;
 using money::Money;
 using money::Rate;
+using Seq = engine::Sequencer<engine::Engine>;
 
-constexpr std::int64_t kConfirmationDelayS = 20 * 60;  // the bank answers 20 min after cut-off
-constexpr std::int64_t kOpeningAtS = 10;
-constexpr std::int64_t kPayInsAtS = 30;
-constexpr std::int64_t kIntakeFirstS = 60;  // payouts arrive from 00:01
-constexpr std::uint32_t kPayInsPerCurrencyMax = 6;
-constexpr std::uint32_t kDomesticPayoutPercent = 15;  // paid in the currency they are funded in
-constexpr std::int64_t kQuoteJitterBpsMax = 25;       // a locked quote's distance from the mid
-constexpr std::uint64_t kRejectOnePer = 500;          // about one payout in 500 bounces
-constexpr std::size_t kRejectionsMax = 64;
-constexpr std::string_view kRejectReasons[] = {
-    "beneficiary account closed",
-    "beneficiary name does not match the account",
-    "invalid beneficiary account number",
-};
+constexpr auto kWaitMax = std::chrono::seconds(120);
+constexpr std::uint32_t kRejectOrderOnePer = 4;  // payment orders with a refused line
 
-// SplitMix64: a portable generator, so a seed plans the same day on every platform (the
+// SplitMix64: a portable generator, so a seed gives the same day on every platform (the
 // standard distributions are implementation-defined).
 class Rng {
   public:
@@ -55,7 +49,6 @@ class Rng {
         z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
         return z ^ (z >> 31);
     }
-    // In [lo, hi]. The modulo bias is below 2^-30 for the spans used here.
     std::uint64_t between(std::uint64_t lo, std::uint64_t hi) noexcept {
         return lo + next() % (hi - lo + 1);
     }
@@ -64,423 +57,217 @@ class Rng {
     std::uint64_t state_;
 };
 
-// Units of a currency per US dollar in millionths, about the mids of late 2025: the
-// demo's reference for amount sizes and FX mids (mid of S/T = per_usd(T) / per_usd(S)).
-struct ReferenceMid {
-    std::string_view code;
-    std::int64_t per_usd_micro;
-};
-constexpr ReferenceMid kReferenceMids[] = {
-    {"USD", 1'000'000},      {"EUR", 862'000},    {"GBP", 760'000},        {"JPY", 155'000'000},
-    {"KRW", 1'465'000'000},  {"AUD", 1'540'000},  {"CAD", 1'400'000},      {"SGD", 1'300'000},
-    {"HKD", 7'780'000},      {"CNY", 7'100'000},  {"CNH", 7'105'000},      {"CHF", 805'000},
-    {"NZD", 1'750'000},      {"INR", 88'500'000}, {"THB", 32'500'000},     {"MYR", 4'200'000},
-    {"IDR", 16'600'000'000}, {"PHP", 58'800'000}, {"VND", 26'300'000'000}, {"KWD", 306'000},
-};
-constexpr std::int64_t kMicro = 1'000'000;
-
-std::optional<std::int64_t> per_usd_micro(const money::Currency& currency) {
-    for (const auto& mid : kReferenceMids) {
-        if (mid.code == currency.code_view())
-            return mid.per_usd_micro;
-    }
-    return std::nullopt;
-}
-
-Int128 pow10(int exponent) {
-    Int128 v = 1;
-    for (int i = 0; i < exponent; ++i)
-        v *= 10;
-    return v;
-}
-
-// `usd_cents` US cents expressed in minor units of `currency` at the reference mid.
-Amount usd_cents_in(std::uint64_t usd_cents, const money::Currency& currency,
-                    std::int64_t per_usd) {
-    const Int128 minor = Int128(usd_cents) * per_usd * pow10(currency.exponent) / (100 * kMicro);
-    auto amount = Amount::from_int(minor);
-    FXSETTLE_ASSERT(amount.has_value(), "a demo amount fits 128 bits");
-    return *amount;
-}
-
-std::string two_digits(std::int64_t v) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "%02d", static_cast<int>(v));
-    return buf;
-}
-std::string hh_mm(std::int64_t seconds) {
-    return two_digits(seconds / 3600) + ":" + two_digits(seconds / 60 % 60);
-}
-std::string hh_mm_ss(std::int64_t seconds) {
-    return hh_mm(seconds) + ":" + two_digits(seconds % 60);
-}
-std::string payout_name(std::uint32_t number) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "P%06u", number);
-    return buf;
-}
-
-// ---------------------------------------------------------------------------------------
-// The plan: every choice of the day, made up front from the seed.
-// ---------------------------------------------------------------------------------------
-
-struct Payout {
-    std::uint32_t number = 0;  // 1-based in order of intake: "P000001"
-    PspIndex psp = 0;
-    CurrencyIndex source = 0;  // funded from the PSP's balance in this currency
-    CurrencyIndex target = 0;  // paid to the beneficiary in this currency
-    Amount source_amount;      // held at intake
-    std::optional<Rate> rate;  // the locked quote, source != target
-    Amount target_amount;      // what the beneficiary is paid (after the conversion)
-    std::int64_t intake_s = 0;
-    std::int64_t cutoff_s = 0;  // the cut-off of `target` that settles it
-    bool rejected = false;
-    std::size_t reject_reason = 0;
-};
-
-struct PayIn {
-    PspIndex psp = 0;
-    CurrencyIndex currency = 0;
-    Amount amount;
-    std::uint32_t part = 0;
-    std::uint32_t parts = 0;
-};
-
-struct Opening {
-    BankIndex bank = 0;
-    CurrencyIndex currency = 0;
-    Amount amount;
-};
-
-// A settlement cycle: the payouts of one currency due at one cut-off.
-using CycleKey = std::pair<std::int64_t, CurrencyIndex>;  // cut-off (s), currency
-
-struct DayPlan {
-    std::vector<Opening> openings;
-    std::vector<PayIn> payins;
-    std::vector<Payout> payouts;                          // in order of intake
-    std::map<CycleKey, std::vector<std::size_t>> cycles;  // -> indices into payouts
-};
-
-struct SourceChoice {
-    CurrencyIndex currency = 0;
-    std::vector<const config::PairConfig*> pairs;  // pairs with this base that can be paid
-};
-
-Result<DayPlan> plan_day(const config::Config& config, const Chart& chart,
-                         const DemoOptions& options) {
-    Rng rng(options.seed);
-    const std::size_t currency_count = chart.currencies().size();
-
-    // Which currencies can be paid out: a settlement cycle, a bank, a reference mid.
-    std::vector<std::vector<std::int64_t>> cutoffs_s(currency_count);
-    std::vector<std::int64_t> per_usd(currency_count, 0);
-    for (CurrencyIndex c = 0; c < currency_count; ++c) {
-        const money::Currency& currency = chart.currency(c);
-        const auto mid = per_usd_micro(currency);
-        if (!mid) {
-            return fail(StatusCode::kFailedPrecondition,
-                        "the demo has no reference rate for " + currency.to_string() +
-                            "; it knows the default configuration's currencies");
-        }
-        per_usd[c] = *mid;
-        const config::CycleConfig* cycle = config.find_cycle(currency);
-        if (cycle != nullptr && chart.bank_for(c)) {
-            for (const auto& cutoff : cycle->cutoffs) {
-                // A cut-off must leave room for intake after the pay-ins.
-                const std::int64_t s = std::chrono::seconds(cutoff).count();
-                if (s > 2 * kIntakeFirstS)
-                    cutoffs_s[c].push_back(s);
-            }
-        }
-    }
-    auto payable = [&](CurrencyIndex c) { return !cutoffs_s[c].empty(); };
-
-    // Each PSP collects in the currencies its limits name that it can convert and that a
-    // bank holds for us (the marketplaces pay in there).
-    struct PspChoice {
-        PspIndex psp = 0;
-        std::uint64_t weight = 1;  // the aggregate cap in US dollars: bigger PSPs pay more
-        std::vector<SourceChoice> sources;
-    };
-    std::vector<PspChoice> psps;
-    std::uint64_t weight_total = 0;
-    for (const config::PspConfig& psp_config : config.psps) {
-        const auto psp = chart.psp_index(psp_config.id);
-        FXSETTLE_ASSERT(psp.has_value(), "every configured PSP is in the chart");
-        PspChoice choice;
-        choice.psp = *psp;
-        std::vector<money::Currency> named;
-        for (const auto* limits : {&psp_config.credit_limits, &psp_config.net_debit_caps,
-                                   &psp_config.short_position_limits}) {
-            for (const auto& [currency, amount] : *limits)
-                named.push_back(currency);
-        }
-        std::sort(named.begin(), named.end());
-        named.erase(std::unique(named.begin(), named.end()), named.end());
-        for (const money::Currency& currency : named) {
-            const auto c = chart.currency_index(currency);
-            if (!c || !chart.bank_for(*c))
-                continue;
-            SourceChoice source;
-            source.currency = *c;
-            for (const config::PairConfig& pair : config.pairs) {
-                const auto quote = chart.currency_index(pair.pair.quote);
-                if (pair.pair.base == currency && quote && payable(*quote))
-                    source.pairs.push_back(&pair);
-            }
-            if (!source.pairs.empty())
-                choice.sources.push_back(std::move(source));
-        }
-        if (choice.sources.empty()) {
-            return fail(StatusCode::kFailedPrecondition,
-                        "PSP " + psp_config.id +
-                            " has no currency it could fund payouts from (its limits name "
-                            "none that a configured pair converts and a bank holds)");
-        }
-        const auto cap_usd = per_usd_micro(psp_config.aggregate_cap.currency);
-        if (cap_usd && psp_config.aggregate_cap.amount.is_positive()) {
-            const Int128 usd = psp_config.aggregate_cap.amount.minor() * kMicro / *cap_usd /
-                               pow10(psp_config.aggregate_cap.currency.exponent);
-            choice.weight = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(usd / 1000));
-        }
-        weight_total += choice.weight;
-        psps.push_back(std::move(choice));
-    }
-    if (psps.empty())
-        return fail(StatusCode::kFailedPrecondition, "the configuration has no PSPs");
-
-    DayPlan plan;
-    plan.payouts.reserve(options.payouts);
-    for (std::uint32_t i = 0; i < options.payouts; ++i) {
-        Payout payout;
-        std::uint64_t pick = rng.between(0, weight_total - 1);
-        const PspChoice* psp = &psps.front();
-        for (const PspChoice& candidate : psps) {
-            if (pick < candidate.weight) {
-                psp = &candidate;
-                break;
-            }
-            pick -= candidate.weight;
-        }
-        payout.psp = psp->psp;
-        const SourceChoice& source = psp->sources[rng.between(0, psp->sources.size() - 1)];
-        payout.source = source.currency;
-
-        // Sellers' payouts: mostly small, a long tail of large ones (US cents).
-        const std::uint64_t size = rng.between(0, 99);
-        const std::uint64_t usd_cents = size < 55   ? rng.between(20'00, 400'00)
-                                        : size < 85 ? rng.between(400'00, 3'000'00)
-                                        : size < 97 ? rng.between(3'000'00, 20'000'00)
-                                                    : rng.between(20'000'00, 120'000'00);
-        payout.source_amount =
-            usd_cents_in(usd_cents, chart.currency(source.currency), per_usd[source.currency]);
-
-        const bool domestic =
-            payable(source.currency) && rng.between(0, 99) < kDomesticPayoutPercent;
-        if (domestic) {
-            payout.target = source.currency;
-            payout.target_amount = payout.source_amount;
-        } else {
-            const config::PairConfig& pair = *source.pairs[rng.between(0, source.pairs.size() - 1)];
-            payout.target = *chart.currency_index(pair.pair.quote);
-            payout.source_amount = std::max(payout.source_amount, pair.min_qty);
-            // The locked quote: the mid, a few basis points of market move, less the PSP's
-            // spread, rounded down to the pair's tick.
-            const std::int64_t jitter_bps =
-                static_cast<std::int64_t>(rng.between(0, 2 * kQuoteJitterBpsMax)) -
-                kQuoteJitterBpsMax;
-            const std::int64_t spread_bps = config.psps[payout.psp].spread_bps;
-            Int128 mantissa =
-                Int128(per_usd[payout.target]) * pow10(Rate::kDecimals) / per_usd[payout.source];
-            mantissa = mantissa * (10'000 + jitter_bps) * (10'000 - spread_bps) / 100'000'000;
-            const Int128& tick = pair.tick.mantissa();
-            mantissa -= mantissa % tick;
-            auto rate = Rate::from_mantissa(pair.pair, mantissa);
-            if (!rate) {
-                return fail(StatusCode::kInternal,
-                            "quote for " + pair.pair.to_string() + ": " + rate.error().message());
-            }
-            auto converted = money::convert(Money{payout.source_amount, pair.pair.base}, *rate,
-                                            config.engine.rounding_mode);
-            if (!converted) {
-                return fail(StatusCode::kInternal, "converting a payout at " + rate->to_string() +
-                                                       ": " + converted.error().message());
-            }
-            payout.rate = *rate;
-            payout.target_amount = converted->converted.amount;
-        }
-
-        const std::vector<std::int64_t>& cutoffs = cutoffs_s[payout.target];
-        payout.intake_s = static_cast<std::int64_t>(
-            rng.between(kIntakeFirstS, static_cast<std::uint64_t>(cutoffs.back() - kIntakeFirstS)));
-        payout.cutoff_s = *std::upper_bound(cutoffs.begin(), cutoffs.end(), payout.intake_s);
-        plan.payouts.push_back(std::move(payout));
-    }
-    std::stable_sort(plan.payouts.begin(), plan.payouts.end(),
-                     [](const Payout& a, const Payout& b) { return a.intake_s < b.intake_s; });
-    for (std::size_t i = 0; i < plan.payouts.size(); ++i)
-        plan.payouts[i].number = static_cast<std::uint32_t>(i + 1);
-
-    // A few payouts bounce at the beneficiary's bank.
-    const std::size_t rejections = std::min<std::size_t>(
-        kRejectionsMax, std::max<std::size_t>(1, options.payouts / kRejectOnePer));
-    for (std::size_t r = 0; r < rejections; ++r) {
-        Payout& payout = plan.payouts[rng.between(0, plan.payouts.size() - 1)];
-        payout.rejected = true;
-        payout.reject_reason = r % std::size(kRejectReasons);
-    }
-
-    for (std::size_t i = 0; i < plan.payouts.size(); ++i) {
-        plan.cycles[{plan.payouts[i].cutoff_s, plan.payouts[i].target}].push_back(i);
-    }
-
-    // Pay-ins: per PSP and funding currency, what its payouts draw plus 5-25 %, in a few
-    // marketplace remittances.
-    std::map<std::pair<PspIndex, CurrencyIndex>, Amount> drawn;
-    for (const Payout& payout : plan.payouts)
-        drawn[{payout.psp, payout.source}] += payout.source_amount;
-    for (const auto& [key, amount] : drawn) {
-        const Amount total =
-            Amount::from_int(amount.minor() * (105 + rng.between(0, 20)) / 100).value_or(amount);
-        const auto parts = static_cast<std::uint32_t>(rng.between(2, kPayInsPerCurrencyMax));
-        Amount left = total;
-        for (std::uint32_t part = 1; part <= parts; ++part) {
-            Amount share = left;
-            if (part < parts) {
-                const Int128 weight = rng.between(60, 140);  // around an even split
-                share = *Amount::from_int(total.minor() * weight / (100 * parts));
-                if (!share.is_positive() || share >= left)
-                    share = *Amount::from_int(left.minor() / 2);
-            }
-            if (!share.is_positive())
-                continue;
-            left -= share;
-            plan.payins.push_back(PayIn{key.first, key.second, share, part, parts});
-        }
-    }
-
-    // Opening balances: every nostro starts the day holding twice what is paid from it
-    // plus the equivalent of USD 10 million, in whole millions of the currency.
-    std::vector<Amount> paid(currency_count);
-    for (const Payout& payout : plan.payouts)
-        paid[payout.target] += payout.target_amount;
-    for (CurrencyIndex c = 0; c < currency_count; ++c) {
-        const money::Currency& currency = chart.currency(c);
-        const Int128 million = pow10(6 + currency.exponent);
-        const Int128 wanted =
-            paid[c].minor() * 2 + usd_cents_in(10'000'000'00, currency, per_usd[c]).minor();
-        const Amount amount = *Amount::from_int((wanted + million - 1) / million * million);
-        for (BankIndex b = 0; b < chart.bank_count(); ++b) {
-            if (chart.bank_serves(b, c))
-                plan.openings.push_back(Opening{b, c, amount});
-        }
-    }
-    return plan;
-}
-
-// ---------------------------------------------------------------------------------------
-// Booking: ledger operations in batches.
-// ---------------------------------------------------------------------------------------
-
-std::string_view op_reference(const Operation& op) {
-    if (const auto* e = std::get_if<ledger::EntryRequest>(&op.op))
-        return e->reference;
-    if (const auto* f = std::get_if<ledger::FxConversionRequest>(&op.op))
-        return f->reference;
-    if (const auto* a = std::get_if<ledger::CreateAccount>(&op.op))
-        return a->account.code;
-    return "";
-}
-std::optional<EntryId> op_entry_id(const Operation& op) {
-    if (const auto* e = std::get_if<ledger::EntryRequest>(&op.op))
-        return e->id;
-    if (const auto* f = std::get_if<ledger::FxConversionRequest>(&op.op))
-        return f->id;
-    return std::nullopt;
-}
-
-class Booker {
+class ManualClock {
   public:
-    Booker(ledger::Ledger& ledger, DemoReport& report, ledger::Date day)
-        : ledger_(ledger), report_(report), day_(day) {}
-
-    Timestamp at(std::int64_t seconds) const {
-        return Timestamp(day_) + std::chrono::seconds(seconds);
+    ledger::Timestamp now() const {
+        return ledger::Timestamp(std::chrono::nanoseconds(ns_.load()));
     }
-    ledger::Date value_date() const { return day_; }
+    void set(ledger::Timestamp t) { ns_.store(t.time_since_epoch().count()); }
 
-    EntryId next_id(Stage stage) {
-        const auto s = static_cast<std::size_t>(stage) - 1;
-        return EntryId{static_cast<std::uint64_t>(stage), ++next_lo_[s]};
+  private:
+    std::atomic<std::int64_t> ns_{0};
+};
+
+// The venues and banks, and the report's event counts. deliver() runs on the sequencer
+// thread; the driver waits on it for quotes and barriers.
+class DemoSink : public engine::EventSink<Event> {
+  public:
+    DemoSink(const engine::Chart& chart, std::vector<money::CurrencyPair> pairs, std::uint64_t seed,
+             DemoReport& report)
+        : chart_(chart), pairs_(std::move(pairs)), rng_(seed ^ 0xba4cull), report_(report) {}
+
+    void deliver(std::span<const engine::Delivery<Event>> deliveries) override {
+        std::vector<std::uint64_t> ids;
+        std::vector<Command> replies;
+        std::lock_guard lock(mu_);
+        for (const auto& d : deliveries) {
+            ids.push_back(d.outbox_id);
+            count(d.event, replies);
+        }
+        for (Command& reply : replies) {
+            if (seq->submit(std::move(reply)) != engine::SubmitResult::kAccepted)
+                ++submit_failures;
+        }
+        if (!seq->acknowledge(ids).is_ok())
+            ++submit_failures;
+        cv_.notify_all();
     }
 
-    Operation transfer(Stage stage, std::string reference, const AccountId& debit,
-                       const AccountId& credit, const Money& money) {
-        ledger::EntryRequest entry;
-        entry.id = next_id(stage);
-        entry.kind = ledger::EntryKind::kPosted;
-        entry.value_date = day_;
-        entry.reference = std::move(reference);
-        entry.postings.push_back(ledger::Posting{debit, ledger::Side::kDebit, money});
-        entry.postings.push_back(ledger::Posting{credit, ledger::Side::kCredit, money});
-        return Operation{std::move(entry), false};
+    // The quote id of the PSP's QuoteIssued (nullopt when it was rejected).
+    std::optional<std::uint64_t> wait_quote(PspIndex psp, const std::string& client_id) {
+        std::unique_lock lock(mu_);
+        const std::string k = std::to_string(psp) + "/" + client_id;
+        cv_.wait_for(lock, kWaitMax, [&] { return quotes_.contains(k); });
+        auto it = quotes_.find(k);
+        return it == quotes_.end() ? std::nullopt : it->second;
+    }
+    bool wait_barrier(const std::string& client_id) {
+        std::unique_lock lock(mu_);
+        return cv_.wait_for(lock, kWaitMax, [&] { return barriers_.contains(client_id); });
+    }
+    bool wait_cycle(ledger::Timestamp at) {
+        std::unique_lock lock(mu_);
+        return cv_.wait_for(lock, kWaitMax, [&] { return cycles_at_.contains(at); });
     }
 
-    // Commits `ops` as one batch at `seconds` after midnight. Every operation must
-    // succeed: otherwise fails naming the batch and the first operation that was rejected
-    // for its own reason (not because its linked chain failed).
-    Result<std::vector<ledger::OpResult>> commit(std::string label, std::int64_t seconds,
-                                                 const std::vector<Operation>& ops,
-                                                 std::span<const ledger::AuxWrite> aux = {}) {
-        if (ops.empty())
-            return std::vector<ledger::OpResult>{};
-        FXSETTLE_ASSERT(ops.size() <= ledger::kBatchOperationsMax, "a demo batch fits a commit");
-        auto results = ledger_.commit(ops, at(seconds), aux);
-        if (!results) {
-            return fail(results.error().code(), "batch '" + label + "' at " + hh_mm_ss(seconds) +
-                                                    ": " + results.error().message());
+    Seq* seq = nullptr;
+    std::atomic<int> submit_failures{0};
+
+  private:
+    CurrencyDay& day_of(engine::CurrencyIndex c) {
+        auto [it, added] = days_.try_emplace(c);
+        if (added)
+            it->second.currency = chart_.currency(c);
+        return it->second;
+    }
+    PairDay& pair_day(std::size_t p) {
+        auto [it, added] = pair_days_.try_emplace(p);
+        if (added)
+            it->second.pair = pairs_[p];
+        return it->second;
+    }
+    std::optional<std::size_t> pair_index(const money::CurrencyPair& pair) const {
+        for (std::size_t p = 0; p < pairs_.size(); ++p) {
+            if (pairs_[p] == pair)
+                return p;
         }
-        FXSETTLE_ASSERT(results->size() == ops.size(), "one result per operation");
-        BatchSummary summary{label, at(seconds), ops.size(), 0, 0};
-        std::optional<std::size_t> first_failure;
-        for (std::size_t i = 0; i < ops.size(); ++i) {
-            const ledger::OpResult& r = (*results)[i];
-            if (!ledger::is_success(r.code)) {
-                if (!first_failure ||
-                    (*results)[*first_failure].code == ledger::ResultCode::kLinkedOperationFailed)
-                    first_failure = i;
-                continue;
-            }
-            ++summary.succeeded;
-            if (const auto id = op_entry_id(ops[i])) {
-                ++summary.entries;
-                ++report_.entries_by_stage[id->hi - 1];
-            }
+        return std::nullopt;
+    }
+
+  public:
+    // Under mu_ (and after the sequencer stopped): the per-currency and per-pair figures.
+    std::vector<CurrencyDay> currency_days() const {
+        std::vector<CurrencyDay> out;
+        for (const auto& [c, day] : days_) {
+            if (!day.gross.is_zero() || !day.fx_volume.is_zero())
+                out.push_back(day);
         }
-        report_.operations += ops.size();
-        report_.entries += summary.entries;
-        report_.batches.push_back(summary);
-        if (first_failure) {
-            const ledger::OpResult& r = (*results)[*first_failure];
-            return fail(StatusCode::kInternal,
-                        "batch '" + label + "' at " + hh_mm_ss(seconds) + ": operation " +
-                            std::to_string(*first_failure + 1) + " of " +
-                            std::to_string(ops.size()) + " (" +
-                            std::string(op_reference(ops[*first_failure])) +
-                            ") was rejected: " + std::string(ledger::result_code_name(r.code)) +
-                            (r.detail.empty() ? "" : ": " + r.detail) + " (" +
-                            std::to_string(ops.size() - summary.succeeded) +
-                            " operations of the batch failed)");
-        }
-        return results;
+        std::sort(out.begin(), out.end(), [](const CurrencyDay& a, const CurrencyDay& b) {
+            return a.currency.to_string() < b.currency.to_string();
+        });
+        return out;
+    }
+    std::vector<PairDay> pair_days() const {
+        std::vector<PairDay> out;
+        for (const auto& [p, day] : pair_days_)
+            out.push_back(day);
+        return out;
     }
 
   private:
-    ledger::Ledger& ledger_;
+    void count(const Event& event, std::vector<Command>& replies) {
+        DemoReport& r = report_;
+        if (std::holds_alternative<engine::DepositCredited>(event)) {
+            ++r.deposits.accepted;
+        } else if (const auto* e = std::get_if<engine::CommandRejected>(&event)) {
+            if (e->request == engine::RequestKind::kDeposit)
+                ++r.deposits.rejected;
+            else
+                ++r.unexpected;
+        } else if (std::holds_alternative<engine::OrderAccepted>(event)) {
+            ++r.orders.accepted;
+        } else if (std::holds_alternative<engine::OrderRejected>(event)) {
+            ++r.orders.rejected;
+        } else if (const auto* f = std::get_if<engine::OrderFilled>(&event)) {
+            if (!f->maker) {
+                if (auto p = pair_index(f->pair)) {
+                    ++pair_day(*p).trades;
+                    pair_day(*p).traded_base += f->quantity;
+                }
+            }
+        } else if (const auto* q = std::get_if<engine::QuoteIssued>(&event)) {
+            ++r.quotes.accepted;
+            quotes_[std::to_string(q->psp) + "/" + q->client_id] = q->quote_id;
+        } else if (const auto* qr = std::get_if<engine::QuoteRejected>(&event)) {
+            ++r.quotes.rejected;
+            quotes_[std::to_string(qr->psp) + "/" + qr->client_id] = std::nullopt;
+        } else if (const auto* pa = std::get_if<engine::PayoutAccepted>(&event)) {
+            ++r.payouts.accepted;
+            if (pa->rate_locked)
+                ++r.locked_payouts;
+            else if (pa->rate)
+                ++r.unlocked_payouts;
+        } else if (std::holds_alternative<engine::PayoutRejected>(event)) {
+            ++r.payouts.rejected;
+        } else if (const auto* pr = std::get_if<engine::PositionReport>(&event)) {
+            barriers_.insert(pr->client_id);
+        } else if (std::holds_alternative<engine::ConversionExecuted>(event)) {
+            ++r.conversions;
+        } else if (const auto* h = std::get_if<engine::HedgeOrder>(&event)) {
+            PairDay& pd = pair_day(h->pair);
+            ++pd.hedge_orders;
+            pd.hedged_base += h->base_amount;
+            // Odd hedges fill in two parts, the rest in one, at the venue's quoted price.
+            const std::string exec = "EX-" + std::to_string(h->hedge_id);
+            if (h->hedge_id % 2 == 1 && h->base_amount.minor() >= 2) {
+                const Amount first =
+                    Amount::from_minor(static_cast<std::int64_t>(h->base_amount.minor() / 2));
+                replies.push_back(
+                    engine::HedgeFill{h->venue, h->hedge_id, exec + "-1", first, h->limit, false});
+                replies.push_back(engine::HedgeFill{h->venue, h->hedge_id, exec + "-2",
+                                                    h->base_amount - first, h->limit, true});
+            } else {
+                replies.push_back(
+                    engine::HedgeFill{h->venue, h->hedge_id, exec, h->base_amount, h->limit, true});
+            }
+        } else if (const auto* hf = std::get_if<engine::HedgeFilled>(&event)) {
+            ++r.hedge_fills;
+            PairDay& pd = pair_day(hf->pair);
+            pd.filled_base += hf->base_amount;
+            pd.hedge_cost += hf->cost_against_mid;
+        } else if (std::holds_alternative<engine::ExposureReported>(event)) {
+            ++r.exposures;
+        } else if (std::holds_alternative<engine::HoldBack>(event)) {
+            ++r.hold_backs;
+        } else if (std::holds_alternative<engine::SettlementObligation>(event)) {
+            ++r.obligations;
+        } else if (const auto* o = std::get_if<engine::PaymentOrder>(&event)) {
+            ++r.payment_orders;
+            r.payment_lines += o->lines.size();
+            if (o->lines.size() >= 2 && rng_.between(1, kRejectOrderOnePer) == 1) {
+                const auto line = static_cast<std::uint32_t>(rng_.between(0, o->lines.size() - 1));
+                replies.push_back(engine::BankLineRejection{o->bank, o->order_id, line,
+                                                            "beneficiary account closed"});
+                ++r.line_rejections;
+            }
+            replies.push_back(engine::BankConfirmation{o->bank, o->order_id,
+                                                       "BR-" + std::to_string(o->order_id)});
+            ++r.bank_confirmations;
+        } else if (std::holds_alternative<engine::PayoutSettled>(event)) {
+            ++r.payouts_settled;
+        } else if (std::holds_alternative<engine::PayoutFailed>(event)) {
+            ++r.payouts_failed;
+        } else if (std::holds_alternative<engine::SettlementReplyRejected>(event)) {
+            ++r.unexpected;
+        } else if (const auto* c = std::get_if<engine::CycleReport>(&event)) {
+            ++r.cycles;
+            cycles_at_.insert(c->at);
+            for (const auto& fig : c->currencies) {
+                CurrencyDay& d = day_of(fig.currency);
+                ++d.cycles;
+                d.gross += fig.gross;
+                d.net += fig.net;
+                d.payments_before += fig.payments_before;
+                d.payments_after += fig.payments_after;
+                d.fx_volume += fig.fx_volume;
+                d.fx_crossed += fig.fx_crossed;
+                d.held_back += fig.held_back;
+                d.failed += fig.failed;
+            }
+        }
+    }
+
+    const engine::Chart& chart_;
+    std::vector<money::CurrencyPair> pairs_;
+    Rng rng_;  // the sequencer thread's
     DemoReport& report_;
-    ledger::Date day_;
-    std::uint64_t next_lo_[kStageCount] = {};
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    std::map<std::string, std::optional<std::uint64_t>> quotes_;
+    std::set<std::string> barriers_;
+    std::set<ledger::Timestamp> cycles_at_;
+    std::map<engine::CurrencyIndex, CurrencyDay> days_;
+    std::map<std::size_t, PairDay> pair_days_;
 };
 
 // Removes an existing demo ledger at `path`. Returns whether there was one; fails, leaving
@@ -528,260 +315,389 @@ std::string date_text(const std::chrono::year_month_day& ymd) {
     return buf;
 }
 
-// Books the plan. Separate from run_demo so that the ledger closes before the read-back.
-Status book_day(ledger::Ledger& ledger, const config::Config& config, const Chart& chart,
-                DayPlan& plan, const DemoOptions& options, DemoReport& report) {
-    Booker booker(ledger, report, std::chrono::sys_days(options.business_date));
-    const std::string date = report.business_date;
+// The simulated PSPs (and the venues' rate streams): submits the day's commands in a
+// seeded order and moves the clock.
+class DayDriver {
+  public:
+    DayDriver(const config::Config& config, const engine::Chart& chart, Seq& seq, DemoSink& sink,
+              ManualClock& clock, ledger::Date day, const DemoOptions& options, DemoReport& report)
+        : config_(config),
+          chart_(chart),
+          seq_(seq),
+          sink_(sink),
+          clock_(clock),
+          day_(day),
+          options_(options),
+          report_(report),
+          rng_(options.seed) {}
 
-    // 00:00:00 the chart, with the marker that makes the file the demo's own.
-    {
-        const ledger::AuxWrite marker{ledger::AuxTable::kState, std::string(kMarkerKey),
-                                      "fxsettle-demo ledger stage; " + date + ", seed " +
-                                          std::to_string(options.seed) + ", " +
-                                          std::to_string(options.payouts) + " payouts"};
-        auto r = booker.commit("chart of accounts", 0, chart.create_operations(), {&marker, 1});
-        if (!r)
-            return r.error();
-    }
-
-    // 00:00:10 opening balances.
-    {
-        std::vector<Operation> ops;
-        for (const Opening& o : plan.openings) {
-            const money::Currency& currency = chart.currency(o.currency);
-            ops.push_back(booker.transfer(Stage::kOpening,
-                                          "opening balance " + date + ": " + chart.bank_id(o.bank) +
-                                              " " + currency.to_string() +
-                                              " nostro brought forward",
-                                          chart.nostro(o.bank, o.currency),
-                                          chart.equity(o.currency), Money{o.amount, currency}));
-        }
-        auto r = booker.commit("opening balances", kOpeningAtS, ops);
-        if (!r)
-            return r.error();
-    }
-
-    // 00:00:30 pay-ins.
-    {
-        std::vector<Operation> ops;
-        for (const PayIn& p : plan.payins) {
-            const money::Currency& currency = chart.currency(p.currency);
-            const BankIndex bank = *chart.bank_for(p.currency);
-            ops.push_back(
-                booker.transfer(Stage::kPayIn,
-                                "pay-in " + chart.psp_id(p.psp) + " " + currency.to_string() +
-                                    ": marketplace remittance " + std::to_string(p.part) + " of " +
-                                    std::to_string(p.parts) + " received at " + chart.bank_id(bank),
-                                chart.nostro(bank, p.currency),
-                                chart.psp_available(p.psp, p.currency), Money{p.amount, currency}));
-            if (ops.size() == ledger::kBatchOperationsMax) {
-                auto r = booker.commit("pay-ins", kPayInsAtS, ops);
-                if (!r)
-                    return r.error();
-                ops.clear();
-            }
-        }
-        auto r = booker.commit("pay-ins", kPayInsAtS, ops);
-        if (!r)
-            return r.error();
-    }
-
-    // The rest of the day: intake batches up to each cut-off or confirmation time, then
-    // the settlement or confirmation batch of that time.
-    std::map<std::int64_t, std::vector<CycleKey>> settle_at, confirm_at;
-    for (const auto& [key, indices] : plan.cycles) {
-        settle_at[key.first].push_back(key);
-        confirm_at[key.first + kConfirmationDelayS].push_back(key);
-    }
-    std::vector<std::int64_t> checkpoints;
-    for (const auto& [t, keys] : settle_at)
-        checkpoints.push_back(t);
-    for (const auto& [t, keys] : confirm_at)
-        checkpoints.push_back(t);
-    std::sort(checkpoints.begin(), checkpoints.end());
-    checkpoints.erase(std::unique(checkpoints.begin(), checkpoints.end()), checkpoints.end());
-
-    std::size_t next_payout = 0;
-    std::uint32_t intake_batches = 0;
-    auto intake_until = [&](std::int64_t limit_s) -> Status {
-        while (next_payout < plan.payouts.size() && plan.payouts[next_payout].intake_s < limit_s) {
-            std::vector<Operation> ops;
-            std::vector<std::size_t> fx_op_payout;  // per op: payout index, or SIZE_MAX
-            std::int64_t last_s = 0;
-            for (std::uint32_t n = 0;
-                 n < kPayoutsPerBatchMax && next_payout < plan.payouts.size() &&
-                 plan.payouts[next_payout].intake_s < limit_s;
-                 ++n, ++next_payout) {
-                const Payout& p = plan.payouts[next_payout];
-                last_s = p.intake_s;
-                const money::Currency& source = chart.currency(p.source);
-                const money::Currency& target = chart.currency(p.target);
-                const std::string name = payout_name(p.number) + " " + chart.psp_id(p.psp);
-                ops.push_back(booker.transfer(
-                    Stage::kPayoutHold,
-                    "payout " + name + " to a " + target.to_string() +
-                        " beneficiary: intake, funds held (" +
-                        money::format_money(Money{p.source_amount, source}) + ")",
-                    chart.psp_available(p.psp, p.source), chart.psp_held(p.psp, p.source),
-                    Money{p.source_amount, source}));
-                fx_op_payout.push_back(SIZE_MAX);
-                if (!p.rate)
-                    continue;
-                ops.back().linked = true;  // no hold without its conversion
-                ledger::FxConversionRequest fx{
-                    .id = booker.next_id(Stage::kFxConversion),
-                    .value_date = booker.value_date(),
-                    .reference = "payout " + name + ": " + p.rate->pair().to_string() + " at " +
-                                 p.rate->to_string() + " (locked quote)",
-                    .from_account = chart.psp_held(p.psp, p.source),
-                    .to_account = chart.psp_held(p.psp, p.target),
-                    .fx_position_from = chart.fx_position(p.source),
-                    .fx_position_to = chart.fx_position(p.target),
-                    .rounding_account = chart.rounding(p.target),
-                    .from = Money{p.source_amount, source},
-                    .rate = *p.rate,
-                    .mode = config.engine.rounding_mode,
-                };
-                ops.push_back(Operation{std::move(fx), false});
-                fx_op_payout.push_back(next_payout);
-            }
-            ++intake_batches;
-            auto results =
-                booker.commit("payout intake " + std::to_string(intake_batches), last_s, ops);
-            if (!results)
-                return results.error();
-            // Paired check: the ledger converted exactly what the plan computed.
-            for (std::size_t i = 0; i < ops.size(); ++i) {
-                if (fx_op_payout[i] == SIZE_MAX)
-                    continue;
-                const Payout& p = plan.payouts[fx_op_payout[i]];
-                const auto& converted = (*results)[i].converted;
-                if (!converted || converted->currency != chart.currency(p.target) ||
-                    converted->amount != p.target_amount) {
-                    return Status(
-                        StatusCode::kInternal,
-                        "payout " + payout_name(p.number) + ": the ledger converted " +
-                            (converted ? money::format_money(*converted) : "nothing") +
-                            ", the plan expected " +
-                            money::format_money(Money{p.target_amount, chart.currency(p.target)}));
-                }
-            }
-        }
-        return Status::ok();
-    };
-
-    auto psps_of = [&](const std::vector<std::size_t>& indices) {
-        std::map<PspIndex, std::vector<std::size_t>> by_psp;
-        for (std::size_t i : indices)
-            by_psp[plan.payouts[i].psp].push_back(i);
-        return by_psp;
-    };
-    auto currencies_label = [&](const std::vector<CycleKey>& keys) {
-        std::string s;
-        for (const CycleKey& key : keys) {
-            // Appended piecewise: `" " + std::string` trips g++ 12's -Wrestrict false
-            // positive at -O3.
-            s += ' ';
-            s += chart.currency(key.second).code_view();
-        }
-        return s;
-    };
-
-    for (const std::int64_t t : checkpoints) {
-        if (Status s = intake_until(t); !s.is_ok())
+    Status run() {
+        if (Status s = resolve(); !s)
             return s;
-
-        if (auto it = confirm_at.find(t); it != confirm_at.end()) {
-            std::vector<Operation> ops;
-            for (const CycleKey& key : it->second) {
-                const CurrencyIndex c = key.second;
-                const money::Currency& currency = chart.currency(c);
-                const BankIndex bank = *chart.bank_for(c);
-                const std::string cycle = "cycle " + currency.to_string() + " " + hh_mm(key.first);
-                for (const auto& [psp, indices] : psps_of(plan.cycles[key])) {
-                    Amount confirmed;
-                    std::size_t paid = 0;
-                    for (std::size_t i : indices) {
-                        const Payout& p = plan.payouts[i];
-                        if (!p.rejected) {
-                            confirmed += p.target_amount;
-                            ++paid;
-                            continue;
-                        }
-                        ops.push_back(booker.transfer(
-                            Stage::kRejection,
-                            cycle + ": payout " + payout_name(p.number) + " " + chart.psp_id(psp) +
-                                " rejected by " + chart.bank_id(bank) + " (" +
-                                std::string(kRejectReasons[p.reject_reason]) +
-                                "), funds returned to the PSP",
-                            chart.settlement(bank, c), chart.psp_available(psp, c),
-                            Money{p.target_amount, currency}));
-                    }
-                    if (paid > 0) {
-                        ops.push_back(booker.transfer(
-                            Stage::kConfirmation,
-                            cycle + ": " + chart.bank_id(bank) + " confirmed " + chart.psp_id(psp) +
-                                "'s payment order (" + std::to_string(paid) + " payouts)",
-                            chart.settlement(bank, c), chart.nostro(bank, c),
-                            Money{confirmed, currency}));
-                    }
-                }
-            }
-            auto r = booker.commit("confirmations" + currencies_label(it->second), t, ops);
-            if (!r)
-                return r.error();
+        set_clock(at(2h + 30min));
+        if (Status s = rates(); !s)
+            return s;
+        if (Status s = deposits(); !s)
+            return s;
+        const std::uint32_t first = options_.payouts / 2;
+        if (Status s = business(1, 0, first); !s)
+            return s;
+        if (Status s = cutoff(at(3h)); !s)
+            return s;
+        set_clock(at(5h + 10min));
+        if (Status s = rates(); !s)
+            return s;
+        if (Status s = business(2, first, options_.payouts); !s)
+            return s;
+        for (const auto t : {at(8h), at(9h), at(14h), at(19h)}) {
+            if (Status s = cutoff(t); !s)
+                return s;
         }
-
-        if (auto it = settle_at.find(t); it != settle_at.end()) {
-            std::vector<Operation> ops;
-            for (const CycleKey& key : it->second) {
-                const CurrencyIndex c = key.second;
-                const money::Currency& currency = chart.currency(c);
-                const BankIndex bank = *chart.bank_for(c);
-                for (const auto& [psp, indices] : psps_of(plan.cycles[key])) {
-                    Amount total;
-                    for (std::size_t i : indices)
-                        total += plan.payouts[i].target_amount;
-                    ops.push_back(booker.transfer(
-                        Stage::kSettlement,
-                        "cycle " + currency.to_string() + " " + hh_mm(key.first) + ": " +
-                            chart.psp_id(psp) + " payment order to " + chart.bank_id(bank) + " (" +
-                            std::to_string(indices.size()) + " payouts)",
-                        chart.psp_held(psp, c), chart.settlement(bank, c), Money{total, currency}));
-                }
-            }
-            auto r = booker.commit("cut-off " + hh_mm(t) + currencies_label(it->second), t, ops);
-            if (!r)
-                return r.error();
-        }
+        return barrier();
     }
-    FXSETTLE_ASSERT(next_payout == plan.payouts.size(),
-                    "every payout is taken in before its cut-off");
+
+  private:
+    ledger::Timestamp at(std::chrono::minutes m) const { return ledger::Timestamp(day_) + m; }
+    void set_clock(ledger::Timestamp t) {
+        clock_.set(t);
+        seq_.wake();
+    }
+    Money money_of(std::int64_t minor_units, const money::Currency& c) const {
+        return Money{Amount::from_minor(minor_units), c};
+    }
+    // Amount `units` whole units of `c` (minor units scaled by the exponent).
+    Money units(std::uint64_t whole, const money::Currency& c) const {
+        std::int64_t minor = static_cast<std::int64_t>(whole);
+        for (int i = 0; i < static_cast<int>(c.exponent); ++i)
+            minor *= 10;
+        return Money{Amount::from_minor(minor), c};
+    }
+
+    Status resolve() {
+        auto psp = [&](std::string_view id, PspIndex& out) -> Status {
+            auto i = chart_.psp_index(id);
+            if (!i)
+                return Status(StatusCode::kFailedPrecondition,
+                              "the demo's PSP '" + std::string(id) + "' is not configured");
+            out = *i;
+            return Status::ok();
+        };
+        if (Status s = psp("alpha", alpha_); !s)
+            return s;
+        if (Status s = psp("borealis", borealis_); !s)
+            return s;
+        if (Status s = psp("coral", coral_); !s)
+            return s;
+        if (Status s = psp("delta", delta_); !s)
+            return s;
+        auto bank = [&](std::string_view id, BankIndex& out) -> Status {
+            auto i = chart_.bank_index(id);
+            if (!i)
+                return Status(StatusCode::kFailedPrecondition,
+                              "the demo's bank '" + std::string(id) + "' is not configured");
+            out = *i;
+            return Status::ok();
+        };
+        if (Status s = bank("bank-cn", bank_cn_); !s)
+            return s;
+        if (Status s = bank("bank-intl", bank_intl_); !s)
+            return s;
+        auto venue_a = chart_.venue_index("venue-a");
+        auto venue_b = chart_.venue_index("venue-b");
+        if (!venue_a || !venue_b)
+            return Status(StatusCode::kFailedPrecondition,
+                          "the demo's venues 'venue-a' and 'venue-b' are not configured");
+        venue_a_ = *venue_a;
+        venue_b_ = *venue_b;
+        for (std::string_view code : {"USD", "EUR", "CNY", "SGD"}) {
+            auto c = config_.currency_table.find(code);
+            if (!c || !chart_.currency_index(*c))
+                return Status(StatusCode::kFailedPrecondition,
+                              "the demo's currency " + std::string(code) + " is not settled");
+        }
+        usd_ = *config_.currency_table.find("USD");
+        eur_ = *config_.currency_table.find("EUR");
+        cny_ = *config_.currency_table.find("CNY");
+        sgd_ = *config_.currency_table.find("SGD");
+        return Status::ok();
+    }
+
+    Status submit(Command command) {
+        const auto r = seq_.submit_wait(std::move(command), std::chrono::milliseconds(60'000));
+        if (r != engine::SubmitResult::kAccepted)
+            return Status(StatusCode::kInternal, "the sequencer refused a command: " +
+                                                     std::string(engine::submit_result_name(r)) +
+                                                     " " + seq_.error().to_string());
+        return Status::ok();
+    }
+
+    // A position request: once its report is delivered, everything before it was.
+    Status barrier() {
+        const std::string id = "barrier-" + std::to_string(++barriers_);
+        if (Status s = submit(engine::PositionRequest{alpha_, id, std::nullopt}); !s)
+            return s;
+        if (!sink_.wait_barrier(id))
+            return Status(StatusCode::kInternal,
+                          "the sequencer delivered nothing for 120 s: " + seq_.error().to_string());
+        return Status::ok();
+    }
+
+    // Two-way prices from both venues, stamped with the clock.
+    Status rates() {
+        const ledger::Timestamp t = clock_.now();
+        struct Quote {
+            std::string_view pair;
+            std::string_view bid_a, ask_a, bid_b, ask_b;
+        };
+        const Quote quotes[] = {
+            {"USD/CNY", "7.1000", "7.1010", "7.0998", "7.1012"},
+            {"EUR/CNY", "7.7000", "7.7012", "7.6995", "7.7015"},
+            {"SGD/CNY", "5.4600", "5.4610", "", ""},
+        };
+        for (const Quote& q : quotes) {
+            const auto slash = q.pair.find('/');
+            const money::CurrencyPair pair{*config_.currency_table.find(q.pair.substr(0, slash)),
+                                           *config_.currency_table.find(q.pair.substr(slash + 1))};
+            const Money size = units(3'000'000, pair.base);
+            for (const bool a : {true, false}) {
+                if (!a && q.bid_b.empty())
+                    continue;
+                auto bid = Rate::parse(pair, a ? q.bid_a : q.bid_b);
+                auto ask = Rate::parse(pair, a ? q.ask_a : q.ask_b);
+                if (!bid || !ask)
+                    return Status(StatusCode::kInternal, "a demo rate does not parse");
+                if (Status s = submit(engine::VenueRate{a ? venue_a_ : venue_b_, pair, *bid, *ask,
+                                                        size.amount, size.amount, t});
+                    !s)
+                    return s;
+            }
+        }
+        return barrier();
+    }
+
+    Status deposit(PspIndex psp, BankIndex bank, std::uint64_t whole, const money::Currency& c) {
+        ++report_.deposits.submitted;
+        return submit(engine::Deposit{psp, "PAYIN-" + chart_.psp_id(psp) + "-" + c.to_string(),
+                                      bank, units(whole, c)});
+    }
+    Status deposits() {
+        const Status all[] = {deposit(alpha_, bank_intl_, 6'000'000, usd_),
+                              deposit(alpha_, bank_cn_, 30'000'000, cny_),
+                              deposit(borealis_, bank_intl_, 4'000'000, eur_),
+                              deposit(borealis_, bank_cn_, 5'000'000, cny_),
+                              deposit(coral_, bank_cn_, 20'000'000, cny_),
+                              deposit(delta_, bank_intl_, 2'500'000, sgd_)};
+        for (const Status& s : all) {
+            if (!s)
+                return s;
+        }
+        return barrier();
+    }
+
+    engine::PayoutInstruction payout(PspIndex psp, std::uint32_t n, Money amount,
+                                     const money::Currency& funding) {
+        static constexpr std::string_view kNames[] = {
+            "Shenzhen Huaqiang Electronics", "Yiwu Jinyuan Trading",  "Guangzhou Pearl Textiles",
+            "Ningbo Harbour Logistics",      "Hangzhou Westlake Tea", "Dongguan Precision Molds"};
+        engine::PayoutInstruction p;
+        p.psp = psp;
+        p.client_id = "PO-" + std::to_string(n);
+        const bool cn = amount.currency == cny_;
+        p.beneficiary = engine::Beneficiary{
+            cn ? "bank-cn" : "bank-intl",
+            (cn ? "6222020" : "DE8937040044") + std::to_string(100'000 + rng_.between(0, 899'999)),
+            std::string(kNames[rng_.between(0, 5)]), cn ? "CN" : "DE"};
+        p.amount = amount;
+        p.funding_currency = funding;
+        p.value_date = engine::calendar::ValueDateRequest{
+            engine::calendar::Tenor::kToday, std::nullopt, engine::calendar::Roll::kNone};
+        p.purpose = "marketplace seller payout";
+        p.reference = "SETTLE-" + std::to_string(n);
+        return p;
+    }
+
+    Status one_payout(std::uint32_t n) {
+        ++report_.payouts.submitted;
+        const std::uint64_t kind = rng_.between(1, 100);
+        if (kind <= 30) {  // alpha: CNY funded in USD, a third at a quoted rate
+            const Money amount =
+                money_of(static_cast<std::int64_t>(rng_.between(50'000, 2'000'000)), cny_);
+            auto p = payout(alpha_, n, amount, usd_);
+            if (rng_.between(1, 3) == 1) {
+                ++report_.quotes.submitted;
+                const std::string qid = "RFQ-" + std::to_string(n);
+                if (Status s =
+                        submit(engine::QuoteRequest{alpha_, qid, usd_, cny_, amount, p.value_date});
+                    !s)
+                    return s;
+                p.quote_id = sink_.wait_quote(alpha_, qid);
+            }
+            return submit(std::move(p));
+        }
+        if (kind <= 45) {  // alpha: USD, one in three to borealis' account
+            auto p = payout(
+                alpha_, n, money_of(static_cast<std::int64_t>(rng_.between(10'000, 300'000)), usd_),
+                usd_);
+            if (rng_.between(1, 3) == 1) {
+                p.payee_psp = borealis_;
+                ++internal_;
+            }
+            return submit(std::move(p));
+        }
+        if (kind <= 65) {  // borealis: CNY funded in EUR, or EUR
+            if (rng_.between(1, 2) == 1)
+                return submit(payout(
+                    borealis_, n,
+                    money_of(static_cast<std::int64_t>(rng_.between(50'000, 2'000'000)), cny_),
+                    eur_));
+            return submit(payout(
+                borealis_, n,
+                money_of(static_cast<std::int64_t>(rng_.between(10'000, 300'000)), eur_), eur_));
+        }
+        if (kind <= 80) {                   // coral: CNY, one in three to alpha's account
+            if (rng_.between(1, 100) == 1)  // beyond coral's funds: refused at intake
+                return submit(payout(coral_, n, units(90'000'000, cny_), cny_));
+            auto p = payout(
+                coral_, n,
+                money_of(static_cast<std::int64_t>(rng_.between(50'000, 2'000'000)), cny_), cny_);
+            if (rng_.between(1, 3) == 1) {
+                p.payee_psp = alpha_;
+                ++internal_;
+            }
+            return submit(std::move(p));
+        }
+        // delta: CNY funded in SGD
+        return submit(payout(
+            delta_, n, money_of(static_cast<std::int64_t>(rng_.between(50'000, 2'000'000)), cny_),
+            sgd_));
+    }
+
+    // EUR/CNY between alpha (buys EUR, pays CNY) and borealis (sells EUR): the only pair
+    // where the default config lets two PSPs take the opposite short positions.
+    Status one_order(std::uint32_t n) {
+        ++report_.orders.submitted;
+        const bool buy = rng_.between(0, 1) == 0;
+        engine::NewOrder o;
+        o.psp = buy ? alpha_ : borealis_;
+        o.client_id = "ORD-" + std::to_string(n);
+        o.pair = money::CurrencyPair{eur_, cny_};
+        o.side = buy ? engine::book::Side::kBuy : engine::book::Side::kSell;
+        o.type = engine::book::OrderType::kLimit;
+        o.tif = rng_.between(1, 3) == 1 ? engine::book::TimeInForce::kIoc
+                                        : engine::book::TimeInForce::kGtc;
+        const std::int64_t ticks =
+            77'000 + static_cast<std::int64_t>(rng_.between(0, 12)) - (buy ? 2 : 0);
+        auto price = Rate::parse(o.pair, std::to_string(ticks / 10'000) + "." +
+                                             std::to_string(ticks % 10'000 + 10'000).substr(1));
+        if (!price)
+            return Status(StatusCode::kInternal, "a demo price does not parse");
+        o.price = *price;
+        o.quantity = Amount::from_minor(static_cast<std::int64_t>(rng_.between(10'000, 200'000)));
+        o.value_date = engine::calendar::ValueDateRequest{
+            engine::calendar::Tenor::kToday, std::nullopt, engine::calendar::Roll::kNone};
+        return submit(std::move(o));
+    }
+
+    // Payouts [from, to) and a third as many orders, interleaved.
+    Status business(int phase, std::uint32_t from, std::uint32_t to) {
+        static_cast<void>(phase);
+        for (std::uint32_t n = from; n < to; ++n) {
+            if (Status s = one_payout(n); !s)
+                return s;
+            if (n % 3 == 0) {
+                if (Status s = one_order(n); !s)
+                    return s;
+            }
+        }
+        return barrier();
+    }
+
+    // Fresh rates a second before the cut-off, then the cut-off; waits for its report and
+    // for the venues' and banks' answers.
+    Status cutoff(ledger::Timestamp t) {
+        set_clock(t - 1s);
+        if (Status s = rates(); !s)
+            return s;
+        set_clock(t);
+        if (!sink_.wait_cycle(t))
+            return Status(StatusCode::kInternal,
+                          "no cycle report at a cut-off: " + seq_.error().to_string());
+        if (Status s = barrier(); !s)
+            return s;
+        return barrier();
+    }
+
+  public:
+    std::uint64_t internal_ = 0;
+
+  private:
+    const config::Config& config_;
+    const engine::Chart& chart_;
+    Seq& seq_;
+    DemoSink& sink_;
+    ManualClock& clock_;
+    ledger::Date day_;
+    const DemoOptions& options_;
+    DemoReport& report_;
+    Rng rng_;
+    int barriers_ = 0;
+    PspIndex alpha_ = 0, borealis_ = 0, coral_ = 0, delta_ = 0;
+    BankIndex bank_cn_ = 0, bank_intl_ = 0;
+    VenueIndex venue_a_ = 0, venue_b_ = 0;
+    money::Currency usd_, eur_, cny_, sgd_;
+};
+
+// The day itself, on an open ledger. Separate from run_demo so that the ledger closes
+// before the read-back.
+Status run_day(ledger::Ledger& ledger, const config::Config& config, engine::Engine& engine,
+               ledger::Date day, const DemoOptions& options, DemoReport& report) {
+    // The chart, with the marker that makes the file the demo's own, before the sequencer
+    // (which must be the only writer) starts.
+    const ledger::AuxWrite marker{
+        ledger::AuxTable::kState, std::string(kMarkerKey),
+        "fxsettle-demo engine stage, seed " + std::to_string(options.seed)};
+    const auto ops = engine.initial_operations();
+    auto created = ledger.commit(ops, ledger::Timestamp(day), {&marker, 1});
+    if (!created)
+        return created.error();
+    for (const auto& r : *created) {
+        if (!ledger::is_success(r.code))
+            return Status(StatusCode::kInternal, "creating the chart of accounts: " + r.detail);
+    }
+    std::vector<money::CurrencyPair> pairs;
+    for (const auto& p : config.pairs)
+        pairs.push_back(p.pair);
+    ManualClock clock;
+    clock.set(ledger::Timestamp(day) + 2h + 30min);
+    DemoSink sink(engine.chart(), pairs, options.seed, report);
+    auto seq = Seq::create(
+        engine, ledger, [&clock] { return clock.now(); }, sink,
+        engine::sequencer_options(config.engine));
+    if (!seq)
+        return seq.error();
+    sink.seq = seq->get();
+    if (Status s = (*seq)->start(); !s)
+        return s;
+    DayDriver driver(config, engine.chart(), **seq, sink, clock, day, options, report);
+    const Status ran = driver.run();
+    const Status stopped = (*seq)->stop();
+    if (!ran)
+        return ran;
+    if (!stopped)
+        return Status(stopped.code(), "the sequencer failed: " + stopped.message());
+    if (sink.submit_failures.load() != 0)
+        return Status(StatusCode::kInternal, "the simulated venues or banks could not reply");
+    const auto counters = (*seq)->counters();
+    report.commands = counters.commands;
+    report.events = counters.events;
+    report.commits = counters.commits + 1;  // and the chart's
+    report.internal_payouts = driver.internal_;
+    report.by_currency = sink.currency_days();
+    report.by_pair = sink.pair_days();
     return Status::ok();
 }
 
 }  // namespace
-
-std::string_view stage_name(Stage stage) noexcept {
-    switch (stage) {
-        case Stage::kOpening:
-            return "opening balances";
-        case Stage::kPayIn:
-            return "pay-ins";
-        case Stage::kPayoutHold:
-            return "payout holds";
-        case Stage::kFxConversion:
-            return "FX conversions";
-        case Stage::kSettlement:
-            return "payment orders";
-        case Stage::kConfirmation:
-            return "bank confirmations";
-        case Stage::kRejection:
-            return "bank rejections";
-    }
-    return "unknown";
-}
 
 bool DemoReport::trial_balance_zero() const {
     return std::all_of(trial_balance.begin(), trial_balance.end(),
@@ -792,8 +708,8 @@ bool DemoReport::trial_balance_zero() const {
 }
 
 Result<DemoReport> run_demo(const config::Config& config, const DemoOptions& options) {
-    using Clock = std::chrono::steady_clock;
-    const auto started = Clock::now();
+    using SteadyClock = std::chrono::steady_clock;
+    const auto started = SteadyClock::now();
     if (options.payouts == 0 || options.payouts > kPayoutsMax) {
         return fail(StatusCode::kInvalidArgument, "payouts must be 1.." +
                                                       std::to_string(kPayoutsMax) + ", not " +
@@ -804,23 +720,38 @@ Result<DemoReport> run_demo(const config::Config& config, const DemoOptions& opt
     if (options.ledger_path.empty())
         return fail(StatusCode::kInvalidArgument, "the ledger path is empty");
 
-    auto chart = Chart::build(config);
-    if (!chart)
-        return fail(chart.error());
-    auto plan = plan_day(config, *chart, options);
-    if (!plan)
-        return fail(plan.error());
+    auto engine = engine::Engine::create(config);
+    if (!engine)
+        return fail(engine.error());
+    const engine::Chart& chart = engine->chart();
+    const ledger::Date day(options.business_date);
+    auto calendars = engine::calendar::CalendarSet::from_config(config);
+    if (!calendars)
+        return fail(calendars.error());
+    for (std::string_view code : {"CNY", "USD", "EUR", "SGD"}) {
+        auto c = config.currency_table.find(code);
+        if (!c)
+            return fail(StatusCode::kFailedPrecondition,
+                        "the demo's currency " + std::string(code) + " is not configured");
+        auto open = calendars->is_business_day(*c, day);
+        if (!open)
+            return fail(open.error());
+        if (!*open)
+            return fail(StatusCode::kFailedPrecondition, date_text(options.business_date) +
+                                                             " is not a business day of " +
+                                                             std::string(code));
+    }
 
     DemoReport report;
     report.ledger_path = options.ledger_path;
     report.config_source = config.source_name;
     report.business_date = date_text(options.business_date);
     report.seed = options.seed;
-    report.psps = chart->psp_count();
-    report.currencies = chart->currencies().size();
-    report.banks = chart->bank_count();
-    report.day_after = date_text(std::chrono::year_month_day(
-        std::chrono::sys_days(options.business_date) + std::chrono::days(1)));
+    report.psps = chart.psp_count();
+    report.currencies = chart.currencies().size();
+    report.banks = chart.bank_count();
+    report.venues = chart.venue_count();
+    report.day_after = date_text(std::chrono::year_month_day(day + std::chrono::days(1)));
 
     auto replaced = remove_old_demo_ledger(options.ledger_path);
     if (!replaced)
@@ -848,11 +779,11 @@ Result<DemoReport> run_demo(const config::Config& config, const DemoOptions& opt
                                                    options.ledger_path.string() + ": " +
                                                    ledger.error().message());
         }
-        if (Status s = book_day(**ledger, config, *chart, *plan, options, report); !s.is_ok())
+        if (Status s = run_day(**ledger, config, *engine, day, options, report); !s.is_ok())
             return fail(std::move(s));
     }
-    const auto booked = Clock::now();
-    report.book_elapsed = booked - started;
+    const auto ran = SteadyClock::now();
+    report.run_elapsed = ran - started;
 
     // Read everything back from a fresh read-only open, as fxledger would.
     open.create_if_missing = false;
@@ -867,14 +798,8 @@ Result<DemoReport> run_demo(const config::Config& config, const DemoOptions& opt
     if (!info)
         return fail(info.error());
     report.accounts = info->accounts;
+    report.entries = info->last_sequence;
     report.head_hash = info->head_hash;
-    if (info->last_sequence != report.entries || info->accounts != chart->accounts().size()) {
-        return fail(StatusCode::kInternal,
-                    "the ledger holds " + std::to_string(info->last_sequence) + " entries and " +
-                        std::to_string(info->accounts) + " accounts; the demo booked " +
-                        std::to_string(report.entries) + " and " +
-                        std::to_string(chart->accounts().size()));
-    }
     auto trial = (*view)->trial_balance();
     if (!trial)
         return fail(trial.error());
@@ -884,55 +809,15 @@ Result<DemoReport> run_demo(const config::Config& config, const DemoOptions& opt
         return fail(verified.error());
     report.verify = std::move(*verified);
 
-    report.payouts = plan->payouts.size();
-    std::map<money::Currency, CurrencyPayouts> by_currency;
-    for (const auto& [key, indices] : plan->cycles) {
-        const money::Currency& currency = chart->currency(key.second);
-        CurrencyPayouts& row = by_currency[currency];
-        row.currency = currency;
-        row.bank = chart->bank_id(*chart->bank_for(key.second));
-        std::map<PspIndex, bool> psps;
-        for (std::size_t i : indices) {
-            const Payout& p = plan->payouts[i];
-            ++row.payouts;
-            row.gross += p.target_amount;
-            if (p.rejected) {
-                ++row.rejected;
-                row.rejected_amount += p.target_amount;
-            } else {
-                row.confirmed += p.target_amount;
-            }
-            psps[p.psp] = true;
-        }
-        row.payment_orders += psps.size();
+    const auto cn = chart.bank_index("bank-cn");
+    const auto alpha = chart.psp_index("alpha");
+    if (cn && alpha) {
+        report.example_nostro = "bank-cn/nostro/CNY";
+        report.example_settlement = "bank-cn/settlement/CNY";
+        report.example_psp_held = "alpha/held/CNY";
     }
-    for (auto& [currency, row] : by_currency)
-        report.payouts_by_currency.push_back(row);
-    // Codes for the suggested commands, from the currency with the most payouts.
-    const CurrencyPayouts* busiest = nullptr;
-    for (const CurrencyPayouts& row : report.payouts_by_currency) {
-        if (busiest == nullptr || row.payouts > busiest->payouts)
-            busiest = &row;
-    }
-    if (busiest != nullptr) {
-        const CurrencyIndex c = *chart->currency_index(busiest->currency);
-        const BankIndex bank = *chart->bank_for(c);
-        for (const ledger::Account& account : chart->accounts()) {
-            if (account.id == chart->nostro(bank, c))
-                report.example_nostro = account.code;
-            if (account.id == chart->settlement(bank, c))
-                report.example_settlement = account.code;
-            if (account.id == chart->psp_held(0, c))
-                report.example_psp_held = account.code;
-        }
-    }
-    report.cross_currency_payouts = static_cast<std::uint64_t>(
-        std::count_if(plan->payouts.begin(), plan->payouts.end(),
-                      [](const Payout& p) { return p.rate.has_value(); }));
-
-    const auto done = Clock::now();
-    report.verify_elapsed = done - booked;
-    report.total_elapsed = done - started;
+    report.verify_elapsed = SteadyClock::now() - ran;
+    report.total_elapsed = SteadyClock::now() - started;
     return report;
 }
 

@@ -1,4 +1,4 @@
-// fxsettle-demo: the ledger stage of the settlement demo. See demo.h.
+// fxsettle-demo: the engine stage of the settlement demo. See demo.h.
 #include <iostream>
 
 #include "tools/demo/demo.h"
