@@ -127,7 +127,10 @@ class SimSink : public EventSink<Event> {
             ids.push_back(d.outbox_id);
             if ((d.possible_resend && !answer_resends) || !answer.load())
                 continue;
-            if (const auto* h = std::get_if<HedgeOrder>(&d.event)) {
+            if (const auto* h = std::get_if<HedgeOrder>(&d.event); h != nullptr && silent_venues) {
+                std::lock_guard lock(mu_);
+                hedges_unanswered.push_back(*h);
+            } else if (h != nullptr) {
                 replies.push_back(HedgeFill{h->venue, h->hedge_id,
                                             "EX-" + std::to_string(h->hedge_id), h->base_amount,
                                             h->limit, true});
@@ -170,6 +173,10 @@ class SimSink : public EventSink<Event> {
         std::lock_guard lock(mu_);
         return got_;
     }
+    std::vector<HedgeOrder> silent_hedges() const {
+        std::lock_guard lock(mu_);
+        return hedges_unanswered;
+    }
     std::set<std::uint64_t> unacked() const {
         std::lock_guard lock(mu_);
         return unacknowledged;
@@ -180,6 +187,8 @@ class SimSink : public EventSink<Event> {
     std::atomic<bool> answer{true};
     bool answer_resends = false;  // a restart after a crash before the replies
     std::atomic<int> lines_rejected{0};
+    bool silent_venues = false;                 // hedge orders go unanswered (kept below)
+    std::vector<HedgeOrder> hedges_unanswered;  // under mu_
     std::atomic<int> submit_failures{0};
     std::size_t replies_sent = 0;  // under mu_
 
@@ -757,6 +766,85 @@ TEST_F(EngineE2eTest, ADayOfPspsVenuesAndBanksThroughTheSequencer) {
     auto rows = (*view)->aux_scan(ledger::AuxTable::kOutbox, "o/", 1'000'000);
     ASSERT_TRUE(rows.has_value());
     EXPECT_TRUE(rows->empty()) << rows->size() << " outbox rows left after acknowledging";
+}
+
+// The venues fail: one hedge is rejected, the other times out on the sequencer's own tick
+// at its deadline and is filled late. The exposure is reported, never dropped, the ledger
+// stays sound, and recover() gives the same state.
+TEST_F(EngineE2eTest, RejectedAndTimedOutHedgesAreReportedThroughTheSequencer) {
+    sinks_.push_back(std::make_unique<SimSink>());
+    sink_ = sinks_.back().get();
+    sink_->silent_venues = true;
+    start(*sink_);
+    ASSERT_TRUE(seq_);
+    clock_.set(at(2h + 40min));
+    feed_rates(*sink_, clock_.now());
+    submit(Deposit{alpha_, "dep-a-usd", bank_intl_, mon("1000000.00", "USD")}, "deposit", alpha_,
+           "dep-a-usd");
+    submit(Deposit{borealis_, "dep-b-eur", bank_intl_, mon("1000000.00", "EUR")}, "deposit",
+           borealis_, "dep-b-eur");
+    for (int i = 0; i < 5; ++i) {
+        const std::string n = std::to_string(i);
+        auto a = payout(alpha_, "pa" + n, mon("10000.00", "CNY"), "USD", "bank-cn");
+        submit(a, "payout", alpha_, a.client_id);
+        auto b = payout(borealis_, "pb" + n, mon("20000.00", "CNY"), "EUR", "bank-cn");
+        submit(b, "payout", borealis_, b.client_id);
+    }
+    barrier(*sink_);
+    run_cutoff(*sink_, at(3h));
+    const auto hedges = sink_->silent_hedges();
+    ASSERT_GE(hedges.size(), 2u);
+    // The first is rejected; the others time out at their deadline (the cut-off + 30 s).
+    const HedgeOrder& rejected = hedges[0];
+    EXPECT_EQ(
+        seq_->submit_wait(HedgeReject{rejected.venue, rejected.hedge_id, "no liquidity"}, 10s),
+        SubmitResult::kAccepted);
+    barrier(*sink_);
+    clock_.set(hedges[1].deadline);
+    seq_->wake();
+    ASSERT_TRUE(sink_->wait_until([&](const std::vector<SimSink::Got>& got) {
+        std::size_t timed_out = 0;
+        for (const auto& g : got) {
+            const auto* e = std::get_if<ExposureReported>(&g.event);
+            timed_out += e != nullptr && e->reason == ExposureReason::kHedgeTimedOut ? 1 : 0;
+        }
+        return timed_out == hedges.size() - 1;
+    })) << "no timeout reported at the hedges' deadline";
+    const HedgeOrder& late = hedges[1];
+    EXPECT_EQ(seq_->submit_wait(HedgeFill{late.venue, late.hedge_id, "late-1", late.base_amount,
+                                          late.limit, true},
+                                10s),
+              SubmitResult::kAccepted);
+    barrier(*sink_);
+
+    bool rejected_reported = false, late_reported = false, late_filled = false;
+    for (const auto& g : sink_->got()) {
+        if (const auto* e = std::get_if<ExposureReported>(&g.event)) {
+            rejected_reported = rejected_reported || (e->reason == ExposureReason::kHedgeRejected &&
+                                                      e->hedge_id == rejected.hedge_id);
+            late_reported = late_reported || (e->reason == ExposureReason::kLateFill &&
+                                              e->hedge_id == late.hedge_id);
+        } else if (const auto* f = std::get_if<HedgeFilled>(&g.event)) {
+            late_filled = late_filled || (f->hedge_id == late.hedge_id && f->late);
+        } else {
+            EXPECT_FALSE(is_rejection(g.event)) << rejection_text(g.event);
+        }
+    }
+    EXPECT_TRUE(rejected_reported);
+    EXPECT_TRUE(late_reported);
+    EXPECT_TRUE(late_filled);
+
+    restart();
+    ASSERT_TRUE(seq_->stop().is_ok()) << seq_->error().to_string();
+    auto view = ledger_->read();
+    ASSERT_TRUE(view.has_value());
+    auto rows = (*view)->trial_balance();
+    ASSERT_TRUE(rows.has_value());
+    for (const auto& row : *rows)
+        EXPECT_EQ(row.debits_posted, row.credits_posted) << row.currency.to_string();
+    auto report = (*view)->verify();
+    ASSERT_TRUE(report.has_value());
+    EXPECT_TRUE(report->ok) << report->failure;
 }
 
 }  // namespace
