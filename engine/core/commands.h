@@ -198,6 +198,17 @@ struct BankLineRejection {
     friend bool operator==(const BankLineRejection&, const BankLineRejection&) = default;
 };
 
+// The bank executed one line of a payment order (a beneficiary payout); the order's
+// other lines stay open. A repeat changes nothing; a confirmation of a rejected line is
+// refused (SettlementReplyRejected kLineAlreadyRejected).
+struct BankLineConfirmation {
+    BankIndex bank = 0;
+    std::uint64_t payment_order_id = 0;
+    std::uint32_t line = 0;  // index into the order's lines
+    std::string bank_reference;
+    friend bool operator==(const BankLineConfirmation&, const BankLineConfirmation&) = default;
+};
+
 // ---- Administration (issue 8) ---------------------------------------------------------
 
 // Replaces a PSP's risk limits. Applied between batches (it takes effect for the next
@@ -220,8 +231,10 @@ struct SetLimits {
     friend bool operator==(const SetLimits&, const SetLimits&) = default;
 };
 
-using Command = std::variant<Deposit, NewOrder, CancelOrder, ReplaceOrder, OrderStatusRequest,
-                             QuoteRequest, PayoutInstruction, PositionRequest, VenueRate, HedgeFill,
-                             HedgeReject, BankConfirmation, BankLineRejection, SetLimits>;
+// Alternatives are appended, never reordered: the index is on disk (codec.h).
+using Command =
+    std::variant<Deposit, NewOrder, CancelOrder, ReplaceOrder, OrderStatusRequest, QuoteRequest,
+                 PayoutInstruction, PositionRequest, VenueRate, HedgeFill, HedgeReject,
+                 BankConfirmation, BankLineRejection, SetLimits, BankLineConfirmation>;
 
 }  // namespace fxsettle::engine

@@ -1487,6 +1487,16 @@ struct Engine::Impl {
                            "bank index " + std::to_string(rejection->bank) + " is not connected"};
             else
                 status = settlement.on_bank_line_rejection(*rejection, now, sout);
+        } else if (const auto* line_confirmation = std::get_if<BankLineConfirmation>(&command)) {
+            kind = RequestKind::kBank;
+            if (line_confirmation->bank >= chart.bank_count())
+                unknown = Reject{
+                    Reason::kUnknownBank,
+                    "bank index " + std::to_string(line_confirmation->bank) + " is not connected"};
+            else
+                status = settlement.on_bank_line_confirmation(*line_confirmation, now, sout);
+        } else {
+            return Status(StatusCode::kInternal, "a command the engine does not dispatch");
         }
         if (unknown) {
             emit(

@@ -95,6 +95,12 @@ struct Fields<BankLineRejection> {
                         &BankLineRejection::line, &BankLineRejection::text);
 };
 template <>
+struct Fields<BankLineConfirmation> {
+    static constexpr auto list =
+        std::make_tuple(&BankLineConfirmation::bank, &BankLineConfirmation::payment_order_id,
+                        &BankLineConfirmation::line, &BankLineConfirmation::bank_reference);
+};
+template <>
 struct Fields<RiskLimits> {
     static constexpr auto list = std::make_tuple(
         &RiskLimits::funding_mode, &RiskLimits::credit_limits, &RiskLimits::net_debit_caps,

@@ -12,7 +12,7 @@ ROOT = pathlib.Path(__file__).resolve().parent
 SOURCES = ["commands.h", "event_types.h", "settlement.h"]
 # Structs that are not wire data (inputs and outputs of settlement's C++ interface).
 SKIP = {"DuePayout", "DueTradeLeg", "PspTerms", "PairMid", "CurrencyCutoff", "CutoffInput",
-        "SettlementOutput", "SettlementOptions", "OpenExposure", "BankLineConfirmation"}
+        "SettlementOutput", "SettlementOptions", "OpenExposure"}
 
 
 def members(body):

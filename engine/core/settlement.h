@@ -159,16 +159,8 @@ struct CutoffInput {
 };
 
 // Replies come as the engine's commands (commands.h): HedgeFill, HedgeReject,
-// BankConfirmation (a whole order), BankLineRejection (one line by index). A bank may
-// also confirm one line; the engine can add this command to its variant when the bank
-// adapter needs it.
-struct BankLineConfirmation {
-    BankIndex bank = 0;
-    std::uint64_t payment_order_id = 0;
-    std::uint32_t line = 0;  // index into the order's lines
-    std::string bank_reference;
-    friend bool operator==(const BankLineConfirmation&, const BankLineConfirmation&) = default;
-};
+// BankConfirmation (a whole order), BankLineConfirmation and BankLineRejection (one line
+// by index).
 
 // Settlement's outcome codes, in the 900..999 band events.h reserves (PayoutFailed::reason,
 // SettlementReplyRejected::code). Stable numbers, never reused.

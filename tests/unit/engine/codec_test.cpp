@@ -35,7 +35,8 @@ class CodecTest : public EngineTest {
                 HedgeReject{0, 12, "no liquidity"},
                 BankConfirmation{1, 3, "BANKREF"},
                 BankLineRejection{1, 3, 2, "account closed"},
-                SetLimits{kBeta, "l1", "ops", limits}};
+                SetLimits{kBeta, "l1", "ops", limits},
+                BankLineConfirmation{1, 3, 1, "BANKREF-1"}};
     }
 };
 

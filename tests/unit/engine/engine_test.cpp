@@ -651,6 +651,61 @@ TEST_F(EngineTest, CutoffHandsDuePayoutsAndTradesToSettlement) {
     EXPECT_EQ(engine_->open_trades(), 0u);
 }
 
+TEST_F(EngineTest, BankLineConfirmationSettlesOneLineAndLeavesTheOthersOpen) {
+    run1(deposit(kAlpha, "d1", "10000.00", "USD"));
+    run1(payout(kAlpha, "p1", "100.00", "USD", "USD"));
+    run1(payout(kAlpha, "p2", "250.00", "USD", "USD"));
+    const auto cutoff = run({}, kT0 + 11h);
+    std::optional<PaymentOrder> order;
+    for (const auto& event : cutoff) {
+        if (const auto* o = std::get_if<PaymentOrder>(&event))
+            order = *o;
+    }
+    ASSERT_TRUE(order.has_value()) << "the USD cut-off sent no payment order";
+    ASSERT_EQ(order->lines.size(), 2u);
+    const std::uint32_t first = order->lines[0].amount == amt("100.00", "USD") ? 0 : 1;
+    const std::uint32_t second = 1 - first;
+    EXPECT_EQ(engine_->settlement().open_payment_lines(), 2u);
+
+    // One line confirmed: its payout is settled, the other line stays open.
+    auto events = run1(BankLineConfirmation{order->bank, order->order_id, first,
+                                            "BR-line-" + std::to_string(first)});
+    ASSERT_EQ(events.size(), 1u) << "expected exactly one PayoutSettled";
+    const auto settled = as<PayoutSettled>(events[0]);
+    EXPECT_EQ(settled.client_id, "p1");
+    EXPECT_EQ(settled.amount, mon("100.00", "USD"));
+    EXPECT_EQ(engine_->settlement().open_payment_lines(), 1u);
+
+    // A repeat changes nothing and says nothing.
+    const auto hash = engine_->state_hash();
+    events = run1(BankLineConfirmation{order->bank, order->order_id, first, "BR-again"});
+    EXPECT_TRUE(events.empty()) << "a repeated line confirmation produced events";
+    EXPECT_EQ(engine_->state_hash(), hash) << "a repeated line confirmation changed the state";
+
+    // Rejecting the confirmed line is refused; the other line can still be rejected.
+    events = run1(BankLineRejection{order->bank, order->order_id, first, "too late"});
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(as<SettlementReplyRejected>(events[0]).code, SettlementCode::kLineAlreadyConfirmed);
+    events = run1(BankLineRejection{order->bank, order->order_id, second, "account closed"});
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(as<PayoutFailed>(events[0]).client_id, "p2");
+    EXPECT_EQ(bal(kAlpha, "USD").available, amt("9900.00", "USD"));
+    // ... and then a confirmation of the rejected line is refused.
+    events = run1(BankLineConfirmation{order->bank, order->order_id, second, "BR-2"});
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(as<SettlementReplyRejected>(events[0]).code, SettlementCode::kLineAlreadyRejected);
+    EXPECT_EQ(engine_->settlement().open_payment_lines(), 0u);
+
+    // Unknown lines, orders and banks.
+    events = run1(BankLineConfirmation{order->bank, order->order_id, 7, "BR-7"});
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(as<SettlementReplyRejected>(events[0]).code, SettlementCode::kUnknownLine);
+    events = run1(BankLineConfirmation{order->bank, 999, 0, "BR"});
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(as<SettlementReplyRejected>(events[0]).code, SettlementCode::kUnknownPaymentOrder);
+    expect_rejected(BankLineConfirmation{9, order->order_id, 0, "BR"}, Reason::kUnknownBank);
+}
+
 // ---- replay and recovery ----------------------------------------------------------------
 
 class ReplayTest : public EngineTest {
