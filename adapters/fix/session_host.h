@@ -93,6 +93,9 @@ struct HostOptions {
     std::size_t outbound_queue_max = 65'536;
     // The durable store's group commit size (lmdb_store.h).
     std::size_t store_group_commit_writes_max = 1024;
+    // Acceptor: a socket send to a counterparty that stopped reading fails after this long
+    // (SO_SNDTIMEO) instead of blocking its session for ever; 0: never.
+    std::chrono::milliseconds send_timeout{5000};
 };
 
 // Why send() did not queue a message.
@@ -102,6 +105,8 @@ enum class SendResult : std::uint8_t {
     kSlowConsumer = 2,    // the queue was full: the session is being logged out; the message
                           // was still queued (it will be stored, not lost)
     kStopped = 3,         // the host is stopping or stopped: nothing was queued
+    kInvalid = 4,         // the message cannot be built (wire_codec.h: to_fix): nothing was
+                          // queued; send()'s `error` says why, naming the tag
 };
 const char* send_result_name(SendResult result);
 
@@ -112,7 +117,8 @@ struct HostCounters {
     std::uint64_t rejected_in = 0;     // incoming messages refused by validation
     std::uint64_t logons_refused = 0;  // Handler::authenticate said no
     std::uint64_t slow_consumer_logouts = 0;
-    std::uint64_t queued_out = 0;  // messages waiting in the outbound queues now
+    std::uint64_t queued_out = 0;   // messages waiting in the outbound queues now
+    std::uint64_t invalid_out = 0;  // send() refused with SendResult::kInvalid
 };
 
 // Per-session figures (metrics: per session and message type).
@@ -167,9 +173,12 @@ class SessionHost {
     void stop(const std::string& reason = "shutdown",
               std::chrono::milliseconds grace = std::chrono::milliseconds{2000});
 
-    // Thread-safe and never blocks: queues `message` for the session's sender thread.
-    // `token` (0: none) comes back through Handler::on_sent once QuickFIX stored it.
-    SendResult send(const SessionKey& key, WireMessage message, std::uint64_t token = 0);
+    // Thread-safe and never blocks: builds the FIX message (to_fix: structure only, no
+    // required-field check; wire_check() does that in tests) and queues it for the
+    // session's sender thread. `token` (0: none) comes back through Handler::on_sent once
+    // QuickFIX stored it. kInvalid sets *error (when given) to the reason.
+    SendResult send(const SessionKey& key, WireMessage message, std::uint64_t token = 0,
+                    std::string* error = nullptr);
     // Logs a session out with `reason` (e.g. an authorisation breach the gateway counts).
     bool logout(const SessionKey& key, const std::string& reason);
 

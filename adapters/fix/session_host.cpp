@@ -1,0 +1,850 @@
+#include "adapters/fix/session_host.h"
+
+#include <arpa/inet.h>
+#include <quickfix/Application.h>
+#include <quickfix/DataDictionary.h>
+#include <quickfix/FileLog.h>
+#include <quickfix/Message.h>
+#include <quickfix/MessageStore.h>
+#include <quickfix/Session.h>
+#include <quickfix/SessionSettings.h>
+#include <quickfix/ThreadedSSLSocketAcceptor.h>
+#include <quickfix/ThreadedSSLSocketInitiator.h>
+#include <quickfix/ThreadedSocketAcceptor.h>
+#include <quickfix/ThreadedSocketInitiator.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <utility>
+
+#include "adapters/fix/bind_override.h"
+#include "adapters/fix/lmdb_store.h"
+#include "adapters/fix/strict_validation.h"
+#include "adapters/fix/wire_codec.h"
+
+namespace fxsettle {
+namespace adapters {
+
+const char* send_result_name(SendResult result) {
+    switch (result) {
+        case SendResult::kQueued:
+            return "queued";
+        case SendResult::kUnknownSession:
+            return "unknown_session";
+        case SendResult::kSlowConsumer:
+            return "slow_consumer";
+        case SendResult::kStopped:
+            return "stopped";
+        case SendResult::kInvalid:
+            return "invalid";
+    }
+    return "unknown";
+}
+
+namespace {
+
+// How many queued messages one hand-over to QuickFIX (and one on_sent call) carries.
+constexpr std::size_t kSendBatchMax = 256;
+
+bool fail(std::string* error, const std::string& text) {
+    if (error != nullptr) {
+        *error = text;
+    }
+    return false;
+}
+
+bool comp_id_ok(const std::string& id) {
+    if (id.empty() || id.size() > 64) {
+        return false;
+    }
+    for (const char c : id) {
+        const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                        (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool readable(const std::string& path) {
+    std::ifstream in(path);
+    return in.good();
+}
+
+FIX::SessionID session_id_of(const SessionKey& key) {
+    return FIX::SessionID("FIX.4.4", key.sender_comp_id, key.target_comp_id);
+}
+
+// Forwards to the LMDB store, except for the creation time: QuickFIX resets a session's
+// sequence numbers when its store was created in an earlier session period (StartTime /
+// EndTime / StartDay / EndDay). fxsettle's sessions never reset on a clock, so the
+// creation time reported to QuickFIX is always "now" (the store keeps the real one).
+class NoClockResetStore : public FIX::MessageStore {
+  public:
+    NoClockResetStore(FIX::MessageStoreFactory& factory, FIX::MessageStore* inner)
+        : factory_(factory), inner_(inner) {}
+    ~NoClockResetStore() override { factory_.destroy(inner_); }
+    NoClockResetStore(const NoClockResetStore&) = delete;
+    NoClockResetStore& operator=(const NoClockResetStore&) = delete;
+
+    bool set(int seq, const std::string& message) throw(FIX::IOException) override {
+        return inner_->set(seq, message);
+    }
+    void get(int begin, int end, std::vector<std::string>& messages) const
+        throw(FIX::IOException) override {
+        inner_->get(begin, end, messages);
+    }
+    int getNextSenderMsgSeqNum() const throw(FIX::IOException) override {
+        return inner_->getNextSenderMsgSeqNum();
+    }
+    int getNextTargetMsgSeqNum() const throw(FIX::IOException) override {
+        return inner_->getNextTargetMsgSeqNum();
+    }
+    void setNextSenderMsgSeqNum(int value) throw(FIX::IOException) override {
+        inner_->setNextSenderMsgSeqNum(value);
+    }
+    void setNextTargetMsgSeqNum(int value) throw(FIX::IOException) override {
+        inner_->setNextTargetMsgSeqNum(value);
+    }
+    void incrNextSenderMsgSeqNum() throw(FIX::IOException) override {
+        inner_->incrNextSenderMsgSeqNum();
+    }
+    void incrNextTargetMsgSeqNum() throw(FIX::IOException) override {
+        inner_->incrNextTargetMsgSeqNum();
+    }
+    FIX::UtcTimeStamp getCreationTime() const throw(FIX::IOException) override {
+        return FIX::UtcTimeStamp();
+    }
+    void reset() throw(FIX::IOException) override { inner_->reset(); }
+    void refresh() throw(FIX::IOException) override { inner_->refresh(); }
+
+  private:
+    FIX::MessageStoreFactory& factory_;
+    FIX::MessageStore* inner_;
+};
+
+class NoClockResetStoreFactory : public FIX::MessageStoreFactory {
+  public:
+    explicit NoClockResetStoreFactory(FIX::MessageStoreFactory& inner) : inner_(inner) {}
+    FIX::MessageStore* create(const FIX::SessionID& id) override {
+        return new NoClockResetStore(inner_, inner_.create(id));
+    }
+    void destroy(FIX::MessageStore* store) override { delete store; }
+
+  private:
+    FIX::MessageStoreFactory& inner_;
+};
+
+struct Outbound {
+    std::unique_ptr<FIX::Message> message;
+    std::uint64_t token = 0;
+};
+
+}  // namespace
+
+// One session: its spec, outbound queue, sender thread and counters.
+struct SessionSlot {
+    SessionSpec spec;
+    FIX::SessionID id;
+    FIX::Session* session = nullptr;  // owned by the acceptor / initiator; set in start()
+
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::deque<Outbound> queue;  // guarded by mutex
+    bool handing = false;        // the sender is handing a batch to QuickFIX
+    bool slow_consumer = false;  // logged out as a slow consumer; cleared once drained
+    bool stop_sender = false;    // finish the queue, then exit
+    std::string logout_reason;   // non-empty: the sender logs the session out
+    std::thread sender;
+
+    std::atomic<bool> logged_on{false};
+    std::atomic<std::uint64_t> messages_in{0};
+    std::atomic<std::uint64_t> messages_out{0};
+    std::atomic<std::uint64_t> rejected_in{0};
+};
+
+struct SessionHost::Impl : public FIX::Application {
+    Impl(HostOptions opts, Handler& h) : options(std::move(opts)), handler(h) {}
+
+    HostOptions options;
+    Handler& handler;
+    std::unique_ptr<FIX::DataDictionary> dictionary;
+    std::unique_ptr<LmdbStoreFactory> lmdb;
+    std::unique_ptr<NoClockResetStoreFactory> store;
+    std::unique_ptr<FIX::FileLogFactory> log_factory;
+    FIX::SessionSettings settings;
+    std::unique_ptr<FIX::Acceptor> acceptor;
+    std::unique_ptr<FIX::Initiator> initiator;
+
+    std::map<SessionKey, std::unique_ptr<SessionSlot>> sessions;
+    std::map<FIX::SessionID, SessionSlot*> by_id;
+
+    std::mutex lifecycle;  // start() / stop()
+    bool started = false;
+    bool stopped = false;
+    std::atomic<bool> stopping{false};
+    std::uint16_t port = 0;
+
+    std::atomic<std::uint64_t> logons_refused{0};
+    std::atomic<std::uint64_t> slow_consumer_logouts{0};
+    std::atomic<std::uint64_t> invalid_out{0};
+
+    bool is_acceptor() const { return options.role == HostRole::kAcceptor; }
+
+    SessionSlot* slot(const FIX::SessionID& id) {
+        auto it = by_id.find(id);
+        return it == by_id.end() ? nullptr : it->second;
+    }
+
+    // ---- FIX::Application (QuickFIX's threads): validate, decode, hand over; never send.
+    void onCreate(const FIX::SessionID&) override {}
+    void onLogon(const FIX::SessionID& id) override {
+        if (SessionSlot* s = slot(id)) {
+            s->logged_on = true;
+            handler.on_logon(s->spec.key);
+        }
+    }
+    void onLogout(const FIX::SessionID& id) override {
+        if (SessionSlot* s = slot(id)) {
+            s->logged_on = false;
+            handler.on_logout(s->spec.key);
+        }
+    }
+    void toAdmin(FIX::Message& message, const FIX::SessionID& id) override {
+        SessionSlot* s = slot(id);
+        if (s == nullptr) {
+            return;
+        }
+        const std::string& type = message.getHeader().getField(FIX::FIELD::MsgType);
+        if (type == "3") {
+            // A session Reject: QuickFIX's own validation or a throw from fromApp/fromAdmin.
+            ++s->rejected_in;
+        } else if (type == "A" && !is_acceptor()) {
+            if (!s->spec.username.empty()) {
+                message.setField(553, s->spec.username);
+            }
+            if (!s->spec.password.empty()) {
+                message.setField(554, s->spec.password);
+            }
+        }
+    }
+    void toApp(FIX::Message&, const FIX::SessionID&) throw(FIX::DoNotSend) override {}
+    void fromAdmin(const FIX::Message& message,
+                   const FIX::SessionID& id) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                                   FIX::IncorrectTagValue,
+                                                   FIX::RejectLogon) override {
+        validate_strict(message, *dictionary);
+        SessionSlot* s = slot(id);
+        if (s == nullptr || !is_acceptor()) {
+            return;
+        }
+        if (message.getHeader().getField(FIX::FIELD::MsgType) != "A") {
+            return;
+        }
+        const std::string username = message.isSetField(553) ? message.getField(553) : "";
+        const std::string password = message.isSetField(554) ? message.getField(554) : "";
+        const std::string refusal = handler.authenticate(s->spec.key, username, password);
+        if (!refusal.empty()) {
+            ++logons_refused;
+            throw FIX::RejectLogon(refusal);
+        }
+    }
+    void fromApp(const FIX::Message& message,
+                 const FIX::SessionID& id) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                                 FIX::IncorrectTagValue,
+                                                 FIX::UnsupportedMessageType) override {
+        // What DataDictionary::validate left out; a throw becomes a Reject naming the tag
+        // (counted in toAdmin).
+        validate_strict(message, *dictionary);
+        SessionSlot* s = slot(id);
+        if (s == nullptr) {
+            return;
+        }
+        WireMessage wire;
+        std::string error;
+        if (!from_fix(message, &wire, &error)) {
+            throw FIX::IncorrectDataFormat(0, error);
+        }
+        ++s->messages_in;
+        handler.on_message(s->spec.key, std::move(wire));
+    }
+
+    // ---- the sender thread of one session
+    void sender_loop(SessionSlot& s) {
+        std::vector<Outbound> batch;
+        std::vector<std::uint64_t> tokens;
+        for (;;) {
+            std::string logout_reason;
+            {
+                std::unique_lock<std::mutex> lock(s.mutex);
+                s.cv.wait(lock, [&] {
+                    return !s.queue.empty() || !s.logout_reason.empty() || s.stop_sender;
+                });
+                logout_reason.swap(s.logout_reason);
+                if (s.queue.empty() && logout_reason.empty() && s.stop_sender) {
+                    return;
+                }
+                const std::size_t n = std::min(s.queue.size(), kSendBatchMax);
+                for (std::size_t i = 0; i < n; ++i) {
+                    batch.push_back(std::move(s.queue.front()));
+                    s.queue.pop_front();
+                }
+                s.handing = true;
+            }
+            if (!logout_reason.empty() && s.session != nullptr) {
+                s.session->logout(logout_reason);
+            }
+            tokens.clear();
+            for (Outbound& out : batch) {
+                bool stored = true;
+                try {
+                    // Stores the message durably (LMDB store) with its sequence number, and
+                    // writes it to the socket when logged on. With ResetOnLogon and no logon
+                    // QuickFIX drops an application message (it would be reset away).
+                    const bool sent = s.session->send(*out.message);
+                    stored = sent || !s.spec.reset_on_logon;
+                } catch (const std::exception&) {
+                    stored = false;  // the store failed: not durable, not reported
+                }
+                if (stored) {
+                    ++s.messages_out;
+                    if (out.token != 0) {
+                        tokens.push_back(out.token);
+                    }
+                }
+            }
+            batch.clear();
+            if (!tokens.empty()) {
+                handler.on_sent(s.spec.key, tokens);
+            }
+            {
+                std::lock_guard<std::mutex> lock(s.mutex);
+                s.handing = false;
+                if (s.queue.empty()) {
+                    s.slow_consumer = false;
+                }
+            }
+            s.cv.notify_all();
+        }
+    }
+
+    bool check_options(std::string* error) const;
+    bool build_settings(std::string* error);
+    bool port_free(std::string* error) const;
+};
+
+bool SessionHost::Impl::check_options(std::string* error) const {
+    const HostOptions& o = options;
+    if (o.dictionary_path.empty()) {
+        return fail(error, "dictionary_path is empty");
+    }
+    if (o.store_path.empty()) {
+        return fail(error, "store_path is empty");
+    }
+    if (o.sessions.empty()) {
+        return fail(error, "sessions is empty");
+    }
+    if (o.sessions.size() > kSessionsPerHostMax) {
+        return fail(error, "sessions has " + std::to_string(o.sessions.size()) +
+                               " entries (at most " + std::to_string(kSessionsPerHostMax) + ")");
+    }
+    if (o.outbound_queue_max == 0 || o.outbound_queue_max > kOutboundQueueMaxCeiling) {
+        return fail(error, "outbound_queue_max must be between 1 and " +
+                               std::to_string(kOutboundQueueMaxCeiling));
+    }
+    if (o.store_group_commit_writes_max == 0) {
+        return fail(error, "store_group_commit_writes_max must be at least 1");
+    }
+    if (o.send_timeout.count() < 0) {
+        return fail(error, "send_timeout must not be negative");
+    }
+    if (is_acceptor()) {
+        in_addr address{};
+        if (::inet_pton(AF_INET, o.bind_address.c_str(), &address) != 1) {
+            return fail(error, "bind_address '" + o.bind_address + "' is not an IPv4 address");
+        }
+    }
+    std::set<SessionKey> keys;
+    const TlsSpec& tls = o.sessions.front().tls;
+    for (const SessionSpec& s : o.sessions) {
+        const std::string name = "session " + s.key.to_string() + ": ";
+        if (!comp_id_ok(s.key.sender_comp_id) || !comp_id_ok(s.key.target_comp_id)) {
+            return fail(error, name +
+                                   "CompIDs must be 1-64 characters of A-Z a-z 0-9 _ - . (got '" +
+                                   s.key.sender_comp_id + "', '" + s.key.target_comp_id + "')");
+        }
+        if (!keys.insert(s.key).second) {
+            return fail(error, name + "appears twice");
+        }
+        if (s.heartbeat.count() <= 0) {
+            return fail(error, name + "heartbeat must be at least 1 second");
+        }
+        if (s.reconnect_interval.count() <= 0) {
+            return fail(error, name + "reconnect_interval must be at least 1 second");
+        }
+        if (!is_acceptor()) {
+            if (s.connect_port == 0) {
+                return fail(error, name + "connect_port is 0");
+            }
+            if (s.connect_host.empty()) {
+                return fail(error, name + "connect_host is empty");
+            }
+        }
+        if (s.tls.enabled != tls.enabled || s.tls.cert != tls.cert || s.tls.key != tls.key ||
+            s.tls.ca != tls.ca || s.tls.require_peer_cert != tls.require_peer_cert) {
+            return fail(error, name +
+                                   "TLS settings differ from the first session's (all sessions of "
+                                   "a host share one TLS setup)");
+        }
+    }
+    if (tls.enabled) {
+        if (is_acceptor() && (tls.cert.empty() || tls.key.empty())) {
+            return fail(error, "tls: an acceptor needs cert and key");
+        }
+        if (tls.require_peer_cert && tls.ca.empty()) {
+            return fail(error, "tls: require_peer_cert needs ca");
+        }
+        if (tls.cert.empty() != tls.key.empty()) {
+            return fail(error, "tls: cert and key go together");
+        }
+        for (const std::string* file : {&tls.cert, &tls.key, &tls.ca}) {
+            if (!file->empty() && !readable(*file)) {
+                return fail(error, "tls: cannot read " + *file);
+            }
+        }
+    }
+    return true;
+}
+
+bool SessionHost::Impl::build_settings(std::string* error) {
+    try {
+        FIX::Dictionary defaults;
+        defaults.setString("ConnectionType", is_acceptor() ? "acceptor" : "initiator");
+        defaults.setString("BeginString", "FIX.4.4");
+        // A session that never ends on the clock: StartDay = EndDay with StartTime =
+        // EndTime is in range at every moment; with NoClockResetStore the store never
+        // looks older than the session period, so QuickFIX never resets on time.
+        defaults.setString("StartDay", "Sunday");
+        defaults.setString("EndDay", "Sunday");
+        defaults.setString("StartTime", "00:00:00");
+        defaults.setString("EndTime", "00:00:00");
+        defaults.setString("UseDataDictionary", "Y");
+        defaults.setString("DataDictionary", options.dictionary_path);
+        defaults.setString("ValidateUserDefinedFields", "Y");
+        defaults.setString("ValidateFieldsOutOfOrder", "Y");
+        defaults.setString("ValidateFieldsHaveValues", "Y");
+        defaults.setString("SocketNodelay", "Y");
+        defaults.setString("SocketReuseAddress", "Y");
+        defaults.setString("LogonTimeout", "10");
+        defaults.setString("LogoutTimeout", "2");
+        defaults.setString("PersistMessages", "Y");
+        long reconnect = options.sessions.front().reconnect_interval.count();
+        for (const SessionSpec& s : options.sessions) {
+            reconnect = std::min<long>(reconnect, s.reconnect_interval.count());
+        }
+        defaults.setInt("ReconnectInterval", static_cast<int>(reconnect));
+        const TlsSpec& tls = options.sessions.front().tls;
+        if (tls.enabled) {
+            // QuickFIX reads its SSL settings from [DEFAULT]. TLS 1.2 and later only.
+            defaults.setString("SSLProtocol", "all -SSLv2 -SSLv3 -TLSv1 -TLSv1_1");
+            if (is_acceptor()) {
+                defaults.setString("ServerCertificateFile", tls.cert);
+                defaults.setString("ServerCertificateKeyFile", tls.key);
+            } else if (!tls.cert.empty()) {
+                defaults.setString("ClientCertificateFile", tls.cert);
+                defaults.setString("ClientCertificateKeyFile", tls.key);
+            }
+            if (!tls.ca.empty()) {
+                defaults.setString("CertificationAuthoritiesFile", tls.ca);
+                // QuickFIX's levels (UtilitySSL.h): 0 none, 1 require (the peer must
+                // present a certificate the CA signed), 2 optional. An initiator always
+                // verifies the acceptor's certificate against `ca`.
+                defaults.setInt("CertificateVerifyLevel",
+                                is_acceptor() ? (tls.require_peer_cert ? 1 : 0) : 1);
+            }
+        }
+        settings.set(defaults);
+        for (const SessionSpec& s : options.sessions) {
+            FIX::Dictionary d;
+            d.setInt("HeartBtInt", static_cast<int>(s.heartbeat.count()));
+            d.setString("ResetOnLogon", s.reset_on_logon ? "Y" : "N");
+            if (is_acceptor()) {
+                d.setInt("SocketAcceptPort", port);
+            } else {
+                d.setString("SocketConnectHost", s.connect_host);
+                d.setInt("SocketConnectPort", s.connect_port);
+            }
+            settings.set(session_id_of(s.key), d);
+        }
+    } catch (const FIX::Exception& e) {
+        return fail(error, std::string("session settings: ") + e.what());
+    }
+    return true;
+}
+
+bool SessionHost::Impl::port_free(std::string* error) const {
+    const std::string where =
+        "cannot listen on " + options.bind_address + ":" + std::to_string(port) + ": ";
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+        return fail(error, where + std::strerror(errno));
+    }
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in in{};
+    in.sin_family = AF_INET;
+    in.sin_port = htons(port);
+    ::inet_pton(AF_INET, options.bind_address.c_str(), &in.sin_addr);
+    bool ok =
+        ::bind(fd, reinterpret_cast<const sockaddr*>(&in), sizeof in) == 0 && ::listen(fd, 1) == 0;
+    const int saved = errno;
+    ::close(fd);
+    if (!ok) {
+        return fail(error, where + std::strerror(saved));
+    }
+    return true;
+}
+
+SessionHost::SessionHost(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+SessionHost::~SessionHost() {
+    stop();
+}
+
+std::unique_ptr<SessionHost> SessionHost::create(HostOptions options, Handler& handler,
+                                                 std::string* error) {
+    std::unique_ptr<Impl> impl(new Impl(std::move(options), handler));
+    if (!impl->check_options(error)) {
+        return nullptr;
+    }
+    try {
+        impl->dictionary.reset(new FIX::DataDictionary(impl->options.dictionary_path));
+    } catch (const FIX::Exception& e) {
+        fail(error,
+             "cannot load data dictionary " + impl->options.dictionary_path + ": " + e.what());
+        return nullptr;
+    }
+    try {
+        LmdbStoreOptions store_options;
+        store_options.path = impl->options.store_path;
+        store_options.group_commit_writes_max = impl->options.store_group_commit_writes_max;
+        impl->lmdb.reset(new LmdbStoreFactory(store_options));
+        impl->store.reset(new NoClockResetStoreFactory(*impl->lmdb));
+    } catch (const FIX::Exception& e) {
+        fail(error, "cannot open message store " + impl->options.store_path + ": " + e.what());
+        return nullptr;
+    }
+    if (!impl->options.log_dir.empty()) {
+        struct stat st {};
+        if (::stat(impl->options.log_dir.c_str(), &st) != 0 &&
+            ::mkdir(impl->options.log_dir.c_str(), 0700) != 0) {
+            fail(error,
+                 "cannot create log_dir " + impl->options.log_dir + ": " + std::strerror(errno));
+            return nullptr;
+        }
+        impl->log_factory.reset(new FIX::FileLogFactory(impl->options.log_dir));
+    }
+    for (const SessionSpec& spec : impl->options.sessions) {
+        std::unique_ptr<SessionSlot> s(new SessionSlot());
+        s->spec = spec;
+        s->id = session_id_of(spec.key);
+        impl->by_id[s->id] = s.get();
+        impl->sessions[spec.key] = std::move(s);
+    }
+    return std::unique_ptr<SessionHost>(new SessionHost(std::move(impl)));
+}
+
+bool SessionHost::start(std::string* error) {
+    Impl& m = *impl_;
+    std::lock_guard<std::mutex> lock(m.lifecycle);
+    if (m.started) {
+        return fail(error, "start() was already called");
+    }
+    m.started = true;
+    in_addr address{};
+    if (m.is_acceptor()) {
+        ::inet_pton(AF_INET, m.options.bind_address.c_str(), &address);
+        m.port = m.options.listen_port;
+        if (m.port == 0) {
+            // Pick a free port on the bind address (tests and tools may pass 0).
+            const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+            sockaddr_in in{};
+            in.sin_family = AF_INET;
+            in.sin_addr = address;
+            socklen_t len = sizeof in;
+            if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&in), sizeof in) == 0 &&
+                ::getsockname(fd, reinterpret_cast<sockaddr*>(&in), &len) == 0) {
+                m.port = ntohs(in.sin_port);
+            }
+            if (fd >= 0) {
+                ::close(fd);
+            }
+        }
+        if (!m.port_free(error)) {
+            m.stopped = true;
+            return false;
+        }
+    }
+    if (!m.build_settings(error)) {
+        m.stopped = true;
+        return false;
+    }
+    const bool tls = m.options.sessions.front().tls.enabled;
+    try {
+        if (m.is_acceptor()) {
+            if (tls) {
+                m.acceptor.reset(m.log_factory
+                                     ? new FIX::ThreadedSSLSocketAcceptor(m, *m.store, m.settings,
+                                                                          *m.log_factory)
+                                     : new FIX::ThreadedSSLSocketAcceptor(m, *m.store, m.settings));
+            } else {
+                m.acceptor.reset(
+                    m.log_factory
+                        ? new FIX::ThreadedSocketAcceptor(m, *m.store, m.settings, *m.log_factory)
+                        : new FIX::ThreadedSocketAcceptor(m, *m.store, m.settings));
+            }
+        } else {
+            if (tls) {
+                m.initiator.reset(
+                    m.log_factory ? new FIX::ThreadedSSLSocketInitiator(m, *m.store, m.settings,
+                                                                        *m.log_factory)
+                                  : new FIX::ThreadedSSLSocketInitiator(m, *m.store, m.settings));
+            } else {
+                m.initiator.reset(
+                    m.log_factory
+                        ? new FIX::ThreadedSocketInitiator(m, *m.store, m.settings, *m.log_factory)
+                        : new FIX::ThreadedSocketInitiator(m, *m.store, m.settings));
+            }
+        }
+    } catch (const FIX::Exception& e) {
+        m.stopped = true;
+        return fail(error, std::string("QuickFIX configuration: ") + e.what());
+    }
+    for (auto& entry : m.sessions) {
+        SessionSlot& s = *entry.second;
+        s.session = m.acceptor ? m.acceptor->getSession(s.id) : m.initiator->getSession(s.id);
+        if (s.session == nullptr) {
+            s.session = FIX::Session::lookupSession(s.id);
+        }
+        if (s.session == nullptr) {
+            m.stopped = true;
+            m.acceptor.reset();
+            m.initiator.reset();
+            return fail(error, "QuickFIX created no session " + entry.first.to_string());
+        }
+    }
+    try {
+        if (m.acceptor) {
+            detail::ScopedBindOverride override_bind(address, m.port, m.options.send_timeout);
+            m.acceptor->start();
+        } else {
+            m.initiator->start();
+        }
+    } catch (const FIX::Exception& e) {
+        m.stopped = true;
+        m.acceptor.reset();
+        m.initiator.reset();
+        if (m.is_acceptor()) {
+            return fail(error, "cannot listen on " + m.options.bind_address + ":" +
+                                   std::to_string(m.port) + ": " + e.what());
+        }
+        return fail(error, std::string("cannot start the initiator: ") + e.what());
+    }
+    if (m.acceptor) {
+        // Listening anywhere but bind_address is never silent.
+        const std::vector<std::string> where = detail::listening_addresses(m.port);
+        const bool ok = where.size() == 1 && where.front() == m.options.bind_address;
+        if (!ok) {
+            std::string text;
+            for (const std::string& w : where) {
+                text += (text.empty() ? "" : ", ") + w;
+            }
+            m.acceptor->stop(true);
+            m.acceptor.reset();
+            m.stopped = true;
+            return fail(error, "the acceptor listens on [" + text + "]:" + std::to_string(m.port) +
+                                   ", not on bind_address " + m.options.bind_address +
+                                   " (is another bind() interposed?)");
+        }
+    }
+    for (auto& entry : m.sessions) {
+        SessionSlot* s = entry.second.get();
+        s->sender = std::thread([&m, s] { m.sender_loop(*s); });
+    }
+    return true;
+}
+
+void SessionHost::stop(const std::string& reason, std::chrono::milliseconds grace) {
+    Impl& m = *impl_;
+    std::lock_guard<std::mutex> lock(m.lifecycle);
+    m.stopping = true;
+    if (m.stopped || !m.started) {
+        m.stopped = true;
+        return;
+    }
+    m.stopped = true;
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    // 1. Drain: every queued message is handed to QuickFIX (stored; sent when logged on).
+    std::vector<SessionSlot*> drained;
+    for (auto& entry : m.sessions) {
+        SessionSlot& s = *entry.second;
+        std::unique_lock<std::mutex> slock(s.mutex);
+        if (s.cv.wait_until(slock, deadline, [&] { return s.queue.empty() && !s.handing; })) {
+            drained.push_back(&s);
+        }
+    }
+    // 2. Log out the sessions whose sender is idle (a sender stuck in a socket send holds
+    // the session's lock; closing the sockets below frees it).
+    for (SessionSlot* s : drained) {
+        if (s->logged_on) {
+            s->session->logout(reason);
+        }
+    }
+    for (SessionSlot* s : drained) {
+        while (s->logged_on && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+    }
+    // 3. Stop QuickFIX (closes the sockets), then let every sender finish its queue (the
+    // sessions are logged out now: QuickFIX stores what is left for a later resend).
+    if (m.acceptor) {
+        m.acceptor->stop(true);
+    }
+    if (m.initiator) {
+        m.initiator->stop(true);
+    }
+    for (auto& entry : m.sessions) {
+        SessionSlot& s = *entry.second;
+        {
+            std::lock_guard<std::mutex> slock(s.mutex);
+            s.stop_sender = true;
+        }
+        s.cv.notify_all();
+    }
+    for (auto& entry : m.sessions) {
+        if (entry.second->sender.joinable()) {
+            entry.second->sender.join();
+        }
+        entry.second->logged_on = false;
+    }
+}
+
+SendResult SessionHost::send(const SessionKey& key, WireMessage message, std::uint64_t token,
+                             std::string* error) {
+    Impl& m = *impl_;
+    if (m.stopping) {
+        return SendResult::kStopped;
+    }
+    auto it = m.sessions.find(key);
+    if (it == m.sessions.end()) {
+        return SendResult::kUnknownSession;
+    }
+    Outbound out;
+    out.message.reset(new FIX::Message());
+    out.token = token;
+    std::string why;
+    if (!to_fix(message, *m.dictionary, out.message.get(), &why)) {
+        ++m.invalid_out;
+        if (error != nullptr) {
+            *error = why;
+        }
+        return SendResult::kInvalid;
+    }
+    SessionSlot& s = *it->second;
+    SendResult result = SendResult::kQueued;
+    {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        if (s.stop_sender) {
+            return SendResult::kStopped;
+        }
+        s.queue.push_back(std::move(out));
+        if (s.queue.size() >= m.options.outbound_queue_max) {
+            result = SendResult::kSlowConsumer;
+            if (!s.slow_consumer) {
+                s.slow_consumer = true;
+                ++m.slow_consumer_logouts;
+                s.logout_reason =
+                    "slow consumer: " + std::to_string(s.queue.size()) + " messages queued";
+            }
+        }
+    }
+    s.cv.notify_all();
+    return result;
+}
+
+bool SessionHost::logout(const SessionKey& key, const std::string& reason) {
+    Impl& m = *impl_;
+    auto it = m.sessions.find(key);
+    if (it == m.sessions.end()) {
+        return false;
+    }
+    SessionSlot& s = *it->second;
+    {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        s.logout_reason = reason.empty() ? std::string("logout") : reason;
+    }
+    s.cv.notify_all();
+    return true;
+}
+
+bool SessionHost::logged_on(const SessionKey& key) const {
+    auto it = impl_->sessions.find(key);
+    return it != impl_->sessions.end() && it->second->logged_on;
+}
+
+HostCounters SessionHost::counters() const {
+    HostCounters c;
+    for (const SessionCounters& s : session_counters()) {
+        c.messages_in += s.messages_in;
+        c.messages_out += s.messages_out;
+        c.rejected_in += s.rejected_in;
+        c.queued_out += s.queued_out;
+    }
+    c.logons_refused = impl_->logons_refused;
+    c.slow_consumer_logouts = impl_->slow_consumer_logouts;
+    c.invalid_out = impl_->invalid_out;
+    return c;
+}
+
+std::vector<SessionCounters> SessionHost::session_counters() const {
+    std::vector<SessionCounters> out;
+    for (const auto& entry : impl_->sessions) {
+        SessionSlot& s = *entry.second;
+        SessionCounters c;
+        c.key = entry.first;
+        c.logged_on = s.logged_on;
+        c.messages_in = s.messages_in;
+        c.messages_out = s.messages_out;
+        c.rejected_in = s.rejected_in;
+        {
+            std::lock_guard<std::mutex> lock(s.mutex);
+            c.queued_out = s.queue.size();
+        }
+        if (s.session != nullptr) {
+            c.next_sender_seq = static_cast<std::uint64_t>(s.session->getExpectedSenderNum());
+            c.next_target_seq = static_cast<std::uint64_t>(s.session->getExpectedTargetNum());
+        }
+        out.push_back(c);
+    }
+    return out;
+}
+
+std::uint16_t SessionHost::listen_port() const {
+    return impl_->port;
+}
+
+}  // namespace adapters
+}  // namespace fxsettle
