@@ -1,0 +1,78 @@
+#include "adapters/edge/common.h"
+
+#include <cstdio>
+
+namespace fxsettle::adapters::edge {
+
+std::string_view log_level_name(LogLevel level) noexcept {
+    switch (level) {
+        case LogLevel::kInfo:
+            return "info";
+        case LogLevel::kWarning:
+            return "warning";
+        case LogLevel::kError:
+            return "error";
+    }
+    return "unknown";
+}
+
+LogFn stderr_log() {
+    return [](LogLevel level, const std::string& message) {
+        std::fprintf(stderr, "fxsettle-edge %s: %s\n", log_level_name(level).data(),
+                     message.c_str());
+    };
+}
+
+void AckTracker::expect(std::uint64_t outbox_id, std::uint32_t messages) {
+    if (messages == 0)
+        return;
+    std::lock_guard lock(mu_);
+    pending_[outbox_id] += messages;
+}
+
+void AckTracker::abandon(std::uint64_t outbox_id) {
+    std::lock_guard lock(mu_);
+    pending_.erase(outbox_id);
+}
+
+void AckTracker::on_sent(const std::vector<std::uint64_t>& tokens) {
+    std::vector<std::uint64_t> done;
+    {
+        std::lock_guard lock(mu_);
+        for (const std::uint64_t token : tokens) {
+            const auto it = pending_.find(token);
+            if (it == pending_.end())
+                continue;  // a resend of our own (token 0 is never reported) or abandoned
+            if (--it->second == 0) {
+                pending_.erase(it);
+                done.push_back(token);
+            }
+        }
+        acknowledged_ += done.size();
+    }
+    if (!done.empty() && acknowledge_)
+        acknowledge_(done);
+}
+
+void AckTracker::acknowledge_now(std::span<const std::uint64_t> outbox_ids) {
+    if (outbox_ids.empty())
+        return;
+    {
+        std::lock_guard lock(mu_);
+        acknowledged_ += outbox_ids.size();
+    }
+    if (acknowledge_)
+        acknowledge_(outbox_ids);
+}
+
+std::uint64_t AckTracker::acknowledged() const {
+    std::lock_guard lock(mu_);
+    return acknowledged_;
+}
+
+std::size_t AckTracker::pending() const {
+    std::lock_guard lock(mu_);
+    return pending_.size();
+}
+
+}  // namespace fxsettle::adapters::edge

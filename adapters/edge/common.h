@@ -1,0 +1,100 @@
+// What the gateway, the venue and bank adapters and the outbox sink share: how commands
+// reach the sequencer, how outbox rows are acknowledged, the clock, the log, and the
+// tracker that acknowledges an outbox row only once every message made from it was
+// stored by QuickFIX.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "engine/core/commands.h"
+#include "engine/sequencer/sequencer.h"
+#include "ledger/types.h"
+
+namespace fxsettle::adapters::edge {
+
+// How commands reach the sequencer (tests and the daemon plug a Sequencer in with
+// SequencerSubmitter; a fake is never needed: the real sequencer runs in tests).
+class CommandSubmitter {
+  public:
+    virtual ~CommandSubmitter() = default;
+    // Never blocks. On anything but kAccepted the command is left as it was.
+    virtual engine::SubmitResult submit(engine::Command&& command) = 0;
+    // Waits up to `timeout` for room in a full queue.
+    virtual engine::SubmitResult submit_wait(engine::Command&& command,
+                                             std::chrono::milliseconds timeout) = 0;
+};
+
+template <typename Seq>
+class SequencerSubmitter final : public CommandSubmitter {
+  public:
+    explicit SequencerSubmitter(Seq& sequencer) : sequencer_(sequencer) {}
+    engine::SubmitResult submit(engine::Command&& command) override {
+        return sequencer_.submit(std::move(command));
+    }
+    engine::SubmitResult submit_wait(engine::Command&& command,
+                                     std::chrono::milliseconds timeout) override {
+        return sequencer_.submit_wait(std::move(command), timeout);
+    }
+
+  private:
+    Seq& sequencer_;
+};
+
+// Acknowledges outbox rows (Sequencer::acknowledge). Called from the sequencer thread
+// (events that go nowhere) and from the sessions' sender threads (on_sent).
+using AcknowledgeFn = std::function<void(std::span<const std::uint64_t> outbox_ids)>;
+// The time handed to the converter (TransactTime, a rate without SendingTime): the same
+// clock as the sequencer's in tests with a manual clock, the system clock in the daemon.
+using ClockFn = std::function<ledger::Timestamp()>;
+
+enum class LogLevel : std::uint8_t { kInfo = 0, kWarning = 1, kError = 2 };
+std::string_view log_level_name(LogLevel level) noexcept;
+// Where the edge logs (authorisation breaches, refused logons, busy rejects, sessions up
+// and down). Called from any thread; must be thread-safe.
+using LogFn = std::function<void(LogLevel level, const std::string& message)>;
+// Writes "fxsettle-edge <level>: <message>" lines to stderr.
+LogFn stderr_log();
+
+// Outbox rows waiting for QuickFIX to store their messages. The sink registers a row
+// with the number of messages it queued for it BEFORE queueing them (a sender thread may
+// report one before send() returns); each on_sent token of that row counts one down; at
+// zero the row is acknowledged. Thread-safe.
+class AckTracker {
+  public:
+    AckTracker() = default;
+    explicit AckTracker(AcknowledgeFn acknowledge) : acknowledge_(std::move(acknowledge)) {}
+    // Sets where acknowledgements go (the sequencer, created after its sink). Call before
+    // anything is delivered.
+    void set_acknowledge(AcknowledgeFn acknowledge) { acknowledge_ = std::move(acknowledge); }
+
+    // Expect `messages` (> 0) on_sent reports for `outbox_id`.
+    void expect(std::uint64_t outbox_id, std::uint32_t messages);
+    // A message that was never queued (send() refused it): the row is no longer
+    // expected; it stays unacknowledged in the outbox and is delivered again after a
+    // restart.
+    void abandon(std::uint64_t outbox_id);
+    // Tokens reported by a host's on_sent; acknowledges the rows completed by them.
+    void on_sent(const std::vector<std::uint64_t>& tokens);
+    // Acknowledges rows at once (events that go to no counterparty).
+    void acknowledge_now(std::span<const std::uint64_t> outbox_ids);
+
+    std::uint64_t acknowledged() const;  // rows acknowledged so far
+    std::size_t pending() const;         // rows waiting for their messages
+
+  private:
+    AcknowledgeFn acknowledge_;
+    mutable std::mutex mu_;
+    std::unordered_map<std::uint64_t, std::uint32_t> pending_;
+    std::uint64_t acknowledged_ = 0;
+};
+
+}  // namespace fxsettle::adapters::edge
