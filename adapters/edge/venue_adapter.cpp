@@ -147,6 +147,8 @@ void VenueAdapter::on_message(const SessionKey& key, WireMessage&& message) {
                                    key.to_string() + " dropped");
         return;
     }
+    if (options_.stamp_rates_on_receipt && (message.msg_type == "W" || message.msg_type == "X"))
+        message.sending_time.clear();
     convert::Inbound in = converter_.from_venue(*venue, message, clock_());
     if (in.commands.empty()) {
         if (in.refused() || !in.note.empty()) {

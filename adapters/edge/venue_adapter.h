@@ -39,6 +39,10 @@ namespace fxsettle::adapters::edge {
 struct VenueAdapterOptions {
     // How long a hedge fill or reject waits for room in the sequencer's queue.
     std::chrono::milliseconds submit_wait_ms{2'000};
+    // Stamp W / X rates with the edge's clock (the engine's) on receipt instead of the
+    // venue's SendingTime (52): for a venue whose clock is not trusted, and for tests
+    // whose engine runs on a manual clock. Staleness is then measured from receipt.
+    bool stamp_rates_on_receipt = false;
 };
 
 struct VenueAdapterCounters {
