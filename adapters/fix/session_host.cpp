@@ -57,6 +57,9 @@ namespace {
 
 // How many queued messages one hand-over to QuickFIX (and one on_sent call) carries.
 constexpr std::size_t kSendBatchMax = 256;
+// How long a session being logged out may take (LogoutTimeout is 2 s) before it is
+// disconnected.
+constexpr std::chrono::milliseconds kLogoutWait{4000};
 
 bool fail(std::string* error, const std::string& text) {
     if (error != nullptr) {
@@ -305,7 +308,7 @@ struct SessionHost::Impl : public FIX::Application {
                 s.handing = true;
             }
             if (!logout_reason.empty() && s.session != nullptr) {
-                s.session->logout(logout_reason);
+                log_out(s, logout_reason);
             }
             tokens.clear();
             for (Outbound& out : batch) {
@@ -338,6 +341,21 @@ struct SessionHost::Impl : public FIX::Application {
                 }
             }
             s.cv.notify_all();
+        }
+    }
+
+    // Logs the session out and waits for it to go (QuickFIX sends the Logout from its
+    // timer, and waits LogoutTimeout for the answer). A counterparty that neither reads nor
+    // answers is disconnected after kLogoutWait, so that a slow consumer cannot keep its
+    // session (and this sender) busy.
+    void log_out(SessionSlot& s, const std::string& reason) {
+        s.session->logout(reason);
+        const auto deadline = std::chrono::steady_clock::now() + kLogoutWait;
+        while (s.logged_on && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        if (s.logged_on) {
+            s.session->disconnect();
         }
     }
 
