@@ -130,7 +130,9 @@ struct Inbound {
     // (then `reply` is set for a PSP) or carries nothing the engine acts on (`note`).
     std::vector<engine::Command> commands;
     // The reply to send back on the same session when the message was refused (PSP
-    // sessions). Venue and bank sessions get none: their refusals are only `note`d.
+    // sessions), and for a MsgType a PSP may not send (a j with BusinessRejectReason 3;
+    // `reason` stays kNone then). Venue and bank sessions get none: their refusals are
+    // only `note`d.
     std::optional<WireMessage> reply;
     // Why the message was refused (kNone when it was not): the ReasonCode and Text the
     // reply carries.
