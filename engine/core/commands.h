@@ -219,6 +219,9 @@ struct RiskLimits {
     config::CurrencyAmounts credit_limits;
     config::CurrencyAmounts net_debit_caps;
     money::Money aggregate_cap;
+    // Per currency, the largest short position an FX order may leave: what the PSP has
+    // committed to deliver beyond its own funds there. No entry: no short position limit
+    // in that currency (a net debit cap with no entry is a cap of zero).
     config::CurrencyAmounts short_position_limits;
     friend bool operator==(const RiskLimits&, const RiskLimits&) = default;
 };

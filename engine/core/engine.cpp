@@ -466,14 +466,25 @@ struct Engine::Impl {
                           "net_debit_caps." + cur(c).to_string() + ": cap " + fmt(cap, cur(c)) +
                               ", net debit would be " + fmt(net_after, cur(c))};
         }
-        if (fx_order) {
-            const Amount short_after = f.sold + delta - f.bought;
-            const Amount short_limit = limit_of(lim.short_position_limits, c);
+        // Short position limit: only where the PSP has an entry for the currency (no entry
+        // means no limit). A short position is what the PSP has committed to deliver in `c`
+        // (its unsettled outflows, this order's included, less its unsettled inflows)
+        // beyond its own funds there (available + held - credit drawn): selling funds it
+        // holds is not short, selling on credit is.
+        const auto short_entry = lim.short_position_limits.find(cur(c));
+        if (fx_order && short_entry != lim.short_position_limits.end()) {
+            const Amount own =
+                bal(psp, c, kRoleAvailable) + bal(psp, c, kRoleHeld) - bal(psp, c, kRoleReceivable);
+            const Amount committed = f.out + delta - f.in;
+            const Amount short_after = committed > own ? committed - own : Amount{};
+            const Amount& short_limit = short_entry->second;
             if (short_after > short_limit) {
                 return Reject{Reason::kShortPositionLimitExceeded,
                               "short_position_limits." + cur(c).to_string() + ": limit " +
                                   fmt(short_limit, cur(c)) + ", short position would be " +
-                                  fmt(short_after, cur(c))};
+                                  fmt(short_after, cur(c)) + " (commitments " +
+                                  fmt(committed, cur(c)) + " against own funds " +
+                                  fmt(own, cur(c)) + ")"};
             }
         }
         const auto ref = chart.currency_index(lim.aggregate_cap.currency);

@@ -505,9 +505,10 @@ TEST_F(EngineTest, ValueDatesAreCheckedAndRolledOnRequest) {
 TEST_F(EngineTest, NetDebitCapAggregateCapAndShortPositionLimit) {
     run({deposit(kGamma, "d1", "10000.00", "USD"), deposit(kGamma, "d2", "10000.00", "EUR")});
     expect_rejected(payout(kGamma, "p1", "1000.01", "USD", "USD"), Reason::kNetDebitCapExceeded);
-    // Short USD through an order: 600 > 500.
-    expect_rejected(limit(kGamma, "o1", Side::kSell, "600.00", "7.1000"),
-                    Reason::kShortPositionLimitExceeded);
+    // Selling USD it holds is not short (its limit is 500); the net debit cap still counts
+    // the sale: 1000.01 > 1000.
+    expect_rejected(limit(kGamma, "o1", Side::kSell, "1000.01", "7.1000"),
+                    Reason::kNetDebitCapExceeded);
     as<OrderAccepted>(run1(limit(kGamma, "o2", Side::kSell, "400.00", "7.1000"))[0]);
     // 400 USD in the order, 500 more is 900 <= 1000: fine; then a EUR net debit with no
     // rate cannot be valued against the aggregate cap.
@@ -517,6 +518,66 @@ TEST_F(EngineTest, NetDebitCapAggregateCapAndShortPositionLimit) {
     run1(venue_rate("EUR", "USD", "1.0800", "1.0802"));
     expect_rejected(payout(kGamma, "p3", "600.00", "EUR", "EUR"), Reason::kAggregateCapExceeded);
     as<PayoutAccepted>(run1(payout(kGamma, "p4", "500.00", "EUR", "EUR"))[0]);
+}
+
+NewOrder eur_usd(NewOrder order, const money::Rate& price) {
+    order.pair = price.pair();
+    order.price = price;
+    return order;
+}
+
+TEST_F(EngineTest, SellingFundsItHoldsIsNotShortAndNoEntryMeansNoShortLimit) {
+    // alpha (prefunded) has no short position limit for EUR: before, a missing entry was a
+    // limit of zero and refused every EUR sale, even of EUR it holds.
+    RiskLimits limits = risk_limits(config_.psps[kAlpha]);
+    limits.short_position_limits.erase(ccy("EUR"));
+    limits.short_position_limits[ccy("USD")] = amt("100.00", "USD");
+    run1(SetLimits{kAlpha, "lim-1", "ops", limits});
+    run({deposit(kAlpha, "d1", "5000.00", "EUR"), deposit(kAlpha, "d2", "5000.00", "USD"),
+         venue_rate("EUR", "USD", "1.0800", "1.0802")});
+    auto events = run1(eur_usd(limit(kAlpha, "o1", Side::kSell, "3000.00", "7.1000"),
+                               rate("EUR", "USD", "1.0900")));
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(reason_of(events[0]), std::nullopt) << text_of(events[0]);
+    // A USD limit of 100.00, and 5000 USD held: selling 4000 of them is not short either.
+    events = run1(limit(kAlpha, "o2", Side::kSell, "4000.00", "7.1000"));
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(reason_of(events[0]), std::nullopt) << text_of(events[0]);
+    // Selling 1100 more with 1000 left would be short 100.00, within its limit: a funds
+    // question for a prefunded PSP; 0.01 more is past the limit.
+    expect_rejected(limit(kAlpha, "o3", Side::kSell, "1100.00", "7.1000"),
+                    Reason::kInsufficientFunds);
+    expect_rejected(limit(kAlpha, "o3", Side::kSell, "1100.01", "7.1000"),
+                    Reason::kShortPositionLimitExceeded);
+    expect_rejected(eur_usd(limit(kAlpha, "o4", Side::kSell, "2000.01", "7.1000"),
+                            rate("EUR", "USD", "1.0900")),
+                    Reason::kInsufficientFunds);
+}
+
+TEST_F(EngineTest, ShortPositionIsWhatAPostfundedPspSellsOnCredit) {
+    // beta (postfunded, 50,000.00 USD of credit): a USD short limit of 500.00.
+    RiskLimits limits = risk_limits(config_.psps[kBeta]);
+    limits.short_position_limits = {{ccy("USD"), amt("500.00", "USD")}};
+    run1(SetLimits{kBeta, "lim-1", "ops", limits});
+    run1(deposit(kBeta, "d1", "1000.00", "USD"));
+    as<OrderAccepted>(run1(limit(kBeta, "o1", Side::kSell, "1000.00", "7.1000"))[0]);
+    // 400 on credit: short 400 <= 500.
+    as<OrderAccepted>(run1(limit(kBeta, "o2", Side::kSell, "400.00", "7.1000"))[0]);
+    EXPECT_EQ(bal(kBeta, "USD").receivable, amt("400.00", "USD"));
+    // 200 more would be short 600.
+    const auto events = run1(limit(kBeta, "o3", Side::kSell, "200.00", "7.1000"));
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(reason_of(events[0]), Reason::kShortPositionLimitExceeded);
+    EXPECT_NE(text_of(events[0]).find("short position would be 600.00"), std::string::npos)
+        << text_of(events[0]);
+    // Cancelling o1 lowers its commitments by 1000 while its own funds stay 1000: the same
+    // sale is not short any more.
+    run1(CancelOrder{kBeta, "c1", "o1"});
+    as<OrderAccepted>(run1(limit(kBeta, "o4", Side::kSell, "200.00", "7.1000"))[0]);
+    // Without a USD entry, no short limit at all: only its credit limit bounds it.
+    limits.short_position_limits.clear();
+    run1(SetLimits{kBeta, "lim-2", "ops", limits});
+    as<OrderAccepted>(run1(limit(kBeta, "o5", Side::kSell, "5000.00", "7.1000"))[0]);
 }
 
 TEST_F(EngineTest, SetLimitsAppliesAfterItsBatchAndIsAudited) {
