@@ -220,9 +220,9 @@ class Converter {
 
     // A message from the bank session of `bank`:
     //   U4 PaymentConfirmation -> per line: R -> BankLineRejection (text "<BankRejectCode>:
-    //   <Text>"); C -> BankLineConfirmation when the engine's Command has it, else one
-    //   BankConfirmation for the order after the message's rejections (the bank's
-    //   BankReference at order level, else the first line's);
+    //   <Text>"); C -> BankLineConfirmation (the line's BankReference), or, when the
+    //   message has a BankReference at order level, one BankConfirmation of the whole
+    //   order with it; rejections come first in `commands`;
     //   U6 DepositNotice -> Deposit for the PSP named in Account (a configured PSP id);
     //   j BusinessMessageReject -> nothing (noted).
     // Refusals are noted only (banks get no application-level reply).

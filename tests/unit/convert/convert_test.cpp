@@ -750,10 +750,9 @@ TEST_F(ConvertTest, PaymentConfirmationGivesRejectionsThenConfirmations) {
     ASSERT_EQ(in.commands.size(), 2u);
     EXPECT_EQ(std::get<engine::BankLineRejection>(in.commands[0]),
               (engine::BankLineRejection{0, 3, 1, "AC04: closed"}));
-    if (std::holds_alternative<engine::BankConfirmation>(in.commands[1])) {
-        EXPECT_EQ(std::get<engine::BankConfirmation>(in.commands[1]),
-                  (engine::BankConfirmation{0, 3, "BR-0"}));
-    }
+    // Without an order-level BankReference each C line is confirmed on its own.
+    EXPECT_EQ(std::get<engine::BankLineConfirmation>(in.commands[1]),
+              (engine::BankLineConfirmation{0, 3, 0, "BR-0"}));
 
     WireMessage whole = u4;
     whole.add(7207, "ORDER-REF");
