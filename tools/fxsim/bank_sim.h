@@ -42,7 +42,7 @@ struct BankOptions {
     std::string log_dir;
     std::vector<money::Currency> currencies;  // the accounts this bank keeps for fxsettle
     std::map<std::string, money::Amount> opening_balances;  // by currency code; default 0
-    std::uint32_t reject_permille = 0;  // lines rejected
+    std::uint32_t reject_permille = 0;                      // lines rejected
     std::vector<std::string> reject_codes{"AC04", "AC01", "AG01"};
     std::chrono::milliseconds confirm_delay{200};
     bool confirm_per_line = false;  // one U4 per line instead of one per order

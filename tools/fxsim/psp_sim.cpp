@@ -120,8 +120,8 @@ WireMessage PspFlow::next(std::chrono::system_clock::time_point now) {
                     q = &p;
                 }
             }
-            const Mantissa px = r.price + (r.side == '1' ? 1 : -1) * rng_.between(1, 3) *
-                                              (q ? q->tick : 0);
+            const Mantissa px =
+                r.price + (r.side == '1' ? 1 : -1) * rng_.between(1, 3) * (q ? q->tick : 0);
             x.add(40, "2").add(44, format_price(q->pair, px));
             resting_[i].cl_ord_id = cl;
             resting_[i].price = px;
@@ -181,7 +181,8 @@ WireMessage PspFlow::rfq() {
     WireMessage r;
     r.msg_type = "R";
     r.add(131, id);
-    const std::string symbol = q ? q->symbol() : base.to_string() + "/" + identity_.payout.to_string();
+    const std::string symbol =
+        q ? q->symbol() : base.to_string() + "/" + identity_.payout.to_string();
     r.groups.push_back(WireGroup{
         146,
         {{{55, symbol},
@@ -241,8 +242,8 @@ std::optional<WireMessage> PspFlow::payout_for_quote(const WireMessage& s,
     u.msg_type = "U1";
     const std::string id = next_id("LCK");
     const money::Currency ccy = identity_.payout;
-    std::string amount = money::format_amount(
-        whole_units(payout_major(r, ccy.code_view()), ccy), ccy);
+    std::string amount =
+        money::format_amount(whole_units(payout_major(r, ccy.code_view()), ccy), ccy);
     if (const std::string* contra = s.find(7400);
         contra != nullptr && s.find(7401) && *s.find(7401) == ccy.to_string()) {
         amount = *contra;
@@ -301,7 +302,8 @@ std::unique_ptr<PspSim> PspSim::create(PspOptions options, std::string* error) {
 }
 
 PspSim::PspSim(PspOptions options)
-    : SimRuntime("psp", std::chrono::milliseconds{10}), options_(std::move(options)),
+    : SimRuntime("psp", std::chrono::milliseconds{10}),
+      options_(std::move(options)),
       rng_(options_.seed) {
     for (const PspIdentity& p : options_.psps) {
         std::vector<std::string> peers;
@@ -407,11 +409,11 @@ void PspSim::on_tick(Clock::time_point now) {
     const auto elapsed =
         std::chrono::duration_cast<std::chrono::microseconds>(now - last_tick_).count();
     last_tick_ = now;
-    credit_micro_ += static_cast<std::uint64_t>(std::max<std::int64_t>(elapsed, 0)) *
-                     options_.rate_per_s;
+    credit_micro_ +=
+        static_cast<std::uint64_t>(std::max<std::int64_t>(elapsed, 0)) * options_.rate_per_s;
     // At most one second of backlog, so a long wait for logons does not turn into a burst.
-    credit_micro_ = std::min<std::uint64_t>(credit_micro_,
-                                            std::uint64_t{1'000'000} * options_.rate_per_s);
+    credit_micro_ =
+        std::min<std::uint64_t>(credit_micro_, std::uint64_t{1'000'000} * options_.rate_per_s);
     std::vector<std::size_t> up;
     for (std::size_t i = 0; i < options_.psps.size(); ++i) {
         if (logged_on(SessionKey{options_.psps[i].sender_comp_id, options_.gateway_comp_id})) {
@@ -453,8 +455,7 @@ void PspSim::on_app_message(const SessionKey& key, WireMessage&& m, Clock::time_
         if (auto u1 = flows_[*psp].payout_for_quote(m, std::chrono::system_clock::now())) {
             send_request(*psp, std::move(*u1), false);
         }
-    } else if (m.msg_type == "j" || m.msg_type == "3" || m.msg_type == "AG" ||
-               m.msg_type == "9") {
+    } else if (m.msg_type == "j" || m.msg_type == "3" || m.msg_type == "AG" || m.msg_type == "9") {
         spdlog::info("psp: {} got {}: {}", key.to_string(), m.msg_type,
                      m.find(58) ? *m.find(58) : std::string("(no text)"));
     }

@@ -42,8 +42,8 @@ std::string iso_date(std::chrono::year_month_day d) {
 }
 
 std::optional<std::chrono::year_month_day> parse_fix_date(std::string_view text) {
-    if (text.size() != 8 || !std::all_of(text.begin(), text.end(),
-                                         [](char c) { return c >= '0' && c <= '9'; })) {
+    if (text.size() != 8 ||
+        !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
         return std::nullopt;
     }
     const int y = std::stoi(std::string(text.substr(0, 4)));
@@ -152,8 +152,8 @@ Result<std::vector<PairQuote>> pair_quotes(const config::Config& config,
         q.pair = pair;
         q.tick = to_mantissa(pc->tick);
         auto it = mids.find(pair.to_string());
-        std::optional<std::string> text =
-            it != mids.end() ? std::optional<std::string>(it->second) : default_mid_text(pair.to_string());
+        std::optional<std::string> text = it != mids.end() ? std::optional<std::string>(it->second)
+                                                           : default_mid_text(pair.to_string());
         if (!text) {
             return fail(StatusCode::kNotFound, "pair " + pair.to_string() +
                                                    " has no built-in mid; give one (--mid " +
@@ -328,8 +328,7 @@ void SimRuntime::on_message(const SessionKey& key, WireMessage&& message) {
     enqueue(Event{Event::Kind::kMessage, key, std::move(message), {}});
 }
 
-void SimRuntime::on_sent(const SessionKey& /*key*/, const std::vector<std::uint64_t>& /*tokens*/) {
-}
+void SimRuntime::on_sent(const SessionKey& /*key*/, const std::vector<std::uint64_t>& /*tokens*/) {}
 
 void SimRuntime::post(std::function<void(Clock::time_point)> work) {
     enqueue(Event{Event::Kind::kWork, {}, {}, std::move(work)});

@@ -74,8 +74,8 @@ std::vector<BookLevel> VenueBook::asks() const {
     return out;
 }
 
-VenueBook::Fill VenueBook::match(char side, const money::Amount& qty,
-                                 std::optional<Mantissa> limit, bool all_or_none) const {
+VenueBook::Fill VenueBook::match(char side, const money::Amount& qty, std::optional<Mantissa> limit,
+                                 bool all_or_none) const {
     // A buyer takes the asks, a seller hits the bids.
     const std::vector<BookLevel> levels = side == '1' ? asks() : bids();
     money::Amount available;
@@ -253,8 +253,9 @@ void VenueSim::on_app_message(const SessionKey& key, WireMessage&& m, Clock::tim
     } else if (send) {
         WireMessage j;
         j.msg_type = "j";
-        j.add(372, m.msg_type).add(380, "3").add(58, "the venue simulator does not handle " +
-                                                        m.msg_type);
+        j.add(372, m.msg_type)
+            .add(380, "3")
+            .add(58, "the venue simulator does not handle " + m.msg_type);
         schedule_send(key, std::move(j));
     }
 }
@@ -384,8 +385,7 @@ WireMessage VenueSim::report(VenueOrder& o, char exec_type, const money::Amount&
         r.add(103, o.rej_reason.empty() ? "0" : o.rej_reason);
     }
     r.add(55, o.symbol).add(54, std::string(1, o.side));
-    const money::Currency base =
-        b ? b->quote().pair.base : money::Currency{};
+    const money::Currency base = b ? b->quote().pair.base : money::Currency{};
     if (b != nullptr) {
         r.add(38, money::format_amount(o.qty, base));
     }
@@ -512,8 +512,7 @@ void VenueSim::on_new_order(const SessionKey& key, const WireMessage& m, bool se
             }
         }
     }
-    spdlog::debug("{}: order {} ({}) -> status {}", name(), o.cl_ord_id, o.order_id,
-                  o.ord_status);
+    spdlog::debug("{}: order {} ({}) -> status {}", name(), o.cl_ord_id, o.order_id, o.ord_status);
     o.reports = out;
     answer(key, std::move(out), send);
     orders_.emplace(std::make_pair(key.target_comp_id, cl), std::move(o));

@@ -34,8 +34,8 @@
 namespace fxsettle::fxsim {
 
 struct VenueFaults {
-    std::uint32_t reject_permille = 0;        // orders rejected (OrdRejReason 0)
-    std::uint32_t partial_fill_permille = 0;  // fills sent in two executions
+    std::uint32_t reject_permille = 0;          // orders rejected (OrdRejReason 0)
+    std::uint32_t partial_fill_permille = 0;    // fills sent in two executions
     std::chrono::milliseconds answer_delay{0};  // before every order / status answer
     // Log a session out when it has sent this many application messages since its logon
     // (0: never); the message that trips it is booked but not answered.
@@ -46,7 +46,7 @@ struct VenueFaults {
 };
 
 struct VenueOptions {
-    std::string venue_comp_id = "VENUEA";                // ours (SenderCompID)
+    std::string venue_comp_id = "VENUEA";                  // ours (SenderCompID)
     std::vector<std::string> client_comp_ids{"FXSETTLE"};  // who may log on
     std::string bind_address = "127.0.0.1";
     std::uint16_t listen_port = 0;
@@ -54,11 +54,11 @@ struct VenueOptions {
     std::string store_path;       // the LMDB message store file
     std::string log_dir;          // QuickFIX logs; empty: none
     std::vector<PairQuote> pairs;
-    std::uint32_t depth = 5;               // levels per side, 1..kVenueDepthMax
-    std::uint32_t half_spread_ticks = 5;   // best bid/ask from the mid
-    std::uint32_t level_gap_ticks = 3;     // between levels
-    std::uint32_t step_ticks_max = 2;      // the walk moves the mid by up to this per step
-    std::uint32_t band_ticks = 2000;       // the walk stays within this of the start
+    std::uint32_t depth = 5;              // levels per side, 1..kVenueDepthMax
+    std::uint32_t half_spread_ticks = 5;  // best bid/ask from the mid
+    std::uint32_t level_gap_ticks = 3;    // between levels
+    std::uint32_t step_ticks_max = 2;     // the walk moves the mid by up to this per step
+    std::uint32_t band_ticks = 2000;      // the walk stays within this of the start
     // Size of the best level in major units of the base currency; level i holds i+1 times.
     std::int64_t level_size_major = 1'000'000;
     std::chrono::milliseconds stream_interval{250};
@@ -140,9 +140,8 @@ class VenueSim final : public SimRuntime {
     VenueFaults faults() const;
 
     struct Figures {
-        std::uint64_t orders = 0, filled = 0, partially_filled = 0, cancelled = 0,
-                      rejected = 0, status_requests = 0, snapshots = 0, increments = 0,
-                      disconnects = 0;
+        std::uint64_t orders = 0, filled = 0, partially_filled = 0, cancelled = 0, rejected = 0,
+                      status_requests = 0, snapshots = 0, increments = 0, disconnects = 0;
     };
     Figures figures() const;
     // The order with this ClOrdID from `client` (CompID), if any.
