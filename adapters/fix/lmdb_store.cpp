@@ -12,6 +12,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <thread>
 #include <utility>
 
 namespace fxsettle {
@@ -25,7 +26,9 @@ class LmdbStoreEnv {
 
     LmdbStoreEnv(const std::string& path, const LmdbStoreOptions& options)
         : path_(path),
-          writes_max_(options.group_commit_writes_max == 0 ? 1 : options.group_commit_writes_max) {
+          writes_max_(options.group_commit_writes_max == 0 ? 1 : options.group_commit_writes_max),
+          interval_(options.flush_interval.count() < 0 ? std::chrono::microseconds{0}
+                                                       : options.flush_interval) {
         int rc = mdb_env_create(&env_);
         if (rc != 0) {
             env_ = nullptr;
@@ -65,9 +68,19 @@ class LmdbStoreEnv {
             env_ = nullptr;
             throw FIX::ConfigError("LMDB store " + path + ": cannot open: " + mdb_strerror(rc));
         }
+        flusher_ = std::thread([this] { flusher_loop(); });
     }
 
+    // Commits what is queued (unless crashed or failed), then closes the file.
     ~LmdbStoreEnv() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stop_ = true;
+        }
+        work_cv_.notify_all();
+        if (flusher_.joinable()) {
+            flusher_.join();
+        }
         if (env_ != nullptr) {
             mdb_env_close(env_);
         }
@@ -81,44 +94,73 @@ class LmdbStoreEnv {
     MDB_dbi messages() const { return messages_; }
     const std::string& path() const { return path_; }
 
-    // Applies `apply` in a write transaction and returns once that transaction is
-    // committed (fsynced), or failed. Writes queued while another thread commits are
-    // carried by one transaction; one whose apply fails is retried alone so that it
-    // cannot fail the others.
-    int write(const Apply& apply) {
-        Write op;
-        op.apply = &apply;
-        std::unique_lock<std::mutex> lock(mutex_);
-        queue_.push_back(&op);
-        while (!op.done) {
-            if (committing_) {
-                done_cv_.wait(lock);
-                continue;
-            }
-            committing_ = true;
-            std::vector<Write*> batch;
-            while (!queue_.empty() && batch.size() < writes_max_) {
-                batch.push_back(queue_.front());
-                queue_.pop_front();
-            }
-            lock.unlock();
-            try {
-                commit(batch);
-            } catch (...) {
-                // Only allocation can throw here; report it rather than leave every
-                // waiter blocked behind `committing_`.
-                for (Write* w : batch) {
-                    w->rc = ENOMEM;
-                }
-            }
-            lock.lock();
-            committing_ = false;
-            for (Write* w : batch) {
-                w->done = true;
-            }
-            done_cv_.notify_all();
+    // Queues `apply` for the flusher and returns its epoch at once. Throws nothing; after a
+    // failed commit (failed_rc() != 0) the write is dropped.
+    std::uint64_t submit(Apply apply) {
+        std::shared_ptr<Write> op = std::make_shared<Write>();
+        op->apply = std::move(apply);
+        std::lock_guard<std::mutex> lock(mutex_);
+        op->epoch = ++submitted_;
+        queue_.push_back(std::move(op));
+        if (queue_.size() >= writes_max_) {
+            work_cv_.notify_one();
+        } else if (queue_.size() == 1) {
+            work_cv_.notify_one();  // starts the flush interval
         }
-        return op.rc;
+        return submitted_;
+    }
+
+    // Applies `apply` in a write transaction and returns once that transaction is
+    // committed (fsynced), or failed. Writes queued while another commit runs are carried
+    // by one transaction; a synchronous write whose apply fails is retried alone so that
+    // it cannot fail the others, and its failure is not sticky.
+    int write(Apply apply) {
+        std::shared_ptr<Write> op = std::make_shared<Write>();
+        op->apply = std::move(apply);
+        op->sync = true;
+        std::unique_lock<std::mutex> lock(mutex_);
+        op->epoch = ++submitted_;
+        queue_.push_back(op);
+        ++waiters_;
+        work_cv_.notify_one();
+        done_cv_.wait(lock, [&] { return op->done; });
+        --waiters_;
+        return op->rc;
+    }
+
+    std::uint64_t submitted_epoch() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return submitted_;
+    }
+    std::uint64_t durable_epoch() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return durable_;
+    }
+    bool wait_durable(std::uint64_t epoch, std::chrono::milliseconds timeout) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        if (durable_ >= epoch) {
+            return true;
+        }
+        ++waiters_;
+        work_cv_.notify_one();
+        const bool ok = done_cv_.wait_for(
+            lock, timeout, [&] { return durable_ >= epoch || failed_rc_ != 0 || crashed_; });
+        --waiters_;
+        return ok && durable_ >= epoch;
+    }
+    int failed_rc() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return failed_rc_;
+    }
+    bool crashed() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return crashed_;
+    }
+    void simulate_crash() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        crashed_ = true;
+        done_cv_.notify_all();
+        work_cv_.notify_all();
     }
 
     LmdbStoreStats stats() const {
@@ -130,59 +172,135 @@ class LmdbStoreEnv {
 
   private:
     struct Write {
-        const Apply* apply = nullptr;
+        Apply apply;
+        std::uint64_t epoch = 0;
+        bool sync = false;  // a caller waits for it (its failure is its own)
         int rc = 0;
         bool done = false;
     };
+    using Batch = std::vector<std::shared_ptr<Write>>;
 
-    void commit(const std::vector<Write*>& batch) {
+    // The flusher: commits queued writes in epoch order, as soon as someone waits, the
+    // queue holds writes_max_ writes, or the oldest queued write waited interval_.
+    void flusher_loop() {
+        std::unique_lock<std::mutex> lock(mutex_);
+        for (;;) {
+            work_cv_.wait(lock, [&] { return !queue_.empty() || stop_; });
+            if (queue_.empty()) {
+                return;  // stop_, and everything is committed
+            }
+            if (!stop_ && waiters_ == 0 && queue_.size() < writes_max_ && !crashed_) {
+                work_cv_.wait_for(lock, interval_, [&] {
+                    return stop_ || waiters_ > 0 || queue_.size() >= writes_max_ || crashed_;
+                });
+            }
+            Batch batch;
+            while (!queue_.empty() && batch.size() < writes_max_) {
+                batch.push_back(std::move(queue_.front()));
+                queue_.pop_front();
+            }
+            const bool skip = crashed_ || failed_rc_ != 0;
+            const int stuck_rc = crashed_ ? ECANCELED : failed_rc_;
+            lock.unlock();
+            std::uint64_t durable = 0;
+            int sticky = 0;
+            if (skip) {
+                for (const auto& w : batch) {
+                    w->rc = stuck_rc;
+                }
+            } else {
+                try {
+                    commit(batch, &durable, &sticky);
+                } catch (...) {
+                    // Only allocation can throw here.
+                    sticky = ENOMEM;
+                    for (const auto& w : batch) {
+                        w->rc = ENOMEM;
+                    }
+                }
+            }
+            lock.lock();
+            if (durable > durable_ && !crashed_) {
+                durable_ = durable;
+            }
+            if (sticky != 0 && failed_rc_ == 0) {
+                failed_rc_ = sticky;
+            }
+            for (const auto& w : batch) {
+                w->done = true;
+            }
+            done_cv_.notify_all();
+        }
+    }
+
+    // Commits `batch` in one transaction; on a failed apply, each write alone in order.
+    // *durable: the highest epoch done without a sticky failure before it; *sticky: the
+    // error that stops all later commits (a lagging write failed, or a commit failed).
+    void commit(const Batch& batch, std::uint64_t* durable, int* sticky) {
         MDB_txn* txn = nullptr;
         int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
-        if (rc != 0) {
-            for (Write* w : batch) {
-                w->rc = rc;
+        if (rc == 0) {
+            for (const auto& w : batch) {
+                rc = w->apply(txn);
+                if (rc != 0) {
+                    break;
+                }
             }
-            return;
-        }
-        for (Write* w : batch) {
-            rc = (*w->apply)(txn);
             if (rc != 0) {
-                break;
-            }
-        }
-        if (rc != 0) {
-            // A failed put leaves the transaction unusable (MDB_BAD_TXN): abort it whole
-            // and give every write its own transaction.
-            mdb_txn_abort(txn);
-            if (batch.size() == 1) {
-                batch.front()->rc = rc;
+                // A failed put leaves the transaction unusable (MDB_BAD_TXN): abort it
+                // whole and give every write its own transaction.
+                mdb_txn_abort(txn);
+                if (batch.size() > 1) {
+                    for (const auto& w : batch) {
+                        if (*sticky != 0) {
+                            w->rc = *sticky;
+                            continue;
+                        }
+                        commit(Batch{w}, durable, sticky);
+                    }
+                    return;
+                }
+                Write& w = *batch.front();
+                w.rc = rc;
+                if (w.sync) {
+                    *durable = w.epoch;  // wrote nothing; its caller gets the error
+                } else {
+                    *sticky = rc;
+                }
                 return;
             }
-            for (Write* w : batch) {
-                commit(std::vector<Write*>{w});
-            }
-            return;
+            rc = mdb_txn_commit(txn);
         }
-        rc = mdb_txn_commit(txn);
-        if (rc == 0) {
-            commits_.fetch_add(1);
-            writes_.fetch_add(batch.size());
-        }
-        for (Write* w : batch) {
+        for (const auto& w : batch) {
             w->rc = rc;
         }
+        if (rc != 0) {
+            *sticky = rc;  // durability of the prefix is unknown past this point
+            return;
+        }
+        commits_.fetch_add(1);
+        writes_.fetch_add(batch.size());
+        *durable = batch.back()->epoch;
     }
 
     const std::string path_;
     const std::size_t writes_max_;
+    const std::chrono::microseconds interval_;
     MDB_env* env_ = nullptr;
     MDB_dbi sessions_ = 0;
     MDB_dbi messages_ = 0;
 
-    std::mutex mutex_;
-    std::condition_variable done_cv_;
-    std::deque<Write*> queue_;
-    bool committing_ = false;
+    mutable std::mutex mutex_;
+    std::condition_variable work_cv_;  // the flusher waits here
+    std::condition_variable done_cv_;  // writers and wait_durable() wait here
+    std::deque<std::shared_ptr<Write>> queue_;
+    std::uint64_t submitted_ = 0;
+    std::uint64_t durable_ = 0;
+    int waiters_ = 0;
+    int failed_rc_ = 0;
+    bool crashed_ = false;
+    bool stop_ = false;
+    std::thread flusher_;
     std::atomic<std::uint64_t> commits_{0};
     std::atomic<std::uint64_t> writes_{0};
 };
@@ -221,8 +339,10 @@ std::shared_ptr<detail::LmdbStoreEnv> open_env(const LmdbStoreOptions& options) 
 }
 
 // Fixed-width little-endian encoding of the state row: next sender, next target,
-// creation seconds (8 bytes each), creation nanoseconds (4 bytes).
-constexpr std::size_t kStateBytes = 28;
+// creation seconds (8 bytes each), creation nanoseconds (4 bytes), then the sender
+// reservation (8 bytes; rows written before it existed have 28 bytes: reservation 0).
+constexpr std::size_t kStateBytesV1 = 28;
+constexpr std::size_t kStateBytes = 36;
 
 void put_u64(std::string& out, std::uint64_t v) {
     for (int i = 0; i < 8; ++i) {
@@ -312,20 +432,52 @@ constexpr std::size_t kSessionKeyBytesMax = 400;
 
 // ---- LmdbStore ------------------------------------------------------------------------
 
+namespace {
+
+// How long a store call waits for a reservation or its own writes to become durable
+// before it reports a failure.
+constexpr std::chrono::milliseconds kDurableWait{30000};
+
+}  // namespace
+
 LmdbStore::LmdbStore(std::shared_ptr<detail::LmdbStoreEnv> env, const FIX::SessionID& session_id,
-                     bool fuse_sender_increment)
+                     const LmdbStoreOptions& options)
     : env_(std::move(env)),
       session_key_(session_id.toString()),
-      fuse_sender_increment_(fuse_sender_increment) {
+      fuse_sender_increment_(options.fuse_sender_increment),
+      lagging_(options.durability == StoreDurability::kLagging),
+      reserve_block_(options.sender_reserve_block) {
     if (session_key_.empty() || session_key_.size() > kSessionKeyBytesMax) {
         throw FIX::IOException("LMDB store " + env_->path() + ": session id '" + session_key_ +
                                "' is empty or too long");
     }
+    if (lagging_ && (reserve_block_ < 2 || reserve_block_ > kSenderReserveBlockMax)) {
+        throw FIX::IOException("LMDB store " + env_->path() + ": sender_reserve_block " +
+                               std::to_string(reserve_block_) + " is not between 2 and " +
+                               std::to_string(kSenderReserveBlockMax));
+    }
     std::lock_guard<std::mutex> lock(mutex_);
-    load_or_create();
+    load_or_create(true);
 }
 
-LmdbStore::~LmdbStore() = default;
+LmdbStore::~LmdbStore() {
+    if (!lagging_) {
+        return;
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    try {
+        if (env_->crashed() || env_->failed_rc() != 0 ||
+            !env_->wait_durable(last_epoch_, kDurableWait)) {
+            return;  // not closed cleanly: the next open starts at the reservation
+        }
+        State s = durable_state();
+        s.sender_reserved = 0;
+        write_state_sync(s, "close");
+    } catch (...) {
+        // A destructor reports nothing; the row still holds the reservation, so the next
+        // open starts above every number used.
+    }
+}
 
 std::string LmdbStore::message_key(int seq) const {
     std::string key = session_key_;
@@ -340,7 +492,16 @@ std::string LmdbStore::message_key(int seq) const {
 
 void LmdbStore::fail(const char* call, int rc) const {
     throw FIX::IOException("LMDB store " + env_->path() + " session " + session_key_ + ": " + call +
-                           ": " + mdb_strerror(rc));
+                           ": " + (rc == ECANCELED ? "simulated crash" : mdb_strerror(rc)));
+}
+
+void LmdbStore::check_failed(const char* call) const {
+    const int rc = env_->failed_rc();
+    if (rc != 0) {
+        throw FIX::IOException("LMDB store " + env_->path() + " session " + session_key_ + ": " +
+                               call + ": an earlier commit failed (" + mdb_strerror(rc) +
+                               "); nothing more is written");
+    }
 }
 
 LmdbStore::State LmdbStore::durable_state() const {
@@ -354,7 +515,8 @@ LmdbStore::State LmdbStore::durable_state() const {
 namespace {
 
 std::string encode_state(std::int64_t next_sender, std::int64_t next_target,
-                         std::int64_t creation_seconds, std::int32_t creation_nanos) {
+                         std::int64_t creation_seconds, std::int32_t creation_nanos,
+                         std::int64_t sender_reserved) {
     std::string out;
     out.reserve(kStateBytes);
     put_u64(out, static_cast<std::uint64_t>(next_sender));
@@ -364,17 +526,19 @@ std::string encode_state(std::int64_t next_sender, std::int64_t next_target,
     for (int i = 0; i < 4; ++i) {
         out.push_back(static_cast<char>((nanos >> (8 * i)) & 0xffu));
     }
+    put_u64(out, static_cast<std::uint64_t>(sender_reserved));
     return out;
 }
 
 }  // namespace
 
-void LmdbStore::write_state(const State& state, const char* call) {
+void LmdbStore::write_state_sync(const State& state, const char* call) {
+    const std::string value =
+        encode_state(state.next_sender, state.next_target, state.creation_seconds,
+                     state.creation_nanos, state.sender_reserved);
     const std::string key = session_key_;
-    const std::string value = encode_state(state.next_sender, state.next_target,
-                                           state.creation_seconds, state.creation_nanos);
     const MDB_dbi dbi = env_->sessions();
-    const int rc = env_->write([&](MDB_txn* txn) {
+    const int rc = env_->write([key, value, dbi](MDB_txn* txn) {
         MDB_val k = val_of(key);
         MDB_val v = val_of(value);
         return mdb_put(txn, dbi, &k, &v, 0);
@@ -384,7 +548,56 @@ void LmdbStore::write_state(const State& state, const char* call) {
     }
 }
 
-void LmdbStore::load_or_create() {
+void LmdbStore::write_state(const State& state, const char* call) {
+    if (!lagging_) {
+        write_state_sync(state, call);
+        return;
+    }
+    check_failed(call);
+    const std::string value =
+        encode_state(state.next_sender, state.next_target, state.creation_seconds,
+                     state.creation_nanos, state.sender_reserved);
+    const std::string key = session_key_;
+    const MDB_dbi dbi = env_->sessions();
+    last_epoch_ = env_->submit([key, value, dbi](MDB_txn* txn) {
+        MDB_val k = val_of(key);
+        MDB_val v = val_of(value);
+        return mdb_put(txn, dbi, &k, &v, 0);
+    });
+}
+
+void LmdbStore::reserve_sender(std::int64_t seq, const char* call) {
+    if (!lagging_) {
+        return;
+    }
+    if (seq + reserve_block_ / 2 >= state_.sender_reserved) {
+        // Ask for the next block early, without waiting for it.
+        State s = durable_state();
+        s.sender_reserved = seq + reserve_block_;
+        write_state(s, call);
+        state_.sender_reserved = s.sender_reserved;
+        reservation_pending_ = s.sender_reserved;
+        reservation_epoch_ = last_epoch_;
+    }
+    if (seq < reserved_durable_) {
+        return;
+    }
+    if (reservation_epoch_ != 0 && env_->durable_epoch() >= reservation_epoch_) {
+        reserved_durable_ = reservation_pending_;
+    }
+    if (seq < reserved_durable_) {
+        return;
+    }
+    // Number `seq` may not be used before a reservation past it is durable.
+    if (!env_->wait_durable(reservation_epoch_, kDurableWait)) {
+        check_failed(call);
+        throw FIX::IOException("LMDB store " + env_->path() + " session " + session_key_ + ": " +
+                               call + ": the sender reservation did not become durable");
+    }
+    reserved_durable_ = reservation_pending_;
+}
+
+void LmdbStore::load_or_create(bool recover) {
     {
         ReadTxn txn(env_->env());
         if (txn.rc() != 0) {
@@ -394,7 +607,7 @@ void LmdbStore::load_or_create() {
         MDB_val v;
         const int rc = mdb_get(txn.get(), env_->sessions(), &k, &v);
         if (rc == 0) {
-            if (v.mv_size != kStateBytes) {
+            if (v.mv_size != kStateBytes && v.mv_size != kStateBytesV1) {
                 throw FIX::IOException("LMDB store " + env_->path() + " session " + session_key_ +
                                        ": state row has " + std::to_string(v.mv_size) +
                                        " bytes, expected " + std::to_string(kStateBytes));
@@ -407,13 +620,36 @@ void LmdbStore::load_or_create() {
             const std::uint32_t nanos = std::uint32_t{p[24]} | (std::uint32_t{p[25]} << 8) |
                                         (std::uint32_t{p[26]} << 16) | (std::uint32_t{p[27]} << 24);
             s.creation_nanos = static_cast<std::int32_t>(nanos);
+            s.sender_reserved = v.mv_size == kStateBytes ? to_signed(get_u64(p + 28)) : 0;
             if (s.next_sender < 1 || s.next_sender > INT_MAX || s.next_target < 1 ||
-                s.next_target > INT_MAX || s.creation_nanos < 0 || s.creation_nanos >= 1000000000) {
+                s.next_target > INT_MAX || s.creation_nanos < 0 || s.creation_nanos >= 1000000000 ||
+                s.sender_reserved < 0 || s.sender_reserved > INT_MAX) {
                 throw FIX::IOException("LMDB store " + env_->path() + " session " + session_key_ +
                                        ": state row out of range");
             }
-            state_ = s;
             fused_seq_ = 0;
+            if (!recover) {
+                // refresh(): this store's own queued writes are durable; keep its reservation.
+                s.sender_reserved = state_.sender_reserved;
+                state_ = s;
+                return;
+            }
+            bool rewrite = false;
+            if (s.sender_reserved > s.next_sender) {
+                // Not closed cleanly: numbers up to the reservation may have been used.
+                s.next_sender = s.sender_reserved;
+                rewrite = true;
+            }
+            s.sender_reserved = 0;
+            if (lagging_) {
+                s.sender_reserved = s.next_sender + reserve_block_;
+                rewrite = true;
+            }
+            if (rewrite) {
+                write_state_sync(s, "open");
+            }
+            state_ = s;
+            reserved_durable_ = s.sender_reserved;
             return;
         }
         if (rc != MDB_NOTFOUND) {
@@ -424,9 +660,27 @@ void LmdbStore::load_or_create() {
     const FIX::UtcTimeStamp now = now_utc();
     s.creation_seconds = static_cast<std::int64_t>(now.getTimeT());
     s.creation_nanos = static_cast<std::int32_t>(now.getNanosecond());
-    write_state(s, "create");
+    if (lagging_) {
+        s.sender_reserved = s.next_sender + reserve_block_;
+    }
+    write_state_sync(s, "create");
     state_ = s;
+    reserved_durable_ = s.sender_reserved;
     fused_seq_ = 0;
+}
+
+void LmdbStore::prune_unflushed() {
+    if (unflushed_.empty()) {
+        return;
+    }
+    const std::uint64_t durable = env_->durable_epoch();
+    for (auto it = unflushed_.begin(); it != unflushed_.end();) {
+        if (it->second.epoch <= durable) {
+            it = unflushed_.erase(it);
+        } else {
+            ++it;
+        }
+    }
 }
 
 bool LmdbStore::set(int seq, const std::string& message) throw(FIX::IOException) {
@@ -435,6 +689,10 @@ bool LmdbStore::set(int seq, const std::string& message) throw(FIX::IOException)
                                std::to_string(seq) + "): sequence numbers start at 1");
     }
     std::lock_guard<std::mutex> lock(mutex_);
+    if (lagging_) {
+        check_failed("set");
+        reserve_sender(seq, "set");
+    }
     const std::string key = message_key(seq);
     const bool fuse =
         fuse_sender_increment_ && fused_seq_ == 0 && seq == state_.next_sender && seq < INT_MAX;
@@ -442,14 +700,15 @@ bool LmdbStore::set(int seq, const std::string& message) throw(FIX::IOException)
     if (fuse) {
         const State s = state_;
         state_value = encode_state(seq + std::int64_t{1}, s.next_target, s.creation_seconds,
-                                   s.creation_nanos);
+                                   s.creation_nanos, s.sender_reserved);
     }
-    const std::string& session_key = session_key_;
+    const std::string session_key = session_key_;
     const MDB_dbi messages = env_->messages();
     const MDB_dbi sessions = env_->sessions();
-    const int rc = env_->write([&](MDB_txn* txn) {
+    std::shared_ptr<const std::string> body = std::make_shared<const std::string>(message);
+    auto apply = [key, body, fuse, session_key, state_value, messages, sessions](MDB_txn* txn) {
         MDB_val k = val_of(key);
-        MDB_val v = val_of(message);
+        MDB_val v = val_of(*body);
         int r = mdb_put(txn, messages, &k, &v, 0);
         if (r == 0 && fuse) {
             MDB_val sk = val_of(session_key);
@@ -457,9 +716,18 @@ bool LmdbStore::set(int seq, const std::string& message) throw(FIX::IOException)
             r = mdb_put(txn, sessions, &sk, &sv, 0);
         }
         return r;
-    });
-    if (rc != 0) {
-        fail("set", rc);
+    };
+    if (lagging_) {
+        last_epoch_ = env_->submit(apply);
+        prune_unflushed();
+        Unflushed& u = unflushed_[seq];
+        u.epoch = last_epoch_;
+        u.message = std::move(body);
+    } else {
+        const int rc = env_->write(apply);
+        if (rc != 0) {
+            fail("set", rc);
+        }
     }
     if (fuse) {
         fused_seq_ = seq;
@@ -482,6 +750,14 @@ void LmdbStore::get(int begin, int end, std::vector<std::string>& messages) cons
     if (cursor.rc() != 0) {
         fail("get", cursor.rc());
     }
+    // This store's queued messages overlay the file's (they are newer or equal).
+    auto pending = unflushed_.lower_bound(begin);
+    auto emit_pending_before = [&](long long limit) {
+        while (pending != unflushed_.end() && pending->first <= end && pending->first < limit) {
+            messages.push_back(*pending->second.message);
+            ++pending;
+        }
+    };
     const std::string prefix = session_key_ + std::string(1, '\0');
     const std::string first = message_key(begin < 1 ? 1 : begin);
     MDB_val k = val_of(first);
@@ -491,15 +767,23 @@ void LmdbStore::get(int begin, int end, std::vector<std::string>& messages) cons
         if (!has_prefix(k, prefix) || k.mv_size != prefix.size() + 4) {
             break;
         }
-        if (sequence_of(k, prefix.size()) > end) {
+        const int seq = sequence_of(k, prefix.size());
+        if (seq > end) {
             break;
         }
-        messages.emplace_back(static_cast<const char*>(v.mv_data), v.mv_size);
+        emit_pending_before(seq);
+        if (pending != unflushed_.end() && pending->first == seq) {
+            messages.push_back(*pending->second.message);
+            ++pending;
+        } else {
+            messages.emplace_back(static_cast<const char*>(v.mv_data), v.mv_size);
+        }
         rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT);
     }
     if (rc != 0 && rc != MDB_NOTFOUND) {
         fail("get", rc);
     }
+    emit_pending_before(static_cast<long long>(end) + 1);
 }
 
 std::size_t LmdbStore::message_count() const {
@@ -516,15 +800,20 @@ std::size_t LmdbStore::message_count() const {
     MDB_val k = val_of(prefix);
     MDB_val v;
     std::size_t count = 0;
+    std::size_t pending_in_file = 0;
     int rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_SET_RANGE);
     while (rc == 0 && has_prefix(k, prefix)) {
         ++count;
+        if (k.mv_size == prefix.size() + 4 &&
+            unflushed_.count(sequence_of(k, prefix.size())) != 0) {
+            ++pending_in_file;
+        }
         rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT);
     }
     if (rc != 0 && rc != MDB_NOTFOUND) {
         fail("message_count", rc);
     }
-    return count;
+    return count + unflushed_.size() - pending_in_file;
 }
 
 int LmdbStore::getNextSenderMsgSeqNum() const throw(FIX::IOException) {
@@ -565,7 +854,7 @@ void LmdbStore::setNextTargetMsgSeqNum(int value) throw(FIX::IOException) {
 void LmdbStore::incrNextSenderMsgSeqNum() throw(FIX::IOException) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (fused_seq_ != 0 && fused_seq_ == state_.next_sender) {
-        // set() committed this increment already.
+        // set() committed (or queued) this increment already.
         state_.next_sender += 1;
         fused_seq_ = 0;
         return;
@@ -574,6 +863,9 @@ void LmdbStore::incrNextSenderMsgSeqNum() throw(FIX::IOException) {
         throw FIX::IOException("LMDB store session " + session_key_ +
                                ": incrNextSenderMsgSeqNum: sequence number overflow");
     }
+    // The number being used up (an admin message QuickFIX does not store, or a message
+    // stored unfused) must be covered by a durable reservation.
+    reserve_sender(state_.next_sender, "incrNextSenderMsgSeqNum");
     State s = durable_state();
     s.next_sender = state_.next_sender + 1;
     write_state(s, "incrNextSenderMsgSeqNum");
@@ -601,63 +893,83 @@ FIX::UtcTimeStamp LmdbStore::getCreationTime() const throw(FIX::IOException) {
 
 void LmdbStore::reset() throw(FIX::IOException) {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (lagging_) {
+        check_failed("reset");
+    }
     State s;
     const FIX::UtcTimeStamp now = now_utc();
     s.creation_seconds = static_cast<std::int64_t>(now.getTimeT());
     s.creation_nanos = static_cast<std::int32_t>(now.getNanosecond());
-    const std::string state_value =
-        encode_state(s.next_sender, s.next_target, s.creation_seconds, s.creation_nanos);
+    if (lagging_) {
+        s.sender_reserved = s.next_sender + reserve_block_;
+    }
+    const std::string state_value = encode_state(s.next_sender, s.next_target, s.creation_seconds,
+                                                 s.creation_nanos, s.sender_reserved);
     const std::string prefix = session_key_ + std::string(1, '\0');
-    const std::string& session_key = session_key_;
+    const std::string session_key = session_key_;
     const MDB_dbi messages = env_->messages();
     const MDB_dbi sessions = env_->sessions();
-    const int rc = env_->write([&](MDB_txn* txn) {
-        MDB_cursor* cursor = nullptr;
-        int r = mdb_cursor_open(txn, messages, &cursor);
-        if (r != 0) {
-            return r;
-        }
-        MDB_val k = val_of(prefix);
-        MDB_val v;
-        r = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
-        while (r == 0 && has_prefix(k, prefix)) {
-            r = mdb_cursor_del(cursor, 0);
-            if (r == 0) {
-                k = val_of(prefix);
-                r = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
+    // Synchronous in both modes: it follows this store's queued writes (epoch order), so
+    // when it returns they are durable too, and none of them can resurrect a message.
+    const int rc =
+        env_->write([prefix, session_key, state_value, messages, sessions](MDB_txn* txn) {
+            MDB_cursor* cursor = nullptr;
+            int r = mdb_cursor_open(txn, messages, &cursor);
+            if (r != 0) {
+                return r;
             }
-        }
-        mdb_cursor_close(cursor);
-        if (r != 0 && r != MDB_NOTFOUND) {
-            return r;
-        }
-        MDB_val sk = val_of(session_key);
-        MDB_val sv = val_of(state_value);
-        return mdb_put(txn, sessions, &sk, &sv, 0);
-    });
+            MDB_val k = val_of(prefix);
+            MDB_val v;
+            r = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
+            while (r == 0 && has_prefix(k, prefix)) {
+                r = mdb_cursor_del(cursor, 0);
+                if (r == 0) {
+                    k = val_of(prefix);
+                    r = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
+                }
+            }
+            mdb_cursor_close(cursor);
+            if (r != 0 && r != MDB_NOTFOUND) {
+                return r;
+            }
+            MDB_val sk = val_of(session_key);
+            MDB_val sv = val_of(state_value);
+            return mdb_put(txn, sessions, &sk, &sv, 0);
+        });
     if (rc != 0) {
         fail("reset", rc);
     }
     state_ = s;
     fused_seq_ = 0;
+    unflushed_.clear();
+    reserved_durable_ = s.sender_reserved;
+    reservation_epoch_ = 0;
+    reservation_pending_ = s.sender_reserved;
 }
 
 void LmdbStore::refresh() throw(FIX::IOException) {
     std::lock_guard<std::mutex> lock(mutex_);
-    load_or_create();
+    if (lagging_) {
+        check_failed("refresh");
+        if (!env_->wait_durable(last_epoch_, kDurableWait)) {
+            check_failed("refresh");
+            throw FIX::IOException("LMDB store " + env_->path() + " session " + session_key_ +
+                                   ": refresh: queued writes did not become durable");
+        }
+        unflushed_.clear();
+    }
+    load_or_create(false);
 }
 
 // ---- LmdbStoreFactory -----------------------------------------------------------------
 
 LmdbStoreFactory::LmdbStoreFactory(const LmdbStoreOptions& options)
-    : path_(options.path),
-      fuse_sender_increment_(options.fuse_sender_increment),
-      env_(open_env(options)) {}
+    : path_(options.path), options_(options), env_(open_env(options)) {}
 
 LmdbStoreFactory::~LmdbStoreFactory() = default;
 
 FIX::MessageStore* LmdbStoreFactory::create(const FIX::SessionID& session_id) {
-    return new LmdbStore(env_, session_id, fuse_sender_increment_);
+    return new LmdbStore(env_, session_id, options_);
 }
 
 void LmdbStoreFactory::destroy(FIX::MessageStore* store) {
@@ -666,6 +978,30 @@ void LmdbStoreFactory::destroy(FIX::MessageStore* store) {
 
 LmdbStoreStats LmdbStoreFactory::stats() const {
     return env_->stats();
+}
+
+std::uint64_t LmdbStoreFactory::submitted_epoch() const {
+    return env_->submitted_epoch();
+}
+
+std::uint64_t LmdbStoreFactory::durable_epoch() const {
+    return env_->durable_epoch();
+}
+
+bool LmdbStoreFactory::wait_durable(std::uint64_t epoch, std::chrono::milliseconds timeout) const {
+    return env_->wait_durable(epoch, timeout);
+}
+
+std::string LmdbStoreFactory::failure() const {
+    if (env_->crashed()) {
+        return "simulated crash";
+    }
+    const int rc = env_->failed_rc();
+    return rc == 0 ? std::string() : std::string(mdb_strerror(rc));
+}
+
+void LmdbStoreFactory::simulate_crash() {
+    env_->simulate_crash();
 }
 
 }  // namespace adapters

@@ -156,6 +156,10 @@ struct Outbound {
     std::uint64_t token = 0;
 };
 
+// How long stop() waits for the last stored messages to become durable before it gives
+// up on reporting them (their outbox rows then stay for the next start).
+constexpr std::chrono::milliseconds kFinalFlushWait{5000};
+
 }  // namespace
 
 // One session: its spec, outbound queue, sender thread and counters.
@@ -204,6 +208,22 @@ struct SessionHost::Impl : public FIX::Application {
     std::atomic<std::uint64_t> logons_refused{0};
     std::atomic<std::uint64_t> slow_consumer_logouts{0};
     std::atomic<std::uint64_t> invalid_out{0};
+
+    // Lagging store: tokens stored by QuickFIX, reported once the store's durable epoch
+    // reaches `epoch` (the store's submitted epoch read after the messages were stored).
+    struct PendingAck {
+        std::uint64_t epoch = 0;
+        SessionSlot* slot = nullptr;
+        std::vector<std::uint64_t> tokens;
+    };
+    std::mutex ack_mutex;
+    std::condition_variable ack_cv;
+    std::deque<PendingAck> acks;  // guarded by ack_mutex
+    bool ack_stop = false;        // guarded by ack_mutex
+    std::thread acker;
+    std::atomic<std::uint64_t> awaiting_durable{0};
+
+    bool lagging() const { return options.store_durability == StoreMode::kLagging; }
 
     bool is_acceptor() const { return options.role == HostRole::kAcceptor; }
 
@@ -331,7 +351,22 @@ struct SessionHost::Impl : public FIX::Application {
             }
             batch.clear();
             if (!tokens.empty()) {
-                handler.on_sent(s.spec.key, tokens);
+                if (lagging()) {
+                    // Every store write QuickFIX made for this batch has an epoch at most
+                    // this one; report the tokens once it is durable.
+                    PendingAck ack;
+                    ack.epoch = lmdb->submitted_epoch();
+                    ack.slot = &s;
+                    ack.tokens = tokens;
+                    awaiting_durable += tokens.size();
+                    {
+                        std::lock_guard<std::mutex> lock(ack_mutex);
+                        acks.push_back(std::move(ack));
+                    }
+                    ack_cv.notify_one();
+                } else {
+                    handler.on_sent(s.spec.key, tokens);
+                }
             }
             {
                 std::lock_guard<std::mutex> lock(s.mutex);
@@ -341,6 +376,53 @@ struct SessionHost::Impl : public FIX::Application {
                 }
             }
             s.cv.notify_all();
+        }
+    }
+
+    // ---- the acknowledger (lagging store): on_sent once the flush covering it is durable.
+    // Entries leave in the order they came, so each session's tokens stay in queue order.
+    void acker_loop() {
+        std::unique_lock<std::mutex> lock(ack_mutex);
+        std::chrono::steady_clock::time_point give_up{};
+        for (;;) {
+            ack_cv.wait(lock, [&] { return !acks.empty() || ack_stop; });
+            if (acks.empty()) {
+                return;
+            }
+            if (ack_stop && give_up == std::chrono::steady_clock::time_point{}) {
+                give_up = std::chrono::steady_clock::now() + kFinalFlushWait;
+            }
+            std::uint64_t target = 0;
+            for (const PendingAck& a : acks) {
+                target = std::max(target, a.epoch);
+            }
+            lock.unlock();
+            const bool durable_now = lmdb->wait_durable(target, std::chrono::milliseconds(100));
+            const std::uint64_t durable = lmdb->durable_epoch();
+            lock.lock();
+            std::vector<PendingAck> ready;
+            while (!acks.empty() && acks.front().epoch <= durable) {
+                ready.push_back(std::move(acks.front()));
+                acks.pop_front();
+            }
+            if (ready.empty() && !durable_now) {
+                if (ack_stop &&
+                    (std::chrono::steady_clock::now() >= give_up || !lmdb->failure().empty())) {
+                    // Not durable (a failed commit): not reported; the rows stay.
+                    acks.clear();
+                    awaiting_durable = 0;
+                    return;
+                }
+                // A failed store reports at once: do not spin.
+                ack_cv.wait_for(lock, std::chrono::milliseconds(50));
+                continue;
+            }
+            lock.unlock();
+            for (const PendingAck& a : ready) {
+                awaiting_durable -= a.tokens.size();
+                handler.on_sent(a.slot->spec.key, a.tokens);
+            }
+            lock.lock();
         }
     }
 
@@ -385,6 +467,17 @@ bool SessionHost::Impl::check_options(std::string* error) const {
     }
     if (o.store_group_commit_writes_max == 0) {
         return fail(error, "store_group_commit_writes_max must be at least 1");
+    }
+    if (o.store_durability != StoreMode::kSynchronous &&
+        o.store_durability != StoreMode::kLagging) {
+        return fail(error, "store_durability is neither synchronous nor lagging");
+    }
+    if (o.store_flush_interval.count() < 0 || o.store_flush_interval > std::chrono::seconds(1)) {
+        return fail(error, "store_flush_interval must be between 0 and 1 s");
+    }
+    if (o.store_sender_reserve_block < 2 || o.store_sender_reserve_block > kSenderReserveBlockMax) {
+        return fail(error, "store_sender_reserve_block must be between 2 and " +
+                               std::to_string(kSenderReserveBlockMax));
     }
     if (o.send_timeout.count() < 0) {
         return fail(error, "send_timeout must not be negative");
@@ -559,6 +652,11 @@ std::unique_ptr<SessionHost> SessionHost::create(HostOptions options, Handler& h
         LmdbStoreOptions store_options;
         store_options.path = impl->options.store_path;
         store_options.group_commit_writes_max = impl->options.store_group_commit_writes_max;
+        store_options.durability = impl->options.store_durability == StoreMode::kLagging
+                                       ? StoreDurability::kLagging
+                                       : StoreDurability::kSynchronous;
+        store_options.flush_interval = impl->options.store_flush_interval;
+        store_options.sender_reserve_block = impl->options.store_sender_reserve_block;
         impl->lmdb.reset(new LmdbStoreFactory(store_options));
         impl->store.reset(new NoClockResetStoreFactory(*impl->lmdb));
     } catch (const FIX::Exception& e) {
@@ -698,6 +796,9 @@ bool SessionHost::start(std::string* error) {
                                    " (is another bind() interposed?)");
         }
     }
+    if (m.lagging()) {
+        m.acker = std::thread([&m] { m.acker_loop(); });
+    }
     for (auto& entry : m.sessions) {
         SessionSlot* s = entry.second.get();
         s->sender = std::thread([&m, s] { m.sender_loop(*s); });
@@ -757,6 +858,15 @@ void SessionHost::stop(const std::string& reason, std::chrono::milliseconds grac
             entry.second->sender.join();
         }
         entry.second->logged_on = false;
+    }
+    // 4. The last acknowledgements: once what the senders stored is durable.
+    if (m.acker.joinable()) {
+        {
+            std::lock_guard<std::mutex> alock(m.ack_mutex);
+            m.ack_stop = true;
+        }
+        m.ack_cv.notify_all();
+        m.acker.join();
     }
 }
 
@@ -834,6 +944,8 @@ HostCounters SessionHost::counters() const {
     c.logons_refused = impl_->logons_refused;
     c.slow_consumer_logouts = impl_->slow_consumer_logouts;
     c.invalid_out = impl_->invalid_out;
+    c.awaiting_durable = impl_->awaiting_durable;
+    c.store_commits = impl_->lmdb ? impl_->lmdb->stats().commits : 0;
     return c;
 }
 

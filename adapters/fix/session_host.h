@@ -13,12 +13,18 @@
 // out, stores it without sending), so the counterparty receives it by ResendRequest
 // after its next logon and nothing the outbox released is lost.
 //
-// Durability: sessions use the LMDB message store (lmdb_store.h) at `store_path`. A
-// message handed to QuickFIX is stored durably (with its sequence number) before
-// sendToTarget returns; only then does the host report it through Handler::on_sent, so
-// an outbox row may be acknowledged from there. That holds whether the session is logged
-// on or not (QuickFIX stores application messages of a logged-out session and resends
-// them on the counterparty's ResendRequest).
+// Durability: sessions use the LMDB message store (lmdb_store.h) at `store_path`. The
+// host reports a message through Handler::on_sent only once it is stored durably (with
+// its sequence number), so an outbox row may be acknowledged from there. That holds
+// whether the session is logged on or not (QuickFIX stores application messages of a
+// logged-out session and resends them on the counterparty's ResendRequest). With
+// `store_durability` kLagging (the default) QuickFIX's store calls only queue their
+// writes and a flusher commits those of all sessions together; the message goes to the
+// socket at once, and a host thread (the "acknowledger") calls on_sent once the flush
+// covering it is durable -- so one fsync serves many messages and sessions, and a crash
+// loses only messages whose outbox rows are still unacknowledged (redelivered after the
+// restart). With kSynchronous every store call is fsynced before QuickFIX continues
+// (one fsync per message per session), and on_sent follows sendToTarget directly.
 //
 // Validation: every session loads the data dictionary (`dictionary_path`,
 // config/fix/FIX44-fxsettle.xml) with UseDataDictionary=Y, and every incoming
@@ -78,6 +84,10 @@ struct SessionSpec {
 
 enum class HostRole : std::uint8_t { kAcceptor = 0, kInitiator = 1 };
 
+// The message store's durability (mirrors lmdb_store.h's StoreDurability, which this plain
+// header cannot include).
+enum class StoreMode : std::uint8_t { kSynchronous = 0, kLagging = 1 };
+
 struct HostOptions {
     HostRole role = HostRole::kAcceptor;
     // Acceptor: the address and port to listen on (the port must be free: tests pick
@@ -93,6 +103,13 @@ struct HostOptions {
     std::size_t outbound_queue_max = 65'536;
     // The durable store's group commit size (lmdb_store.h).
     std::size_t store_group_commit_writes_max = 1024;
+    // Lagging (group) persistence with durable acknowledgement, or one fsync per store
+    // call (lmdb_store.h: StoreDurability).
+    StoreMode store_durability = StoreMode::kLagging;
+    // Lagging: the longest a queued store write waits when no acknowledgement waits for it.
+    std::chrono::microseconds store_flush_interval{2000};
+    // Lagging: the sender sequence numbers reserved ahead (lmdb_store.h), 2 .. 1,000,000.
+    std::int64_t store_sender_reserve_block = 10000;
     // Acceptor: a socket send to a counterparty that stopped reading fails after this long
     // (SO_SNDTIMEO) instead of blocking its session for ever; 0: never.
     std::chrono::milliseconds send_timeout{5000};
@@ -119,6 +136,10 @@ struct HostCounters {
     std::uint64_t slow_consumer_logouts = 0;
     std::uint64_t queued_out = 0;   // messages waiting in the outbound queues now
     std::uint64_t invalid_out = 0;  // send() refused with SendResult::kInvalid
+    // Lagging store: messages stored but not yet reported through on_sent (waiting for
+    // their flush), and flushes the store committed (fsyncs) so far.
+    std::uint64_t awaiting_durable = 0;
+    std::uint64_t store_commits = 0;
 };
 
 // Per-session figures (metrics: per session and message type).
@@ -150,7 +171,8 @@ class Handler {
     virtual void on_message(const SessionKey& key, WireMessage&& message) = 0;
     // The messages queued with these tokens were handed to QuickFIX, which stored them
     // durably (sent, or to be resent after the next logon). Tokens of one session in
-    // queue order. A token of 0 is never reported.
+    // queue order. A token of 0 is never reported. Called on the session's sender thread
+    // (synchronous store) or on the host's acknowledger thread (lagging store).
     virtual void on_sent(const SessionKey& key, const std::vector<std::uint64_t>& tokens) = 0;
 };
 
@@ -169,7 +191,8 @@ class SessionHost {
     // False and *error on failure (port in use: "cannot listen on 127.0.0.1:9878: ...").
     bool start(std::string* error);
     // Drains the outbound queues into QuickFIX, logs every session out (text `reason`),
-    // waits up to `grace` for the logouts, then stops the threads. Idempotent.
+    // waits up to `grace` for the logouts, then stops the threads; with the lagging store
+    // it then reports the last on_sent once they are durable (up to 5 s). Idempotent.
     void stop(const std::string& reason = "shutdown",
               std::chrono::milliseconds grace = std::chrono::milliseconds{2000});
 

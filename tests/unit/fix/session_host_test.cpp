@@ -11,17 +11,20 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "adapters/fix/bind_override.h"
+#include "adapters/fix/lmdb_store.h"
 #include "adapters/fix/session_host.h"
 #include "tests/unit/fix/fix_test_support.h"
 #include "tests/unit/fix/test_pki.h"
@@ -479,6 +482,204 @@ TEST_F(SessionHostTest, MessagesSentWhileTheCounterpartyIsLoggedOutArriveByResen
         EXPECT_EQ(*got[i].find(17), "E-" + std::to_string(i + 1));
         EXPECT_TRUE(got[i].poss_dup) << "resent messages carry PossDupFlag=Y";
     }
+    initiator->stop();
+    acceptor->stop();
+}
+
+TEST_F(SessionHostTest, TheSynchronousStoreReportsOnSentAfterEachStoreCallIsDurable) {
+    const std::uint16_t port = free_port();
+    HostOptions ao = acceptor_options(port);
+    ao.store_durability = fxsettle::adapters::StoreMode::kSynchronous;
+    HostOptions io = initiator_options(port);
+    io.store_durability = fxsettle::adapters::StoreMode::kSynchronous;
+    auto acceptor = started(ao, acceptor_handler_);
+    auto initiator = started(io, initiator_handler_);
+    ASSERT_NE(acceptor, nullptr);
+    ASSERT_NE(initiator, nullptr);
+    ASSERT_TRUE(initiator_handler_.wait_logged_on(kPsp1, true));
+    for (std::uint64_t i = 1; i <= 20; ++i) {
+        ASSERT_EQ(initiator->send(kPsp1, new_order("C-" + std::to_string(i)), i),
+                  SendResult::kQueued);
+    }
+    EXPECT_EQ(acceptor_handler_.wait_messages(kAcceptorPsp1, 20).size(), 20u);
+    EXPECT_EQ(initiator_handler_.wait_sent(kPsp1, 20).size(), 20u);
+    const auto c = initiator->counters();
+    EXPECT_EQ(c.awaiting_durable, 0u);
+    // Logon, then 20 orders, each of its own commit(s): at least one commit per message.
+    EXPECT_GE(c.store_commits, 20u);
+    initiator->stop();
+    acceptor->stop();
+}
+
+std::string value_or_empty(const WireMessage& m, int tag) {
+    const std::string* v = m.find(tag);
+    return v == nullptr ? std::string() : *v;
+}
+
+// The lagging store's promise over real sessions. The acceptor ("the engine side") streams
+// ExecutionReports (token = report number, as the outbox would) while the initiator streams
+// orders; mid-stream the acceptor's store stops committing as if the process died
+// (simulate_crash), the acceptor keeps sending for a moment (messages on the wire, not
+// durable), then goes away. A new acceptor on the same store file must: start its sender
+// above every number the old one used; let the sessions resume (the initiator asks for
+// the gap, QuickFIX answers with what the store has and SequenceReset-GapFill for the
+// rest; the acceptor's lagging target number makes it ask for the initiator's orders
+// again, which come with PossDupFlag); and, with the test redelivering every report whose
+// token was not reported durable (PossResend, as the outbox does), the initiator ends up
+// with every report and the acceptor side with every order.
+TEST_F(SessionHostTest, AfterAStoreCrashMidStreamSessionsResumeAndNoAcknowledgedMessageIsLost) {
+    const std::uint16_t port = free_port();
+    HostOptions ao = acceptor_options(port);
+    const int kReports = 600;
+    const int kOrders = 300;
+    const int kCrashAfter = 250;  // reports sent before the crash
+    const int kOnTheWire = 50;    // reports sent after it, before the acceptor goes
+
+    auto initiator = started(initiator_options(port), initiator_handler_);
+    ASSERT_NE(initiator, nullptr);
+    std::set<std::uint64_t> reported;  // tokens the old acceptor reported durable
+    std::uint64_t old_next_sender = 0;
+    {
+        auto acceptor = started(ao, acceptor_handler_);
+        ASSERT_NE(acceptor, nullptr);
+        ASSERT_TRUE(initiator_handler_.wait_logged_on(kPsp1, true));
+        ASSERT_TRUE(acceptor_handler_.wait_logged_on(kAcceptorPsp1, true));
+        std::thread orders([&] {
+            for (int i = 1; i <= kOrders / 2; ++i) {
+                initiator->send(kPsp1, new_order("C-" + std::to_string(i)),
+                                static_cast<std::uint64_t>(i));
+                if (i % 20 == 0) {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+                }
+            }
+        });
+        for (int i = 1; i <= kCrashAfter; ++i) {
+            acceptor->send(kAcceptorPsp1,
+                           execution_report("C-" + std::to_string(i), "E-" + std::to_string(i)),
+                           static_cast<std::uint64_t>(i));
+            if (i % 25 == 0) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(3));
+            }
+        }
+        // Let some of them become durable, then "kill" the store.
+        acceptor_handler_.wait_sent(kAcceptorPsp1, kCrashAfter / 2);
+        fxsettle::adapters::LmdbStoreOptions so;
+        so.path = ao.store_path;
+        fxsettle::adapters::LmdbStoreFactory same_file(so);  // joins the host's environment
+        orders.join();
+        same_file.simulate_crash();
+        // Reports already on their way to on_sent were durable before the crash; none
+        // after this pause is.
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        for (const std::uint64_t t : acceptor_handler_.wait_sent(kAcceptorPsp1, 0)) {
+            reported.insert(t);
+        }
+        // Orders received now advance the acceptor's target number in memory only: after
+        // the restart they come again, with PossDupFlag.
+        for (int i = kOrders / 2 + 1; i <= kOrders; ++i) {
+            initiator->send(kPsp1, new_order("C-" + std::to_string(i)),
+                            static_cast<std::uint64_t>(i));
+        }
+        for (int i = kCrashAfter + 1; i <= kCrashAfter + kOnTheWire; ++i) {
+            acceptor->send(kAcceptorPsp1,
+                           execution_report("C-" + std::to_string(i), "E-" + std::to_string(i)),
+                           static_cast<std::uint64_t>(i));
+        }
+        acceptor_handler_.wait_messages(kAcceptorPsp1, static_cast<std::size_t>(kOrders));
+        // On the wire but never durable: those reports reach the initiator (no logon is
+        // lost on the way), and their tokens are never reported.
+        initiator_handler_.wait_messages(kPsp1, static_cast<std::size_t>(kCrashAfter + kOnTheWire));
+        old_next_sender = acceptor->session_counters()[0].next_sender_seq;
+        for (const std::uint64_t t : acceptor_handler_.wait_sent(kAcceptorPsp1, 0)) {
+            EXPECT_TRUE(reported.count(t) != 0) << "token " << t << " reported after the crash";
+        }
+        acceptor->stop("crash", std::chrono::milliseconds(200));
+    }
+    EXPECT_LT(reported.size(), static_cast<std::size_t>(kCrashAfter + kOnTheWire));
+    ASSERT_TRUE(initiator_handler_.wait_logged_on(kPsp1, false));
+
+    // The restart.
+    RecordingHandler acceptor_handler;
+    auto acceptor = started(ao, acceptor_handler);
+    ASSERT_NE(acceptor, nullptr);
+    const std::uint64_t new_next_sender = acceptor->session_counters()[0].next_sender_seq;
+    EXPECT_GT(new_next_sender, old_next_sender)
+        << "the sender must start above every number the crashed store handed out";
+    std::printf("[ crash    ] %zu of %d reports durable before the crash; sender %llu -> %llu\n",
+                reported.size(), kCrashAfter + kOnTheWire,
+                static_cast<unsigned long long>(old_next_sender),
+                static_cast<unsigned long long>(new_next_sender));
+    ASSERT_TRUE(initiator_handler_.wait_logged_on(kPsp1, true));
+    // The outbox's redelivery: every report not reported durable, again, with PossResend.
+    for (int i = 1; i <= kCrashAfter + kOnTheWire; ++i) {
+        if (reported.count(static_cast<std::uint64_t>(i)) == 0) {
+            WireMessage m = execution_report("C-" + std::to_string(i), "E-" + std::to_string(i));
+            m.poss_resend = true;
+            acceptor->send(kAcceptorPsp1, m, static_cast<std::uint64_t>(i));
+        }
+    }
+    for (int i = kCrashAfter + kOnTheWire + 1; i <= kReports; ++i) {
+        acceptor->send(kAcceptorPsp1,
+                       execution_report("C-" + std::to_string(i), "E-" + std::to_string(i)),
+                       static_cast<std::uint64_t>(i));
+    }
+    initiator->send(kPsp1, new_order("C-LAST"), 9999);
+
+    // Every report reached the initiator, at least once.
+    const auto has_all_reports = [&] {
+        std::set<std::string> ids;
+        for (const WireMessage& m : initiator_handler_.wait_messages(kPsp1, 0)) {
+            ids.insert(value_or_empty(m, 17));
+        }
+        for (int i = 1; i <= kReports; ++i) {
+            if (ids.count("E-" + std::to_string(i)) == 0) {
+                return "E-" + std::to_string(i);
+            }
+        }
+        return std::string();
+    };
+    const auto deadline = std::chrono::steady_clock::now() + kWait;
+    std::string missing = has_all_reports();
+    while (!missing.empty() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        missing = has_all_reports();
+    }
+    EXPECT_EQ(missing, "") << "a report never reached the initiator";
+    // Every order reached the acceptor side (before the crash, or again after it).
+    const auto has_last_order = [&] {
+        for (const WireMessage& m : acceptor_handler.wait_messages(kAcceptorPsp1, 0)) {
+            if (value_or_empty(m, 11) == "C-LAST") {
+                return true;
+            }
+        }
+        return false;
+    };
+    while (!has_last_order() && std::chrono::steady_clock::now() < deadline + kWait) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    std::set<std::string> orders;
+    for (const WireMessage& m : acceptor_handler_.wait_messages(kAcceptorPsp1, 0)) {
+        orders.insert(value_or_empty(m, 11));
+    }
+    bool saw_poss_dup = false;
+    for (const WireMessage& m : acceptor_handler.wait_messages(kAcceptorPsp1, 1)) {
+        orders.insert(value_or_empty(m, 11));
+        saw_poss_dup = saw_poss_dup || m.poss_dup;
+    }
+    for (int i = 1; i <= kOrders; ++i) {
+        EXPECT_TRUE(orders.count("C-" + std::to_string(i)) != 0) << "order C-" << i << " lost";
+    }
+    EXPECT_TRUE(orders.count("C-LAST") != 0);
+    EXPECT_TRUE(saw_poss_dup) << "the restarted acceptor should have asked for orders again";
+    // Every report sent after the restart is reported durable, and the sessions are up.
+    EXPECT_GE(
+        acceptor_handler
+            .wait_sent(kAcceptorPsp1, static_cast<std::size_t>(kReports - kCrashAfter - kOnTheWire))
+            .size(),
+        static_cast<std::size_t>(kReports - kCrashAfter - kOnTheWire));
+    EXPECT_TRUE(acceptor->logged_on(kAcceptorPsp1));
+    EXPECT_TRUE(initiator->logged_on(kPsp1));
+    EXPECT_EQ(initiator->counters().rejected_in, 0u);
     initiator->stop();
     acceptor->stop();
 }
