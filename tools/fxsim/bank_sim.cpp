@@ -426,7 +426,9 @@ void BankSim::on_payment_order(const SessionKey& key, const WireMessage& m) {
     const auto make = [&](std::vector<std::vector<WireField>> entries) {
         WireMessage u4;
         u4.msg_type = "U4";
-        u4.add(60, fix_timestamp(now)).add(7200, id).add(7207, order_ref);
+        // No order-level BankReference: fxsettle reads one as "the whole order confirmed"
+        // (RULES_OF_ENGAGEMENT.md), and each line has its own status here.
+        u4.add(60, fix_timestamp(now)).add(7200, id);
         u4.groups.push_back(WireGroup{7208, std::move(entries)});
         replies.push_back(std::move(u4));
     };
