@@ -13,6 +13,14 @@
 // further (a write committed but not yet acknowledged). The next child resumes from the
 // store's sequence numbers, as a restarted session does.
 //
+// The lagging mode (LmdbStoreOptions::durability = kLagging, with a small reservation
+// block so that reservations happen often) runs the same rounds with what it promises
+// instead: the child reports every number it hands out ("used") at once, and
+// acknowledges a message only after wait_durable() covered it, as SessionHost does before
+// on_sent. After each kill: every acknowledged message is there with its exact content;
+// the sender restarts above every number ever used; no message is stored at or past the
+// next sender number; the target number covers every acknowledged increment.
+//
 // SIGKILL loses no page cache, so this proves process-crash atomicity and the
 // ack-after-commit order, not power-loss durability (that is the fsync's job).
 // FXSETTLE_FIX_CRASH_KILLS (default 12) and FXSETTLE_FIX_CRASH_SEED tune the run.
@@ -25,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -70,7 +79,64 @@ std::string content(int session, int seq) {
 struct Ack {
     std::int32_t session;
     std::int32_t seq;
+    std::int32_t used;  // lagging mode: 1 = handed out (not yet durable), 0 = acknowledged
 };
+
+constexpr std::int64_t kLaggingReserveBlock = 64;
+constexpr int kLaggingAckEvery = 8;  // messages per wait_durable() in the lagging child
+
+void write_ack(int ack_fd, const Ack& ack) {
+    if (::write(ack_fd, &ack, sizeof ack) != static_cast<ssize_t>(sizeof ack)) {
+        ::_exit(13);
+    }
+}
+
+LmdbStoreOptions lagging_options(const std::string& path) {
+    LmdbStoreOptions options;
+    options.path = path;
+    options.durability = fxsettle::adapters::StoreDurability::kLagging;
+    options.sender_reserve_block = kLaggingReserveBlock;
+    options.flush_interval = std::chrono::microseconds(500);
+    return options;
+}
+
+// The lagging child: never returns.
+[[noreturn]] void run_lagging_child(const std::string& path, int ack_fd) {
+    try {
+        LmdbStoreFactory factory(lagging_options(path));
+        std::vector<std::thread> threads;
+        for (int s = 0; s < kSessions; ++s) {
+            threads.emplace_back([&factory, s, ack_fd] {
+                std::unique_ptr<FIX::MessageStore> store(factory.create(session_id(s)));
+                std::vector<int> unacked;
+                for (int i = 0; i < kChildMessagesMax; ++i) {
+                    const int seq = store->getNextSenderMsgSeqNum();
+                    store->set(seq, content(s, seq));
+                    store->incrNextSenderMsgSeqNum();
+                    store->incrNextTargetMsgSeqNum();
+                    write_ack(ack_fd, Ack{s, seq, 1});
+                    unacked.push_back(seq);
+                    if (unacked.size() == kLaggingAckEvery) {
+                        if (!factory.wait_durable(factory.submitted_epoch(),
+                                                  std::chrono::milliseconds(30000))) {
+                            ::_exit(15);
+                        }
+                        for (const int done : unacked) {
+                            write_ack(ack_fd, Ack{s, done, 0});
+                        }
+                        unacked.clear();
+                    }
+                }
+            });
+        }
+        for (std::thread& t : threads) {
+            t.join();
+        }
+    } catch (...) {
+        ::_exit(11);
+    }
+    ::_exit(14);
+}
 
 // The child: never returns.
 [[noreturn]] void run_child(const std::string& path, int ack_fd) {
@@ -87,10 +153,7 @@ struct Ack {
                     store->set(seq, content(s, seq));
                     store->incrNextSenderMsgSeqNum();
                     store->incrNextTargetMsgSeqNum();
-                    const Ack ack{s, seq};
-                    if (::write(ack_fd, &ack, sizeof ack) != static_cast<ssize_t>(sizeof ack)) {
-                        ::_exit(13);
-                    }
+                    write_ack(ack_fd, Ack{s, seq, 0});
                 }
             });
         }
@@ -108,6 +171,124 @@ struct SessionExpectation {
     int target_base = 1;  // next target when the child started
     int round_acks = 0;   // acknowledgements in this round
 };
+
+struct LaggingExpectation {
+    int used_max = 0;     // the highest number ever handed out
+    int round_first = 1;  // the first number of this round
+    int acked = 0;        // the highest acknowledged number of this round (0: none)
+    int target_base = 1;  // next target when the child started
+};
+
+// Kills a child that follows a stream in lagging mode and checks what it promised.
+TEST(LmdbStoreCrashTest, LaggingModeLosesNoDurablyAcknowledgedWriteAndNeverReusesASenderNumber) {
+    fxsettle::testing::TempDir dir;
+    const std::string path = dir.file("crash-lagging.lmdb");
+    const long kills = fxsettle::testing::env_long("FXSETTLE_FIX_CRASH_KILLS", 12);
+    const long seed = fxsettle::testing::env_long(
+        "FXSETTLE_FIX_CRASH_SEED",
+        static_cast<long>(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000));
+    std::printf("[ crash    ] lagging kills=%ld seed=%ld\n", kills, seed);
+    std::mt19937 rng(static_cast<unsigned>(seed));
+    std::uniform_int_distribution<int> delay_ms(0, 250);
+
+    std::vector<LaggingExpectation> expect(kSessions);
+    long total_acks = 0;
+    long total_used = 0;
+    for (long round = 0; round < kills; ++round) {
+        int fds[2];
+        ASSERT_EQ(::pipe(fds), 0);
+        const pid_t child = ::fork();
+        ASSERT_GE(child, 0);
+        if (child == 0) {
+            ::close(fds[0]);
+            run_lagging_child(path, fds[1]);
+        }
+        ::close(fds[1]);
+        const auto kill_at =
+            std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms(rng));
+        std::vector<Ack> acks;
+        auto read_some = [&](int timeout_ms) {
+            pollfd pfd{fds[0], POLLIN, 0};
+            if (::poll(&pfd, 1, timeout_ms) <= 0) {
+                return false;
+            }
+            Ack buf[64];
+            const ssize_t n = ::read(fds[0], buf, sizeof buf);
+            if (n <= 0) {
+                return false;
+            }
+            EXPECT_EQ(n % static_cast<ssize_t>(sizeof(Ack)), 0);
+            acks.insert(acks.end(), buf, buf + n / static_cast<ssize_t>(sizeof(Ack)));
+            return true;
+        };
+        while (std::chrono::steady_clock::now() < kill_at) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                kill_at - std::chrono::steady_clock::now());
+            read_some(static_cast<int>(left.count()) + 1);
+        }
+        ::kill(child, SIGKILL);
+        int status = 0;
+        ASSERT_EQ(::waitpid(child, &status, 0), child);
+        ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+            << "child ended on its own, status " << status;
+        while (read_some(0)) {
+        }
+        ::close(fds[0]);
+        for (const Ack& ack : acks) {
+            ASSERT_GE(ack.session, 0);
+            ASSERT_LT(ack.session, kSessions);
+            LaggingExpectation& e = expect[static_cast<std::size_t>(ack.session)];
+            if (ack.used != 0) {
+                EXPECT_GE(ack.seq, e.round_first) << "round " << round;
+                e.used_max = std::max(e.used_max, static_cast<int>(ack.seq));
+                ++total_used;
+            } else {
+                EXPECT_GT(ack.seq, e.acked) << "acknowledgements of a session come in order";
+                e.acked = ack.seq;
+                ++total_acks;
+            }
+        }
+
+        // Reopen (lagging, as a restarted host does) and check.
+        LmdbStoreFactory factory(lagging_options(path));
+        for (int s = 0; s < kSessions; ++s) {
+            std::unique_ptr<FIX::MessageStore> store(factory.create(session_id(s)));
+            LaggingExpectation& e = expect[static_cast<std::size_t>(s)];
+            const int next_sender = store->getNextSenderMsgSeqNum();
+            const int next_target = store->getNextTargetMsgSeqNum();
+            EXPECT_GT(next_sender, e.used_max) << "round " << round << " session " << s
+                                               << ": a used sender number would be reused";
+            if (e.acked >= e.round_first) {
+                const int acked_count = e.acked - e.round_first + 1;
+                EXPECT_GE(next_target, e.target_base + acked_count)
+                    << "round " << round << " session " << s;
+                std::vector<std::string> messages;
+                store->get(e.round_first, e.acked, messages);
+                ASSERT_EQ(messages.size(), static_cast<std::size_t>(acked_count))
+                    << "round " << round << " session " << s << ": acknowledged messages "
+                    << e.round_first << ".." << e.acked;
+                for (int seq = e.round_first; seq <= e.acked; ++seq) {
+                    ASSERT_EQ(messages[static_cast<std::size_t>(seq - e.round_first)],
+                              content(s, seq))
+                        << "round " << round << " session " << s << " message " << seq;
+                }
+            }
+            std::vector<std::string> beyond;
+            store->get(next_sender, next_sender + 2 * static_cast<int>(kLaggingReserveBlock),
+                       beyond);
+            EXPECT_TRUE(beyond.empty()) << "round " << round << " session " << s
+                                        << ": a message stored at or past the next sender";
+            // The next child resumes from the store, as a restarted session does. Closing
+            // this store cleanly keeps its next sender exact for the child.
+            e.round_first = next_sender;
+            e.acked = 0;
+            e.target_base = next_target;
+        }
+    }
+    std::printf("[ crash    ] lagging: %ld numbers used, %ld acknowledged durable over %ld kills\n",
+                total_used, total_acks, kills);
+    EXPECT_GT(total_acks, 0);
+}
 
 TEST(LmdbStoreCrashTest, NoAcknowledgedWriteIsLostUnderSigkill) {
     fxsettle::testing::TempDir dir;

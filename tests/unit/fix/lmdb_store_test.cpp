@@ -519,3 +519,140 @@ TEST_F(LmdbStoreTest, ThroughputFigures) {
 }
 
 }  // namespace
+
+// ---- lagging (group) persistence ----------------------------------------------------
+
+LmdbStoreOptions lagging(LmdbStoreOptions o, std::int64_t block = 10000) {
+    o.durability = fxsettle::adapters::StoreDurability::kLagging;
+    o.sender_reserve_block = block;
+    return o;
+}
+
+TEST_F(LmdbStoreTest, LaggingWritesAreReadableAtOnceDurableAfterWaitAndExactAfterACleanClose) {
+    {
+        LmdbStoreFactory factory(lagging(options()));
+        StoreHandle store(factory, kSession);
+        for (int seq = 1; seq <= 50; ++seq) {
+            store->set(seq, message_text(seq));
+            store->incrNextSenderMsgSeqNum();
+            store->incrNextTargetMsgSeqNum();
+        }
+        // Queued or durable, get() sees every message in order.
+        std::vector<std::string> messages;
+        store->get(1, 100, messages);
+        ASSERT_EQ(messages.size(), 50u);
+        for (int seq = 1; seq <= 50; ++seq) {
+            EXPECT_EQ(messages[static_cast<std::size_t>(seq - 1)], message_text(seq));
+        }
+        EXPECT_EQ(store.lmdb().message_count(), 50u);
+        const std::uint64_t epoch = factory.submitted_epoch();
+        EXPECT_TRUE(factory.wait_durable(epoch, std::chrono::milliseconds(20000)));
+        EXPECT_GE(factory.durable_epoch(), epoch);
+        EXPECT_EQ(factory.failure(), "");
+        // Group commit: far fewer commits than the 150 calls.
+        EXPECT_LT(factory.stats().commits, 150u);
+        store->get(20, 22, messages);
+        ASSERT_EQ(messages.size(), 3u);
+        EXPECT_EQ(messages[0], message_text(20));
+    }
+    // Closed cleanly: the numbers are exact, with no reservation jump.
+    LmdbStoreFactory factory(lagging(options()));
+    StoreHandle store(factory, kSession);
+    EXPECT_EQ(store->getNextSenderMsgSeqNum(), 51);
+    EXPECT_EQ(store->getNextTargetMsgSeqNum(), 51);
+    std::vector<std::string> messages;
+    store->get(1, 100, messages);
+    EXPECT_EQ(messages.size(), 50u);
+}
+
+TEST_F(LmdbStoreTest, AfterACrashTheLaggingSenderRestartsAboveEveryNumberUsedWhateverTheBlock) {
+    for (const std::int64_t block : {2, 3, 4, 10}) {
+        for (int used = 0; used <= 12; ++used) {
+            const LmdbStoreOptions o = lagging(options(), block);  // the same file: rounds add up
+            int first = 0;
+            {
+                LmdbStoreFactory factory(o);
+                StoreHandle store(factory, kSession);
+                first = store->getNextSenderMsgSeqNum();
+                for (int i = 0; i < used; ++i) {
+                    const int seq = store->getNextSenderMsgSeqNum();
+                    if (i % 2 == 0) {
+                        store->set(seq, message_text(seq));  // an application message
+                    }
+                    store->incrNextSenderMsgSeqNum();  // (an admin message: not stored)
+                }
+                factory.simulate_crash();
+            }
+            LmdbStoreFactory factory(o);
+            StoreHandle store(factory, kSession);
+            EXPECT_GE(store->getNextSenderMsgSeqNum(), first + used)
+                << "block " << block << ", " << used << " numbers used from " << first;
+        }
+    }
+}
+
+TEST_F(LmdbStoreTest, ASyncStoreOpeningARowLeftByACrashedLaggingStoreAlsoStartsAtTheReservation) {
+    {
+        LmdbStoreFactory factory(lagging(options(), 100));
+        StoreHandle store(factory, kSession);
+        store->set(1, message_text(1));
+        store->incrNextSenderMsgSeqNum();
+        factory.simulate_crash();
+    }
+    LmdbStoreFactory factory(options());
+    StoreHandle store(factory, kSession);
+    EXPECT_EQ(store->getNextSenderMsgSeqNum(), 101);
+    store->set(101, message_text(101));
+    store->incrNextSenderMsgSeqNum();
+    EXPECT_EQ(store->getNextSenderMsgSeqNum(), 102);
+}
+
+TEST_F(LmdbStoreTest, ALaggingCommitThatFailsStopsEveryLaterWriteAndSaysWhy) {
+    LmdbStoreOptions o = lagging(options());
+    o.map_size_bytes = 256 * 1024;
+    LmdbStoreFactory factory(o);
+    StoreHandle store(factory, kSession);
+    const std::string big(3000, 'm');
+    std::string error;
+    int durable_max = 0;
+    for (int seq = 1; seq <= 1000 && error.empty(); ++seq) {
+        try {
+            store->set(seq, big);
+            store->incrNextSenderMsgSeqNum();
+            if (factory.wait_durable(factory.submitted_epoch(), std::chrono::milliseconds(20000))) {
+                durable_max = seq;
+            }
+        } catch (const FIX::IOException& e) {
+            error = e.what();
+        }
+    }
+    ASSERT_NE(error, "") << "the file never filled up";
+    EXPECT_NE(error.find("MDB_MAP_FULL"), std::string::npos) << error;
+    EXPECT_NE(factory.failure(), "");
+    EXPECT_FALSE(factory.wait_durable(factory.submitted_epoch(), std::chrono::milliseconds(100)));
+    EXPECT_THROW(store->incrNextTargetMsgSeqNum(), FIX::IOException);
+    EXPECT_GT(durable_max, 0);
+}
+
+TEST_F(LmdbStoreTest, LaggingResetIsDurableAndDropsQueuedMessages) {
+    {
+        LmdbStoreFactory factory(lagging(options()));
+        StoreHandle store(factory, kSession);
+        for (int seq = 1; seq <= 5; ++seq) {
+            store->set(seq, message_text(seq));
+            store->incrNextSenderMsgSeqNum();
+        }
+        store->reset();
+        EXPECT_EQ(store->getNextSenderMsgSeqNum(), 1);
+        std::vector<std::string> messages;
+        store->get(1, 10, messages);
+        EXPECT_TRUE(messages.empty());
+        factory.simulate_crash();
+    }
+    LmdbStoreFactory reopened(lagging(options()));
+    StoreHandle store(reopened, kSession);
+    std::vector<std::string> messages;
+    store->get(1, 20000, messages);
+    EXPECT_TRUE(messages.empty()) << "a message queued before the reset came back";
+    EXPECT_EQ(store->getNextTargetMsgSeqNum(), 1);
+}
