@@ -495,6 +495,7 @@ TEST_F(LedgerBehaviourTest, ManyViewsOnManyThreadsSurviveMapGrowth) {
 
 TEST_F(LedgerBehaviourTest, BackupWhileWritingOpensAndVerifies) {
     std::atomic<bool> stop{false};
+    std::atomic<int> commits{0};
     std::thread writer([&] {
         std::uint64_t id = 1000;
         while (!stop.load()) {
@@ -504,9 +505,14 @@ TEST_F(LedgerBehaviourTest, BackupWhileWritingOpensAndVerifies) {
             }
             auto r = ledger_->commit(ops, at_s(2000));
             ASSERT_TRUE(r.has_value());
+            ++commits;
         }
     });
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // The backup runs while the writer commits, and after its first commit (a wait on a
+    // count, not on a sleep: a loaded machine may take long to schedule the writer).
+    while (commits.load() < 1) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     const auto backup_path = dir_ / "backup.mdb";
     const Status s = ledger_->backup(backup_path);
     stop = true;
