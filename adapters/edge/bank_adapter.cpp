@@ -181,6 +181,7 @@ void BankAdapter::on_message(const SessionKey& key, WireMessage&& message) {
                                    key.to_string() + " dropped");
         return;
     }
+    retry_deferred();
     convert::Inbound in = converter_.from_bank(*bank, message, clock_());
     if (in.refused()) {
         {
@@ -194,30 +195,50 @@ void BankAdapter::on_message(const SessionKey& key, WireMessage&& message) {
              "bank " + converter_.chart().bank_id(*bank) + " " + message.msg_type + ": " + in.note);
     }
     for (engine::Command& command : in.commands) {
-        const ReplyFacts facts = facts_of(command);
-        const engine::SubmitResult result =
-            submitter_.submit_wait(std::move(command), options_.submit_wait_ms);
-        if (result != engine::SubmitResult::kAccepted) {
-            {
+        const engine::Command copy = command;
+        switch (deferred_.submit(submitter_, std::move(command), options_.submit_wait_ms)) {
+            case DeferredCommands::Outcome::kSubmitted:
+                submitted(copy);
+                break;
+            case DeferredCommands::Outcome::kDeferred: {
                 std::lock_guard lock(mu_);
-                ++counters_.replies_lost_busy;
+                ++counters_.replies_deferred;
+                counters_.deferred_now = deferred_.size();
+                break;
             }
-            const std::string reason =
-                "engine busy (" + std::string(engine::submit_result_name(result)) +
-                "): unconfirmed payment orders are sent again after the next logon";
-            log_(LogLevel::kError, "bank " + converter_.chart().bank_id(*bank) + " " +
-                                       message.msg_type + " not taken: " + reason);
-            if (SessionHost* host = host_.load(std::memory_order_acquire))
-                host->logout(key, reason);
-            return;
+            case DeferredCommands::Outcome::kLost: {
+                {
+                    std::lock_guard lock(mu_);
+                    ++counters_.replies_lost;
+                }
+                log_(LogLevel::kError, "bank " + converter_.chart().bank_id(*bank) + " " +
+                                           message.msg_type +
+                                           " lost: the engine is busy and too many replies "
+                                           "already wait for it; its order stays unconfirmed "
+                                           "and is sent again after the next logon");
+                break;
+            }
         }
-        if (facts.counter != nullptr) {
-            std::lock_guard lock(mu_);
-            ++(counters_.*facts.counter);
-        }
-        if (facts.order)
-            line_done(*facts.order, facts.line);
     }
+}
+
+void BankAdapter::submitted(const engine::Command& command) {
+    const ReplyFacts facts = facts_of(command);
+    if (facts.counter != nullptr) {
+        std::lock_guard lock(mu_);
+        ++(counters_.*facts.counter);
+    }
+    if (facts.order)
+        line_done(*facts.order, facts.line);
+}
+
+void BankAdapter::retry_deferred() {
+    if (deferred_.size() == 0)
+        return;
+    for (const engine::Command& c : deferred_.retry(submitter_))
+        submitted(c);
+    std::lock_guard lock(mu_);
+    counters_.deferred_now = deferred_.size();
 }
 
 void BankAdapter::on_sent(const SessionKey& /*key*/, const std::vector<std::uint64_t>& tokens) {

@@ -10,9 +10,9 @@
 //
 // Inbound: U4 PaymentConfirmation becomes BankConfirmation / BankLineConfirmation /
 // BankLineRejection, U6 DepositNotice a Deposit (convert.h from_bank), each submitted with
-// a bounded wait; if the sequencer still cannot take one, the session is logged out
-// ("engine busy"), and the order, still unconfirmed, is sent again after the next logon
-// so that the bank answers again.
+// a bounded wait; one the sequencer still cannot take is deferred (DeferredCommands) and
+// submitted again, in order, on the adapter's next message and on EdgeSink's next
+// delivery.
 //
 // The unconfirmed set lives in memory: after a process restart, the bank's session
 // recovers by FIX resend from the durable message store. At most
@@ -51,7 +51,9 @@ struct BankAdapterCounters {
     std::uint64_t line_confirmations = 0;
     std::uint64_t line_rejections = 0;
     std::uint64_t deposits = 0;
-    std::uint64_t replies_lost_busy = 0;
+    std::uint64_t replies_deferred = 0;  // the sequencer could not take them at once
+    std::uint64_t replies_lost = 0;      // ... nor could they be kept (deferred full)
+    std::uint64_t deferred_now = 0;
     std::uint64_t refused_messages = 0;
     std::uint64_t unconfirmed = 0;
     std::uint64_t logons = 0;
@@ -77,6 +79,9 @@ class BankAdapter final : public Handler {
                                   std::size_t* queued);
     SendResult send(engine::BankIndex bank, WireMessage message, std::uint64_t token);
 
+    // Submits deferred bank replies again (never blocks; EdgeSink calls it).
+    void retry_deferred();
+
     // Payment order ids not yet answered in full at `bank`, ascending.
     std::vector<engine::PaymentOrderId> unconfirmed(engine::BankIndex bank) const;
     BankAdapterCounters counters() const;
@@ -97,6 +102,7 @@ class BankAdapter final : public Handler {
         std::set<std::uint32_t> open_lines;
     };
     void line_done(engine::PaymentOrderId order, std::optional<std::uint32_t> line);
+    void submitted(const engine::Command& command);
 
     const config::Config& config_;
     convert::Converter& converter_;
@@ -110,6 +116,7 @@ class BankAdapter final : public Handler {
 
     mutable std::mutex mu_;
     std::map<engine::PaymentOrderId, Unconfirmed> unconfirmed_;
+    DeferredCommands deferred_{kUnconfirmedPaymentOrdersMax};
     BankAdapterCounters counters_;
 };
 

@@ -75,4 +75,44 @@ std::size_t AckTracker::pending() const {
     return pending_.size();
 }
 
+DeferredCommands::Outcome DeferredCommands::submit(CommandSubmitter& submitter,
+                                                   engine::Command&& command,
+                                                   std::chrono::milliseconds wait) {
+    {
+        std::lock_guard lock(mu_);
+        if (!queue_.empty()) {
+            if (queue_.size() >= max_)
+                return Outcome::kLost;
+            queue_.push_back(std::move(command));
+            return Outcome::kDeferred;
+        }
+    }
+    // The sequencer leaves a command it refuses as it was, so it can be kept.
+    if (submitter.submit_wait(std::move(command), wait) == engine::SubmitResult::kAccepted)
+        return Outcome::kSubmitted;
+    std::lock_guard lock(mu_);
+    if (queue_.size() >= max_)
+        return Outcome::kLost;
+    queue_.push_back(std::move(command));
+    return Outcome::kDeferred;
+}
+
+std::vector<engine::Command> DeferredCommands::retry(CommandSubmitter& submitter) {
+    std::vector<engine::Command> done;
+    std::lock_guard lock(mu_);
+    while (!queue_.empty()) {
+        engine::Command copy = queue_.front();
+        if (submitter.submit(std::move(queue_.front())) != engine::SubmitResult::kAccepted)
+            break;
+        queue_.pop_front();
+        done.push_back(std::move(copy));
+    }
+    return done;
+}
+
+std::size_t DeferredCommands::size() const {
+    std::lock_guard lock(mu_);
+    return queue_.size();
+}
+
 }  // namespace fxsettle::adapters::edge

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <span>
@@ -95,6 +96,31 @@ class AckTracker {
     mutable std::mutex mu_;
     std::unordered_map<std::uint64_t, std::uint32_t> pending_;
     std::uint64_t acknowledged_ = 0;
+};
+
+// Commands from a venue or bank that the sequencer could not take (its queue stayed full
+// through the bounded wait, or it is not running), kept in arrival order and submitted
+// again, never blocking, before anything newer: a venue's fill or a bank's confirmation
+// has been consumed from its FIX session and must not be lost. At most `max` are kept
+// (beyond that a command is lost, logged and counted by the caller). Thread-safe.
+class DeferredCommands {
+  public:
+    enum class Outcome : std::uint8_t { kSubmitted = 0, kDeferred = 1, kLost = 2 };
+    explicit DeferredCommands(std::size_t max) : max_(max) {}
+
+    // Submits `command` with a wait of up to `wait`, unless older commands are deferred
+    // (then it queues behind them). A command that still cannot be submitted is deferred.
+    Outcome submit(CommandSubmitter& submitter, engine::Command&& command,
+                   std::chrono::milliseconds wait);
+    // Submits deferred commands in order without blocking until one is refused. Returns
+    // copies of those submitted (the caller applies their effects).
+    std::vector<engine::Command> retry(CommandSubmitter& submitter);
+    std::size_t size() const;
+
+  private:
+    const std::size_t max_;
+    mutable std::mutex mu_;
+    std::deque<engine::Command> queue_;
 };
 
 }  // namespace fxsettle::adapters::edge

@@ -33,6 +33,12 @@ EdgeSinkCounters EdgeSink::counters() const {
 }
 
 void EdgeSink::deliver(std::span<const engine::Delivery<engine::Event>> deliveries) {
+    // Bank and venue replies the sequencer could not take before go first (submit() from
+    // the sink never blocks).
+    if (venues_ != nullptr)
+        venues_->retry_deferred();
+    if (banks_ != nullptr)
+        banks_->retry_deferred();
     std::vector<std::uint64_t> now;
     for (const engine::Delivery<engine::Event>& d : deliveries)
         route(d, now);

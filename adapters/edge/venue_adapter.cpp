@@ -147,6 +147,7 @@ void VenueAdapter::on_message(const SessionKey& key, WireMessage&& message) {
                                    key.to_string() + " dropped");
         return;
     }
+    retry_deferred();
     if (options_.stamp_rates_on_receipt && (message.msg_type == "W" || message.msg_type == "X"))
         message.sending_time.clear();
     convert::Inbound in = converter_.from_venue(*venue, message, clock_());
@@ -161,8 +162,7 @@ void VenueAdapter::on_message(const SessionKey& key, WireMessage&& message) {
                      (in.note.empty() ? in.text : in.note));
         }
     }
-    bool all_taken = true;
-    std::optional<engine::HedgeId> done;
+    bool deferred = false;
     for (engine::Command& command : in.commands) {
         if (std::holds_alternative<engine::VenueRate>(command)) {
             const bool ok =
@@ -171,52 +171,66 @@ void VenueAdapter::on_message(const SessionKey& key, WireMessage&& message) {
             ++(ok ? counters_.rates_submitted : counters_.rates_dropped_busy);
             continue;
         }
-        std::optional<engine::HedgeId> hedge;
-        bool last = false;
-        bool fill = false;
-        if (const auto* f = std::get_if<engine::HedgeFill>(&command)) {
-            hedge = f->hedge_order_id;
-            last = f->last;
-            fill = true;
-        } else if (const auto* r = std::get_if<engine::HedgeReject>(&command)) {
-            hedge = r->hedge_order_id;
-            last = true;
-        }
-        const engine::SubmitResult result =
-            submitter_.submit_wait(std::move(command), options_.submit_wait_ms);
-        if (result != engine::SubmitResult::kAccepted) {
-            all_taken = false;
-            {
+        const engine::Command copy = command;
+        switch (deferred_.submit(submitter_, std::move(command), options_.submit_wait_ms)) {
+            case DeferredCommands::Outcome::kSubmitted:
+                submitted(copy);
+                break;
+            case DeferredCommands::Outcome::kDeferred: {
+                deferred = true;
                 std::lock_guard lock(mu_);
-                ++counters_.replies_lost_busy;
+                ++counters_.replies_deferred;
+                counters_.deferred_now = deferred_.size();
+                break;
             }
-            const std::string reason = "engine busy (" +
-                                       std::string(engine::submit_result_name(result)) +
-                                       "): its report will be asked again after the next logon";
-            log_(LogLevel::kError, "venue " + converter_.chart().venue_id(*venue) + " " +
-                                       message.msg_type + " not taken: " + reason);
-            if (SessionHost* host = host_.load(std::memory_order_acquire))
-                host->logout(key, reason);
-            break;
+            case DeferredCommands::Outcome::kLost: {
+                {
+                    std::lock_guard lock(mu_);
+                    ++counters_.replies_lost;
+                }
+                log_(LogLevel::kError, "venue " + converter_.chart().venue_id(*venue) + " " +
+                                           message.msg_type + " lost: the engine is busy and " +
+                                           std::to_string(kDeferredRepliesMax) +
+                                           " replies already wait for it");
+                break;
+            }
         }
-        {
-            std::lock_guard lock(mu_);
-            ++(fill ? counters_.fills_submitted : counters_.rejects_submitted);
-        }
-        if (last && hedge)
-            done = hedge;
     }
-    if (!all_taken)
-        return;
-    if (message.msg_type == "8") {
+    // An execution report that closes the order (a status report of a filled order, say)
+    // ends the hedge's flight once everything it carried was submitted.
+    if (!deferred && message.msg_type == "8") {
         if (const std::string* cl = message.find(convert::tag::kClOrdId)) {
             if (const auto id = convert::parse_hedge_cl_ord_id(*cl);
                 id && is_done_status(message.find(convert::tag::kOrdStatus)))
-                done = *id;
+                hedge_done(*id);
         }
     }
-    if (done)
-        hedge_done(*done);
+}
+
+void VenueAdapter::submitted(const engine::Command& command) {
+    if (const auto* f = std::get_if<engine::HedgeFill>(&command)) {
+        {
+            std::lock_guard lock(mu_);
+            ++counters_.fills_submitted;
+        }
+        if (f->last)
+            hedge_done(f->hedge_order_id);
+    } else if (const auto* r = std::get_if<engine::HedgeReject>(&command)) {
+        {
+            std::lock_guard lock(mu_);
+            ++counters_.rejects_submitted;
+        }
+        hedge_done(r->hedge_order_id);
+    }
+}
+
+void VenueAdapter::retry_deferred() {
+    if (deferred_.size() == 0)
+        return;
+    for (const engine::Command& c : deferred_.retry(submitter_))
+        submitted(c);
+    std::lock_guard lock(mu_);
+    counters_.deferred_now = deferred_.size();
 }
 
 void VenueAdapter::on_sent(const SessionKey& /*key*/, const std::vector<std::uint64_t>& tokens) {

@@ -9,9 +9,10 @@
 //
 // Inbound: W / X become VenueRate commands, submitted without blocking (a full queue drops
 // the rate, counted: the next one replaces it anyway). ExecutionReports become HedgeFill /
-// HedgeReject (convert.h from_venue), submitted with a bounded wait; if the sequencer
-// still cannot take one, the session is logged out ("engine busy") and the hedge stays in
-// flight, so the next logon asks its status again.
+// HedgeReject (convert.h from_venue), submitted with a bounded wait; one the sequencer
+// still cannot take is deferred (DeferredCommands) and submitted again, in order, on the
+// adapter's next message and on EdgeSink's next delivery; the hedge stays in flight until
+// then.
 //
 // Hedges in flight: a hedge is added when EdgeSink hands its HedgeOrder over, and removed
 // when the venue reports it done (a last fill, a reject, or an ExecutionReport whose
@@ -36,6 +37,8 @@
 
 namespace fxsettle::adapters::edge {
 
+inline constexpr std::size_t kDeferredRepliesMax = 1u << 16;
+
 struct VenueAdapterOptions {
     // How long a hedge fill or reject waits for room in the sequencer's queue.
     std::chrono::milliseconds submit_wait_ms{2'000};
@@ -51,8 +54,10 @@ struct VenueAdapterCounters {
     std::uint64_t rates_dropped_busy = 0;
     std::uint64_t fills_submitted = 0;    // HedgeFill commands
     std::uint64_t rejects_submitted = 0;  // HedgeReject commands
-    std::uint64_t replies_lost_busy = 0;  // fills/rejects the sequencer could not take
-    std::uint64_t refused_messages = 0;   // content the converter could not read (noted)
+    std::uint64_t replies_deferred = 0;   // fills/rejects the sequencer could not take at once
+    std::uint64_t replies_lost = 0;       // ... and could not keep either (deferred full)
+    std::uint64_t deferred_now = 0;
+    std::uint64_t refused_messages = 0;  // content the converter could not read (noted)
     std::uint64_t subscriptions_sent = 0;
     std::uint64_t status_requests_sent = 0;
     std::uint64_t hedges_sent = 0;
@@ -81,6 +86,9 @@ class VenueAdapter final : public Handler {
     // Any other message to a venue.
     SendResult send(engine::VenueIndex venue, WireMessage message, std::uint64_t token);
 
+    // Submits deferred fills and rejects again (never blocks; EdgeSink calls it).
+    void retry_deferred();
+
     // Hedge ids in flight at `venue`, ascending.
     std::vector<engine::HedgeId> hedges_in_flight(engine::VenueIndex venue) const;
     VenueAdapterCounters counters() const;
@@ -96,6 +104,7 @@ class VenueAdapter final : public Handler {
 
   private:
     void hedge_done(engine::HedgeId hedge);
+    void submitted(const engine::Command& command);
 
     const config::Config& config_;
     convert::Converter& converter_;
@@ -109,6 +118,7 @@ class VenueAdapter final : public Handler {
 
     mutable std::mutex mu_;
     std::map<engine::HedgeId, engine::HedgeOrder> in_flight_;
+    DeferredCommands deferred_{kDeferredRepliesMax};
     std::uint64_t md_requests_ = 0;
     VenueAdapterCounters counters_;
 };
