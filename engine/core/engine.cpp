@@ -206,6 +206,9 @@ struct Engine::Impl {
     // State.
     std::uint64_t batches = 0;  // the log position (not part of the state hash)
     std::optional<ledger::Timestamp> processed_until;
+    // recover(): the operations of the trailing logged batches the ledger lacks (a split
+    // commit interrupted by a crash); apply() refuses until finish_recovery().
+    std::vector<ledger::Operation> unfinished;
     std::uint64_t entry_seq = 0;
     std::uint64_t order_seq = 0;
     std::uint64_t trade_seq = 0;
@@ -1747,6 +1750,26 @@ struct Engine::Impl {
         return Status::ok();
     }
 
+    // The mirrored PSP balances must agree with the ledger's.
+    Status check_mirror(ledger::ReadView& view) const {
+        for (const auto& [id, slot] : mirror_slot) {
+            auto balance = view.balance(id);
+            if (!balance)
+                return Status(StatusCode::kCorruption,
+                              "recover: account " + id.to_hex() + ": " + balance.error().message());
+            const bool debit_normal = slot % kRoles == kRoleReceivable;
+            const Amount ledger_amount =
+                balance->posted(debit_normal ? ledger::Side::kDebit : ledger::Side::kCredit);
+            if (ledger_amount != mirror[slot]) {
+                return Status(StatusCode::kCorruption,
+                              "recover: account " + id.to_hex() + " is " +
+                                  ledger_amount.to_string() + " in the ledger but " +
+                                  mirror[slot].to_string() + " after replaying the command log");
+            }
+        }
+        return Status::ok();
+    }
+
     // ---- state hash -----------------------------------------------------------------
     std::string canonical_state() const {
         std::string bytes;
@@ -1941,6 +1964,11 @@ Result<Engine> Engine::create(const config::Config& config, Chart chart,
 
 Status Engine::apply(std::span<const Command> commands, ledger::Timestamp now,
                      BatchOutput<Event>& out) {
+    if (!impl_->unfinished.empty())
+        return Status(StatusCode::kFailedPrecondition,
+                      "recover() found " + std::to_string(impl_->unfinished.size()) +
+                          " operations of an interrupted split commit; commit them and call "
+                          "finish_recovery() (the sequencer's start() does) before applying");
     return impl_->apply(commands, now, out);
 }
 
@@ -1968,12 +1996,45 @@ std::vector<ledger::Operation> Engine::initial_operations() const {
     return impl_->chart.create_operations();
 }
 
+namespace {
+
+// Whether the ledger of `view` holds what `op` writes (an entry or an account by its id).
+// Operations without an id of their own count as held.
+Result<bool> operation_committed(ledger::ReadView& view, const ledger::Operation& op) {
+    if (const auto* entry = std::get_if<ledger::EntryRequest>(&op.op)) {
+        auto found = view.entry(entry->id);
+        if (!found)
+            return fail(found.error());
+        return found->has_value();
+    }
+    if (const auto* fx = std::get_if<ledger::FxConversionRequest>(&op.op)) {
+        auto found = view.entry(fx->id);
+        if (!found)
+            return fail(found.error());
+        return found->has_value();
+    }
+    if (const auto* create = std::get_if<ledger::CreateAccount>(&op.op)) {
+        auto found = view.account(create->account.id);
+        if (!found)
+            return fail(found.error());
+        return found->has_value();
+    }
+    return true;
+}
+
+}  // namespace
+
 Status Engine::recover(ledger::ReadView& view) {
     if (impl_->batches != 0)
         return Status(StatusCode::kFailedPrecondition,
                       "recover: the engine applied batches already");
     std::string from = "cmdlog/";
     BatchOutput<Event> scratch;
+    // The operations of the trailing batches whose last operation the ledger lacks: the
+    // sequencer commits a batch's operations in order (in parts when there are many), so
+    // what is missing is always a suffix of the log's operations.
+    std::vector<ledger::Operation> tail;
+    std::string tail_first_key;
     while (true) {
         auto rows = view.aux_scan(ledger::AuxTable::kState, from, kRecoverRowsPerScan);
         if (!rows)
@@ -1995,28 +2056,53 @@ Status Engine::recover(ledger::ReadView& view) {
             scratch.clear();
             if (Status status = impl_->apply(batch->commands, batch->now, scratch); !status)
                 return Status(status.code(), "recover: replaying " + key + ": " + status.message());
+            if (!scratch.operations.empty()) {
+                auto committed = operation_committed(view, scratch.operations.back());
+                if (!committed)
+                    return Status(committed.error().code(),
+                                  "recover: " + key + ": " + committed.error().message());
+                if (*committed && !tail.empty())
+                    return Status(StatusCode::kCorruption,
+                                  "recover: the ledger holds the operations of " + key +
+                                      " but not all of those of " + tail_first_key);
+                if (!*committed) {
+                    if (tail.empty())
+                        tail_first_key = key;
+                    std::move(scratch.operations.begin(), scratch.operations.end(),
+                              std::back_inserter(tail));
+                }
+            }
             from = key;
             more = true;
         }
         if (!more || rows->size() < kRecoverRowsPerScan)
             break;
     }
-    // The mirror must agree with the ledger.
-    for (const auto& [id, slot] : impl_->mirror_slot) {
-        auto balance = view.balance(id);
-        if (!balance)
-            return Status(StatusCode::kCorruption,
-                          "recover: account " + id.to_hex() + ": " + balance.error().message());
-        const bool debit_normal = slot % kRoles == kRoleReceivable;
-        const Amount ledger_amount =
-            balance->posted(debit_normal ? ledger::Side::kDebit : ledger::Side::kCredit);
-        if (ledger_amount != impl_->mirror[slot]) {
-            return Status(StatusCode::kCorruption,
-                          "recover: account " + id.to_hex() + " is " + ledger_amount.to_string() +
-                              " in the ledger but " + impl_->mirror[slot].to_string() +
-                              " after replaying the command log");
-        }
+    impl_->unfinished = std::move(tail);
+    if (!impl_->unfinished.empty())
+        return Status::ok();  // finish_recovery() checks the mirror once they are committed
+    return impl_->check_mirror(view);
+}
+
+std::span<const ledger::Operation> Engine::unfinished_operations() const {
+    return impl_->unfinished;
+}
+
+Status Engine::finish_recovery(ledger::ReadView& view) {
+    if (!impl_->unfinished.empty()) {
+        auto committed = operation_committed(view, impl_->unfinished.back());
+        if (!committed)
+            return committed.error();
+        if (!*committed)
+            return Status(StatusCode::kFailedPrecondition,
+                          "finish_recovery: the ledger still lacks the last of the " +
+                              std::to_string(impl_->unfinished.size()) +
+                              " operations recover() found unfinished");
     }
+    if (Status status = impl_->check_mirror(view); !status)
+        return status;
+    impl_->unfinished.clear();
+    impl_->unfinished.shrink_to_fit();
     return Status::ok();
 }
 

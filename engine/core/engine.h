@@ -98,7 +98,17 @@ class Engine {
     // engine, then checks the mirrored PSP balances against the ledger's. Fails
     // (kFailedPrecondition) on an engine that applied batches already, (kCorruption) on
     // a gap in the log, an undecodable row or a balance that differs (naming it).
+    // A crash between the parts of a split commit (sequencer.h, "Split commits") leaves
+    // the log's last batches with only some of their operations in the ledger: recover()
+    // then keeps their operations (unfinished_operations()), skips the balance check and
+    // returns OK; apply() fails until finish_recovery(). Fails (kCorruption) when a
+    // batch's operations are in the ledger but an earlier batch's are not.
     Status recover(ledger::ReadView& view);
+    // engine_concept.h, SplitRecoverableEngine. The span is valid until finish_recovery()
+    // or recover(). finish_recovery() fails (kFailedPrecondition) while the ledger still
+    // lacks them, (kCorruption) when a balance differs.
+    std::span<const ledger::Operation> unfinished_operations() const;
+    Status finish_recovery(ledger::ReadView& view);
 
     // Read access for reports and tests.
     const Chart& chart() const;
@@ -117,6 +127,7 @@ class Engine {
 };
 
 static_assert(SequencedEngine<Engine>);
+static_assert(SplitRecoverableEngine<Engine>);
 
 // The SetLimits commands a config reload amounts to: one per PSP (by id, in the new
 // config's order) whose funding mode or limits differ from `current`, with actor

@@ -53,4 +53,19 @@ concept SequencedEngine = requires(E& engine, const E& const_engine,
     { E::decode_event(bytes) } -> std::same_as<Result<typename E::Event>>;
 };
 
+// An engine whose recover() can roll an interrupted split commit forward (sequencer.h,
+// "Split commits"). After recover():
+//  - unfinished_operations(): empty when every operation of the replayed log is in the
+//    ledger; otherwise the operations of the trailing batches whose last operation the
+//    ledger lacks, in order (those already written are harmless to commit again: same id,
+//    same content). Valid until finish_recovery() or the next recover().
+//  - finish_recovery(view): called once those are committed; checks the engine's state
+//    against `view` (what recover() skipped) and clears them. Until then apply() fails.
+template <typename E>
+concept SplitRecoverableEngine = SequencedEngine<E> &&
+    requires(E& engine, const E& const_engine, ledger::ReadView& view) {
+    { const_engine.unfinished_operations() } -> std::same_as<std::span<const ledger::Operation>>;
+    { engine.finish_recovery(view) } -> std::same_as<Status>;
+};
+
 }  // namespace fxsettle::engine

@@ -44,6 +44,21 @@ Status validate_sequencer_options(const SequencerOptions& o) {
                           "must not start with outbox_key_prefix '" + o.outbox_key_prefix +
                               "' (it would be taken for an outbox row)");
     }
+    if (o.commit_operations_max == 0 || o.commit_operations_max > ledger::kBatchOperationsMax) {
+        return bad_option("commit_operations_max", std::to_string(o.commit_operations_max),
+                          "must be 1.." + std::to_string(ledger::kBatchOperationsMax) +
+                              " (ledger::kBatchOperationsMax)");
+    }
+    if (o.split_marker_key.empty() || o.split_marker_key.size() > kOutboxKeyBytesMax) {
+        return bad_option("split_marker_key", "'" + o.split_marker_key + "'",
+                          "must be 1.." + std::to_string(kOutboxKeyBytesMax) + " bytes");
+    }
+    if (o.split_marker_key.starts_with(o.outbox_key_prefix) ||
+        o.split_marker_key == o.outbox_next_id_key) {
+        return bad_option("split_marker_key", "'" + o.split_marker_key + "'",
+                          "must neither start with outbox_key_prefix '" + o.outbox_key_prefix +
+                              "' nor equal outbox_next_id_key");
+    }
     if (o.idle_wait_ms.count() <= 0 || o.idle_wait_ms > kIdleWaitMsMax) {
         return bad_option("idle_wait_ms", std::to_string(o.idle_wait_ms.count()),
                           "must be 1.." + std::to_string(kIdleWaitMsMax.count()));
@@ -108,6 +123,37 @@ std::string_view submit_result_name(SubmitResult result) noexcept {
     return "unknown";
 }
 
+Result<std::vector<std::size_t>> split_operations(std::span<const ledger::Operation> operations,
+                                                  std::size_t operations_max) {
+    std::vector<std::size_t> ends;
+    if (operations_max == 0) {
+        return fail(StatusCode::kInvalidArgument, "split_operations: operations_max is 0");
+    }
+    std::size_t begin = 0;          // the current part's first operation
+    std::size_t last_unlinked = 0;  // one past the part's last operation without `linked`
+    for (std::size_t i = 0; i < operations.size(); ++i) {
+        if (i - begin == operations_max) {
+            if (last_unlinked == begin) {
+                return fail(StatusCode::kOutOfRange,
+                            "a linked chain from operation " + std::to_string(begin) +
+                                " is longer than a commit's " + std::to_string(operations_max) +
+                                " operations");
+            }
+            ends.push_back(last_unlinked);
+            begin = last_unlinked;
+        }
+        if (!operations[i].linked) {
+            last_unlinked = i + 1;
+        }
+    }
+    if (!operations.empty() && operations.back().linked) {
+        return fail(StatusCode::kOutOfRange, "the last of " + std::to_string(operations.size()) +
+                                                 " operations is linked: its chain never ends");
+    }
+    ends.push_back(operations.size());
+    return ends;
+}
+
 namespace detail {
 
 SequencerCounters AtomicCounters::snapshot() const noexcept {
@@ -125,6 +171,9 @@ SequencerCounters AtomicCounters::snapshot() const noexcept {
     c.outbox_backlog = outbox_backlog.load(r);
     c.redelivered = redelivered.load(r);
     c.refused_queue_full = refused_queue_full.load(r);
+    c.split_batches = split_batches.load(r);
+    c.split_parts = split_parts.load(r);
+    c.split_recovered = split_recovered.load(r);
     return c;
 }
 

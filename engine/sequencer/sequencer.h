@@ -17,6 +17,27 @@
 // its acknowledged rows stay (they are delivered again after a restart). The process must
 // then restart and recover from the ledger, as after a crash.
 //
+// Split commits. A ledger commit takes at most ledger::kBatchOperationsMax operations
+// (options: commit_operations_max); a batch that produced more (a cut-off of a large day)
+// is committed in several all-or-nothing parts, in order, never splitting a linked chain:
+//   part 1     : its operations, ALL of the batch's aux rows (the engine's state rows,
+//                so its command log, the outbox rows of every event, acknowledged
+//                deletions) and a marker row (outbox table, split_marker_key);
+//   parts 2..k : operations only; the last part also deletes the marker.
+// The events are delivered only after part k. Part 1 is therefore a write-ahead record: a
+// crash between parts leaves the commands logged, the events unsent in the outbox and the
+// marker set, with only some of the operations posted. Recovery rolls forward: the
+// engine's recover() replays the log (its memory then includes the whole batch), finds
+// which trailing operations the ledger lacks (SplitRecoverableEngine in
+// engine_concept.h) and keeps the batch's operations; start() sees the marker, and the
+// thread first commits those operations again in parts (an entry already written comes
+// back as kEntryExists with its first outcome, since its id and content are the same:
+// the replay is deterministic), deletes the marker, lets the engine check its mirror
+// against the completed ledger, and only then redelivers the outbox rows (the batch's
+// events among them, flagged possible_resend). A reader of the ledger between parts sees
+// some of the batch's entries, each balanced on its own. An engine that cannot report
+// unfinished operations makes start() fail while a marker is set.
+//
 // The sequencer must be the ledger's only writer while it runs.
 #pragma once
 
@@ -77,6 +98,11 @@ struct SequencerOptions {
     // How long the idle thread sleeps before it reads the clock again (for the engine's
     // next_deadline()); a deadline nearer than this shortens the sleep.
     std::chrono::milliseconds idle_wait_ms{10};
+    // Ledger operations per commit, 1..ledger::kBatchOperationsMax: a batch that produced
+    // more is committed in parts (see "Split commits" above). Lower only in tests.
+    std::uint32_t commit_operations_max = static_cast<std::uint32_t>(ledger::kBatchOperationsMax);
+    // The outbox-table row (outside the prefix) that marks a split commit in progress.
+    std::string split_marker_key = "n/split";
 };
 
 // OK, or kInvalidArgument naming the bad option and its value.
@@ -89,6 +115,14 @@ SequencerOptions sequencer_options(const config::EngineConfig& engine);
 std::string outbox_key(std::string_view prefix, std::uint64_t id);
 // The id of an outbox key, or nullopt when `key` is not `prefix` and 20 digits.
 std::optional<std::uint64_t> parse_outbox_key(std::string_view prefix, std::string_view key);
+
+// Where the parts of a split commit end: indices one past each part's last operation, in
+// order (the last is operations.size()); every part has at most `operations_max`
+// operations and ends on an operation without `linked`. One part when everything fits.
+// Fails (kOutOfRange) when a linked chain is longer than `operations_max`, or the last
+// operation is linked (the ledger would refuse that chain anyway), naming it.
+Result<std::vector<std::size_t>> split_operations(std::span<const ledger::Operation> operations,
+                                                  std::size_t operations_max);
 
 // ---------------------------------------------------------------------------------------
 // Clock, sink, outcomes, counters
@@ -145,6 +179,9 @@ struct SequencerCounters {
     std::uint64_t outbox_backlog = 0;  // outbox rows written and not yet acknowledged
     std::uint64_t redelivered = 0;     // rows delivered again at start-up
     std::uint64_t refused_queue_full = 0;
+    std::uint64_t split_batches = 0;    // batches committed in more than one part
+    std::uint64_t split_parts = 0;      // the parts of those commits
+    std::uint64_t split_recovered = 0;  // split commits completed at start-up after a crash
 };
 
 namespace detail {
@@ -161,6 +198,9 @@ struct AtomicCounters {
     std::atomic<std::uint64_t> outbox_backlog{0};
     std::atomic<std::uint64_t> redelivered{0};
     std::atomic<std::uint64_t> refused_queue_full{0};
+    std::atomic<std::uint64_t> split_batches{0};
+    std::atomic<std::uint64_t> split_parts{0};
+    std::atomic<std::uint64_t> split_recovered{0};
 
     SequencerCounters snapshot() const noexcept;
 };
@@ -213,9 +253,12 @@ class Sequencer {
 
     // Scans the outbox for rows a crash left unacknowledged (each must have a well-formed
     // key and decode with E::decode_event, else kCorruption naming the key), continues
-    // outbox ids after the highest one ever used, and starts the thread, which delivers
+    // outbox ids after the highest one ever used, and starts the thread, which first
+    // completes a split commit a crash interrupted (see "Split commits"), then delivers
     // those rows again (possible_resend) before it takes commands. Fails with
-    // kFailedPrecondition when called twice, or with the ledger's Status.
+    // kFailedPrecondition when called twice or when a split marker is set and the engine
+    // cannot report its unfinished operations, kCorruption when the marker and the
+    // engine's recover() disagree, or with the ledger's Status.
     Status start() {
         std::lock_guard lock(mu_);
         if (state_ != State::kCreated) {
@@ -413,6 +456,31 @@ class Sequencer {
         }
         next_id_ = next;
         next_id_published_.store(next_id_, std::memory_order_release);
+        auto marker = (*view)->aux_get(ledger::AuxTable::kOutbox, options_.split_marker_key);
+        if (!marker) {
+            return marker.error();
+        }
+        split_pending_ = marker->has_value();
+        bool engine_unfinished = false;
+        if constexpr (SplitRecoverableEngine<E>) {
+            engine_unfinished = !engine_.unfinished_operations().empty();
+        } else if (split_pending_) {
+            return Status(StatusCode::kFailedPrecondition,
+                          "outbox row " + options_.split_marker_key + " ('" + **marker +
+                              "') says a split commit was interrupted, and this engine cannot "
+                              "report the operations it must complete");
+        }
+        if (split_pending_ != engine_unfinished) {
+            return Status(StatusCode::kCorruption,
+                          split_pending_
+                              ? "outbox row " + options_.split_marker_key + " ('" + **marker +
+                                    "') says a split commit was interrupted, but the engine's "
+                                    "recover() found every operation of its log in the ledger "
+                                    "(was recover() called before start()?)"
+                              : "the engine's recover() found operations missing from the "
+                                "ledger, but no split commit was interrupted (outbox row " +
+                                    options_.split_marker_key + " is absent)");
+        }
         detail::put(counters_.outbox_backlog, outstanding_.size());
         return Status::ok();
     }
@@ -420,6 +488,9 @@ class Sequencer {
     // ---- the engine thread ----------------------------------------------------------
 
     void run() {
+        if (split_pending_ && !complete_split()) {
+            return;
+        }
         if (!redeliver()) {
             return;
         }
@@ -497,6 +568,111 @@ class Sequencer {
         if (n > 0 && space_waiters_ > 0) {
             space_cv_.notify_all();
         }
+    }
+
+    // Rolls an interrupted split commit forward: commits every operation the engine's
+    // recover() kept for its unfinished batch again, in parts (those already written come
+    // back as kEntryExists), deleting the marker with the last part, then lets the engine
+    // check its mirror against the completed ledger. False after a fatal failure.
+    bool complete_split() {
+        if constexpr (SplitRecoverableEngine<E>) {
+            const std::span<const ledger::Operation> ops = engine_.unfinished_operations();
+            const std::vector<ledger::AuxWrite> last_aux{ledger::AuxWrite{
+                ledger::AuxTable::kOutbox, options_.split_marker_key, std::nullopt}};
+            if (!commit_parts(ops, clock_(), {}, last_aux,
+                              "completing an interrupted split "
+                              "commit")) {
+                return false;
+            }
+            auto view = ledger_.read();
+            if (!view) {
+                return fail_with(view.error());
+            }
+            if (Status s = engine_.finish_recovery(**view); !s) {
+                return fail_with(Status(
+                    s.code(), "after completing an interrupted split commit: " + s.message()));
+            }
+            split_pending_ = false;
+            detail::bump(counters_.split_recovered);
+            return true;
+        } else {
+            return fail_with(Status(StatusCode::kFailedPrecondition,
+                                    "a split commit is pending and the engine cannot complete it"));
+        }
+    }
+
+    // Commits `ops` in one or more all-or-nothing parts (split_operations), `first_aux`
+    // with the first part and `last_aux` with the last (both with the only one). False
+    // after a fatal failure, which `what` names.
+    bool commit_parts(std::span<const ledger::Operation> ops, ledger::Timestamp now,
+                      std::span<const ledger::AuxWrite> first_aux,
+                      std::span<const ledger::AuxWrite> last_aux, std::string_view what) {
+        Result<std::vector<std::size_t>> ends =
+            split_operations(ops, options_.commit_operations_max);
+        if (!ends) {
+            return fail_with(
+                Status(ends.error().code(), std::string(what) + ": " + ends.error().message()));
+        }
+        if (ends->size() > 1) {
+            detail::bump(counters_.split_batches);
+            detail::bump(counters_.split_parts, ends->size());
+        }
+        std::vector<ledger::AuxWrite> aux;
+        std::size_t begin = 0;
+        for (std::size_t part = 0; part < ends->size(); ++part) {
+            const bool first = part == 0;
+            const bool last = part + 1 == ends->size();
+            aux.clear();
+            if (first) {
+                aux.insert(aux.end(), first_aux.begin(), first_aux.end());
+            }
+            if (last) {
+                aux.insert(aux.end(), last_aux.begin(), last_aux.end());
+            }
+            const std::size_t end = (*ends)[part];
+            if (!commit_one(ops.subspan(begin, end - begin), now, aux, what, part, ends->size())) {
+                return false;
+            }
+            begin = end;
+        }
+        return true;
+    }
+
+    // One all-or-nothing ledger commit. If the ledger refuses any operation, it writes
+    // nothing of this commit (no entry, no state row, no outbox row).
+    bool commit_one(std::span<const ledger::Operation> ops, ledger::Timestamp now,
+                    std::span<const ledger::AuxWrite> aux, std::string_view what, std::size_t part,
+                    std::size_t parts) {
+        const std::string where = parts > 1
+                                      ? std::string(what) + ", part " + std::to_string(part + 1) +
+                                            " of " + std::to_string(parts)
+                                      : std::string(what);
+        const auto started = std::chrono::steady_clock::now();
+        auto results = ledger_.commit(ops, now, aux, ledger::CommitOptions{.all_or_nothing = true});
+        const auto latency_ns =
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                           std::chrono::steady_clock::now() - started)
+                                           .count());
+        detail::bump(counters_.commits);
+        detail::bump(counters_.commit_latency_ns_sum, latency_ns);
+        if (latency_ns > counters_.commit_latency_ns_max.load(std::memory_order_relaxed)) {
+            detail::put(counters_.commit_latency_ns_max, latency_ns);
+        }
+        // A failed part after the first leaves the earlier parts written, with the split
+        // marker: a restart completes them.
+        const std::string nothing =
+            part == 0 ? "nothing of the batch was written"
+                      : "nothing of this part was written; a restart completes the earlier ones";
+        if (!results) {
+            return fail_with(Status(results.error().code(), "ledger commit failed (" + where +
+                                                                "; " + nothing +
+                                                                "): " + results.error().message()));
+        }
+        if (std::optional<std::string> bad = detail::describe_failed_operation(*results)) {
+            return fail_with(Status(StatusCode::kInternal, "ledger refused " + *bad + " (" + where +
+                                                               "); " + nothing + " or delivered"));
+        }
+        return true;
     }
 
     // Delivers the rows scan_outbox() found, in pages of outbox_batch_max.
@@ -596,38 +772,19 @@ class Sequencer {
 
         std::vector<ledger::Operation>& ops = out_.operations;
         if (!ops.empty() || !aux.empty()) {
-            if (ops.size() > ledger::kBatchOperationsMax) {
-                return fail_with(Status(StatusCode::kOutOfRange,
-                                        "engine produced " + std::to_string(ops.size()) +
-                                            " ledger operations in one batch; a commit takes "
-                                            "at most " +
-                                            std::to_string(ledger::kBatchOperationsMax)));
+            // All-or-nothing per commit; a batch of more than commit_operations_max
+            // operations is committed in parts, every aux row and a split marker in the
+            // first, the marker's deletion in the last ("Split commits" above).
+            std::span<const ledger::AuxWrite> last_aux;
+            if (ops.size() > options_.commit_operations_max) {
+                aux.push_back(ledger::AuxWrite{
+                    ledger::AuxTable::kOutbox, options_.split_marker_key,
+                    std::to_string(ops.size()) + " operations, outbox ids " +
+                        std::to_string(first_id) + ".." + std::to_string(next_id_)});
+                last_aux = std::span<const ledger::AuxWrite>(&split_marker_delete_, 1);
             }
-            // All-or-nothing: if the ledger refuses any operation, it writes nothing of
-            // the batch (no entry, no state row, no outbox row), so a restart neither
-            // replays nor sends anything of it.
-            const auto started = std::chrono::steady_clock::now();
-            auto results =
-                ledger_.commit(ops, now, aux, ledger::CommitOptions{.all_or_nothing = true});
-            const auto latency_ns =
-                static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                               std::chrono::steady_clock::now() - started)
-                                               .count());
-            detail::bump(counters_.commits);
-            detail::bump(counters_.commit_latency_ns_sum, latency_ns);
-            if (latency_ns > counters_.commit_latency_ns_max.load(std::memory_order_relaxed)) {
-                detail::put(counters_.commit_latency_ns_max, latency_ns);
-            }
-            if (!results) {
-                return fail_with(Status(results.error().code(),
-                                        "ledger commit failed (nothing of the batch was "
-                                        "written): " +
-                                            results.error().message()));
-            }
-            if (std::optional<std::string> bad = detail::describe_failed_operation(*results)) {
-                return fail_with(Status(
-                    StatusCode::kInternal,
-                    "ledger refused " + *bad + "; nothing of the batch was written or delivered"));
+            if (!commit_parts(ops, now, aux, last_aux, "a batch's commit")) {
+                return false;
             }
         }
 
@@ -687,6 +844,9 @@ class Sequencer {
 
     // The engine thread's own (start() fills them before the thread exists).
     std::uint64_t next_id_ = 1;
+    bool split_pending_ = false;  // a marker row was found: complete_split() first
+    const ledger::AuxWrite split_marker_delete_{ledger::AuxTable::kOutbox,
+                                                options_.split_marker_key, std::nullopt};
     std::unordered_set<std::uint64_t> outstanding_;  // outbox rows not yet acknowledged
     BatchOutput<Event> out_;
     std::vector<Delivery<Event>> deliveries_;

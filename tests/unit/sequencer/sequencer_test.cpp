@@ -56,6 +56,7 @@ struct Move {
     bool reject = false;  // post to an account that does not exist: the ledger refuses it
     bool fail = false;    // apply() returns a failed Status
     std::optional<Timestamp> deadline;  // the engine's next deadline from now on
+    std::uint32_t entries = 1;          // journal entries it posts (`amount_minor` each)
 };
 
 // What a Move (or a timer tick) did.
@@ -95,16 +96,19 @@ class CounterEngine {
             if (m.deadline) {
                 deadline_ = m.deadline;
             }
-            const std::uint64_t entry = next_entry_++;
-            ledger::EntryRequest q;
-            q.id = EntryId{0, entry};
-            q.value_date = ledger::Date(std::chrono::days(19000));
-            q.reference = "move " + std::to_string(m.producer) + "/" + std::to_string(m.seq);
-            const money::Money amount{money::Amount::from_minor(m.amount_minor), usd()};
-            q.postings = {ledger::Posting{AccountId{0, kAccountFrom}, ledger::Side::kDebit, amount},
-                          ledger::Posting{AccountId{0, m.reject ? kAccountMissing : kAccountTo},
-                                          ledger::Side::kCredit, amount}};
-            out.operations.push_back(ledger::Operation{std::move(q), false});
+            const std::uint64_t entry = next_entry_;
+            for (std::uint32_t n = 0; n < m.entries; ++n) {
+                ledger::EntryRequest q;
+                q.id = EntryId{0, next_entry_++};
+                q.value_date = ledger::Date(std::chrono::days(19000));
+                q.reference = "move " + std::to_string(m.producer) + "/" + std::to_string(m.seq);
+                const money::Money amount{money::Amount::from_minor(m.amount_minor), usd()};
+                q.postings = {
+                    ledger::Posting{AccountId{0, kAccountFrom}, ledger::Side::kDebit, amount},
+                    ledger::Posting{AccountId{0, m.reject ? kAccountMissing : kAccountTo},
+                                    ledger::Side::kCredit, amount}};
+                out.operations.push_back(ledger::Operation{std::move(q), false});
+            }
             out.events.push_back(Moved{m.producer, m.seq, entry, m.amount_minor, at_ns, false});
         }
         out.state.push_back(ledger::AuxWrite{ledger::AuxTable::kState, "counter/next_entry",
@@ -299,6 +303,17 @@ class SequencerTest : public ::testing::Test {
         ledger_ = std::move(*l);
     }
 
+    // Room for tens of thousands of entries.
+    void open_ledger_large() {
+        ledger_.reset();
+        ledger::OpenOptions o;
+        o.path = dir_ / "ledger.mdb";
+        o.map_size_initial_bytes = 64ull << 20;
+        auto l = ledger::Ledger::open(o);
+        ASSERT_TRUE(l.has_value()) << l.error().to_string();
+        ledger_ = std::move(*l);
+    }
+
     std::unique_ptr<TestSequencer> make(CounterEngine& engine, RecordingSink& sink,
                                         SequencerOptions options = {}) {
         auto s = TestSequencer::create(engine, *ledger_, clock_.clock(), sink, options);
@@ -425,6 +440,53 @@ TEST(SequencerOptionsTest, CreateChecksOptionsAndClock) {
     auto c = TestSequencer::create(engine, ledger, system_clock(), sink);
     ASSERT_TRUE(c.has_value());
     EXPECT_FALSE((*c)->start().is_ok());
+}
+
+TEST(SequencerOptionsTest, CommitOperationsMaxAndSplitMarkerKeyAreChecked) {
+    SequencerOptions o;
+    o.commit_operations_max = 0;
+    EXPECT_FALSE(validate_sequencer_options(o).is_ok());
+    o.commit_operations_max = static_cast<std::uint32_t>(ledger::kBatchOperationsMax) + 1;
+    const Status too_many = validate_sequencer_options(o);
+    EXPECT_NE(too_many.message().find("commit_operations_max = 8191"), std::string::npos)
+        << too_many.message();
+    o = SequencerOptions{};
+    o.split_marker_key = "o/split";
+    EXPECT_FALSE(validate_sequencer_options(o).is_ok()) << "a marker key under the prefix";
+    o.split_marker_key = o.outbox_next_id_key;
+    EXPECT_FALSE(validate_sequencer_options(o).is_ok()) << "the marker key is the next-id key";
+    EXPECT_TRUE(validate_sequencer_options(SequencerOptions{}).is_ok());
+}
+
+std::vector<ledger::Operation> chained(const std::vector<bool>& linked) {
+    std::vector<ledger::Operation> ops;
+    for (const bool l : linked) {
+        ops.push_back(ledger::Operation{ledger::ExpirePending{}, l});
+    }
+    return ops;
+}
+
+TEST(SplitOperationsTest, PartsRespectTheMaximumAndNeverCutALinkedChain) {
+    auto one = split_operations(chained({false, false, false}), 3);
+    ASSERT_TRUE(one.has_value());
+    EXPECT_EQ(*one, (std::vector<std::size_t>{3}));
+    auto none = split_operations({}, 3);
+    ASSERT_TRUE(none.has_value());
+    EXPECT_EQ(*none, (std::vector<std::size_t>{0}));
+    auto plain = split_operations(chained({false, false, false, false, false, false, false}), 3);
+    ASSERT_TRUE(plain.has_value());
+    EXPECT_EQ(*plain, (std::vector<std::size_t>{3, 6, 7}));
+    // Operations 2-4 are one chain (2 and 3 linked): the first part ends before it.
+    auto chain = split_operations(chained({false, false, true, true, false, false}), 3);
+    ASSERT_TRUE(chain.has_value());
+    EXPECT_EQ(*chain, (std::vector<std::size_t>{2, 5, 6}));
+    auto too_long = split_operations(chained({true, true, true, false}), 3);
+    ASSERT_FALSE(too_long.has_value());
+    EXPECT_EQ(too_long.error().code(), StatusCode::kOutOfRange);
+    EXPECT_NE(too_long.error().message().find("linked chain"), std::string::npos);
+    auto open = split_operations(chained({false, true}), 3);
+    ASSERT_FALSE(open.has_value());
+    EXPECT_NE(open.error().message().find("never ends"), std::string::npos);
 }
 
 TEST(OutboxKeyTest, RoundTripAndOrder) {
@@ -793,6 +855,60 @@ TEST_F(SequencerTest, ARefusedOperationStopsTheSequencerAndDeliversNothingOfItsB
     auto all_outbox = (*view)->aux_scan(ledger::AuxTable::kOutbox, "", 100);
     ASSERT_TRUE(all_outbox.has_value());
     EXPECT_EQ(all_outbox->size(), 2u) << "batch 1's row and the next-id row only";
+}
+
+// A cut-off of a large day: one batch with more operations than a ledger commit takes.
+TEST_F(SequencerTest, ABatchOfMoreOperationsThanOneCommitTakesIsCommittedInPartsThenDelivered) {
+    constexpr std::uint32_t kEntries = 20'000;
+    static_assert(kEntries > ledger::kBatchOperationsMax * 2);
+    open_ledger_large();
+    CounterEngine engine;
+    RecordingSink sink;
+    sink.ledger = ledger_.get();  // checks every entry is durable at delivery
+    auto seq = make(engine, sink);
+    ASSERT_TRUE(seq);
+    ASSERT_TRUE(seq->start().is_ok());
+    Move big = move(0);
+    big.amount_minor = 1;
+    big.entries = kEntries;
+    ASSERT_EQ(seq->submit(big), SubmitResult::kAccepted);
+    ASSERT_TRUE(sink.wait_for(1));
+    const Status stopped = seq->stop();
+    ASSERT_TRUE(stopped.is_ok()) << stopped.to_string();
+    EXPECT_EQ(sink.durability_misses(), 0);
+    ASSERT_EQ(sink.got().size(), 1u) << "the batch's one event, delivered once";
+
+    const SequencerCounters c = seq->counters();
+    EXPECT_EQ(c.split_batches, 1u);
+    EXPECT_EQ(c.split_parts, 3u) << "8190 + 8190 + 3620 operations";
+    EXPECT_EQ(c.commits, 3u);
+    for (const std::uint64_t id : {1ull, 8190ull, 8191ull, 16380ull, 16381ull, 20000ull}) {
+        EXPECT_TRUE(entry(id).has_value()) << "entry " << id << " is missing";
+    }
+    EXPECT_EQ(credited_to_psp(), money::Amount::from_minor(kEntries));
+    auto view = ledger_->read();
+    ASSERT_TRUE(view.has_value());
+    auto marker = (*view)->aux_get(ledger::AuxTable::kOutbox, "n/split");
+    ASSERT_TRUE(marker.has_value());
+    EXPECT_FALSE(marker->has_value()) << "the split marker outlived its last part";
+    EXPECT_EQ(outbox_rows().size(), 1u);
+}
+
+// An engine that cannot report unfinished operations must not start over an interrupted
+// split commit: it would deliver the batch's events without all of its operations.
+TEST_F(SequencerTest, ASplitMarkerWithAnEngineThatCannotCompleteItFailsStart) {
+    const std::vector<ledger::AuxWrite> marker{
+        ledger::AuxWrite{ledger::AuxTable::kOutbox, "n/split", "20000 operations"}};
+    auto r = ledger_->commit({}, at_s(2), marker);
+    ASSERT_TRUE(r.has_value());
+    CounterEngine engine;
+    RecordingSink sink;
+    auto seq = make(engine, sink);
+    ASSERT_TRUE(seq);
+    const Status started = seq->start();
+    EXPECT_EQ(started.code(), StatusCode::kFailedPrecondition);
+    EXPECT_NE(started.message().find("split commit was interrupted"), std::string::npos)
+        << started.message();
 }
 
 TEST_F(SequencerTest, AFailedApplyStopsTheSequencerAndDeliversNothingOfItsBatch) {
