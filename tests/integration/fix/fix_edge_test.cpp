@@ -938,5 +938,25 @@ TEST_F(FixEdgeTest, BankDropBeforeItsConfirmationGetsTheUnconfirmedOrderAgain) {
     check_ledger();
 }
 
+// A sequencer that takes no commands (here: stopped) makes the gateway answer at once with
+// a BusinessMessageReject, reason 4 (application not available), that tells the PSP
+// nothing was done and to retry with the same id; it is counted.
+TEST_F(FixEdgeTest, EngineThatTakesNoCommandsIsAnsweredBusyRetryWithTheSameId) {
+    ASSERT_TRUE(psp_party_.wait_logons(kAlpha, 1));
+    ASSERT_TRUE(seq_->stop().is_ok()) << seq_->error().to_string();
+    send_psp(kAlpha, order("o-busy", "EUR/CNY", "1", "100000.00", "7.7006"));
+    auto busy = expect_at(psp_party_, kAlpha, "j", tag::kBusinessRejectRefId, "o-busy");
+    ASSERT_TRUE(busy) << "no BusinessMessageReject for an order the engine could not take";
+    EXPECT_EQ(get(*busy, tag::kRefMsgType), "D");
+    EXPECT_EQ(get(*busy, tag::kBusinessRejectReason), "4");
+    const std::string text = get(*busy, tag::kText);
+    EXPECT_TRUE(text.starts_with("busy: ")) << text;
+    EXPECT_NE(text.find("nothing was done; retry with the same ClOrdID (11) 'o-busy'"),
+              std::string::npos)
+        << text;
+    EXPECT_EQ(gateway_->counters().busy_rejects, 1u);
+    EXPECT_EQ(gateway_->counters().commands_submitted, 0u);
+}
+
 }  // namespace
 }  // namespace fxsettle::adapters::edge
