@@ -296,7 +296,15 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
         if (!to_text.empty()) {
             period.to = std::chrono::floor<std::chrono::days>(*to);
         }
-        auto parsed = read_statement(statement_path, sf);
+        // The statement's currency codes: ISO 4217 and the reconciled account's own (a
+        // configured non-ISO code such as CNH is known to the ledger, not to ISO).
+        money::CurrencyTable currencies;
+        if (auto a = find_account(v, account); a.has_value() && !a->currency.is_iso()) {
+            if (Status added = currencies.add(a->currency); !added.is_ok()) {
+                return error(added, exit_code_for(added));
+            }
+        }
+        auto parsed = read_statement(statement_path, sf, currencies);
         if (!parsed) {
             return error(parsed.error(), exit_code_for(parsed.error()));
         }

@@ -182,7 +182,8 @@ Result<int> direction_sign(std::string_view text) {
 
 }  // namespace
 
-Result<BankStatement> parse_csv_statement(std::string_view content) {
+Result<BankStatement> parse_csv_statement(std::string_view content,
+                                          const money::CurrencyTable& currencies) {
     auto records = csv_records(strip_bom(content));
     if (!records) {
         return fail(records.error());
@@ -224,7 +225,7 @@ Result<BankStatement> parse_csv_statement(std::string_view content) {
         if (!date) {
             return bad(date.error().message());
         }
-        auto currency = money::CurrencyTable::iso().lookup(field("currency"));
+        auto currency = currencies.lookup(field("currency"));
         if (!currency) {
             return bad("currency: " + currency.error().message());
         }
@@ -312,7 +313,9 @@ std::string text_of(const pugi::xml_node& n) {
 
 class Camt {
   public:
-    explicit Camt(std::string_view content) : content_(content) {}
+    Camt(std::string_view content, const money::CurrencyTable& currencies)
+        : content_(content), currencies_(currencies) {}
+    const money::CurrencyTable& currencies() const { return currencies_; }
 
     std::size_t line_of(const pugi::xml_node& n) const {
         const std::ptrdiff_t off = n.offset_debug();
@@ -370,7 +373,7 @@ class Camt {
         if (ccy.empty()) {
             return bad(p + "/Amt", amt, "has no Ccy attribute");
         }
-        auto currency = money::CurrencyTable::iso().lookup(ccy);
+        auto currency = currencies_.lookup(ccy);
         if (!currency) {
             return bad(p + "/Amt", amt, currency.error().message());
         }
@@ -392,6 +395,7 @@ class Camt {
 
   private:
     std::string_view content_;
+    const money::CurrencyTable& currencies_;
 };
 
 std::string entry_reference(const pugi::xml_node& ntry) {
@@ -412,7 +416,8 @@ std::string entry_reference(const pugi::xml_node& ntry) {
 
 }  // namespace
 
-Result<BankStatement> parse_camt053_statement(std::string_view content) {
+Result<BankStatement> parse_camt053_statement(std::string_view content,
+                                              const money::CurrencyTable& currencies) {
     pugi::xml_document doc;
     const pugi::xml_parse_result parsed =
         doc.load_buffer(content.data(), content.size(), pugi::parse_default, pugi::encoding_auto);
@@ -425,7 +430,7 @@ Result<BankStatement> parse_camt053_statement(std::string_view content) {
                                                       std::string(parsed.description()) +
                                                       " at line " + std::to_string(line));
     }
-    const Camt camt(content);
+    const Camt camt(content, currencies);
     const pugi::xml_node root = doc.document_element();
     if (local_name(root) != "Document") {
         return camt.bad(root.name(), root, "the root element is not Document");
@@ -458,7 +463,7 @@ Result<BankStatement> parse_camt053_statement(std::string_view content) {
         const std::string sp = "Stmt[" + std::to_string(s + 1) + "]";
         const pugi::xml_node acct = child(stmt, "Acct");
         if (const std::string ccy = text_of(child(acct, "Ccy")); !ccy.empty()) {
-            auto c = money::CurrencyTable::iso().lookup(ccy);
+            auto c = currencies.lookup(ccy);
             if (!c) {
                 return camt.bad(sp + "/Acct/Ccy", child(acct, "Ccy"), c.error().message());
             }
@@ -541,7 +546,8 @@ Result<BankStatement> parse_camt053_statement(std::string_view content) {
 }
 
 Result<BankStatement> read_statement(const std::filesystem::path& p,
-                                     std::optional<StatementFormat> format) {
+                                     std::optional<StatementFormat> format,
+                                     const money::CurrencyTable& currencies) {
     std::ifstream in(p, std::ios::binary);
     if (!in) {
         return fail(StatusCode::kIoError,
@@ -553,8 +559,8 @@ Result<BankStatement> read_statement(const std::filesystem::path& p,
         return fail(StatusCode::kIoError, "reading statement " + p.string() + " failed");
     }
     const StatementFormat f = format.value_or(detect_statement_format(content));
-    auto st = f == StatementFormat::kCsv ? parse_csv_statement(content)
-                                         : parse_camt053_statement(content);
+    auto st = f == StatementFormat::kCsv ? parse_csv_statement(content, currencies)
+                                         : parse_camt053_statement(content, currencies);
     if (!st) {
         return fail(st.error().code(), p.filename().string() + ": " + st.error().message());
     }

@@ -34,6 +34,7 @@
 
 #include "engine/base/status.h"
 #include "engine/money/amount.h"
+#include "engine/money/currency.h"
 #include "ledger/types.h"
 
 namespace fxsettle::fxledger {
@@ -70,12 +71,17 @@ struct BankStatement {
 
 // Parse errors fail with kInvalidArgument naming the line (CSV) or the element and its
 // line (camt.053) and what is wrong.
-Result<BankStatement> parse_csv_statement(std::string_view content);
-Result<BankStatement> parse_camt053_statement(std::string_view content);
+// Currency codes are looked up in `currencies` (ISO 4217 by default; `fxledger reconcile`
+// adds the reconciled account's currency, so a configured non-ISO code such as CNH works).
+Result<BankStatement> parse_csv_statement(
+    std::string_view content, const money::CurrencyTable& currencies = money::CurrencyTable::iso());
+Result<BankStatement> parse_camt053_statement(
+    std::string_view content, const money::CurrencyTable& currencies = money::CurrencyTable::iso());
 // Reads `path` (kIoError when it cannot be read) and parses it in `format`, or in the
 // format its content shows when nullopt.
-Result<BankStatement> read_statement(const std::filesystem::path& path,
-                                     std::optional<StatementFormat> format);
+Result<BankStatement> read_statement(
+    const std::filesystem::path& path, std::optional<StatementFormat> format,
+    const money::CurrencyTable& currencies = money::CurrencyTable::iso());
 
 // A bank's decimal amount in `currency`: money::parse_amount after dropping zeros past
 // the currency's decimals ("1000.00" JPY -> 1000).

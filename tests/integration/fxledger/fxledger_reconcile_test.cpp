@@ -329,5 +329,25 @@ TEST(FxledgerStatementParsing, BankAmountsAndDirections) {
               StatementFormat::kCsv);
 }
 
+TEST(FxledgerStatementParsing, ANonIsoCurrencyIsReadWithTheTableThatDefinesIt) {
+    const std::string csv =
+        "date,reference,amount,currency,direction\n"
+        "2026-11-23,PAYOUT-CNH-001,88.10,CNH,DBIT\n";
+    // ISO 4217 has no CNH: the default table refuses it, naming the code.
+    auto iso_only = parse_csv_statement(csv);
+    ASSERT_FALSE(iso_only.has_value());
+    EXPECT_THAT(iso_only.error().message(), HasSubstr("CNH"));
+    // With CNH configured (as `fxledger reconcile` adds the reconciled account's currency)
+    // the same line parses, in CNH's two decimals.
+    money::CurrencyTable table;
+    const money::Currency cnh{{'C', 'N', 'H'}, 0, 2};
+    ASSERT_TRUE(table.add(cnh).is_ok());
+    auto parsed = parse_csv_statement(csv, table);
+    ASSERT_TRUE(parsed.has_value()) << parsed.error().to_string();
+    ASSERT_EQ(parsed->lines.size(), 1u);
+    EXPECT_EQ(parsed->lines[0].amount.currency, cnh);
+    EXPECT_EQ(money::format_money(parsed->lines[0].amount), "-88.10 CNH");
+}
+
 }  // namespace
 }  // namespace fxsettle::fxledger::testing
