@@ -278,6 +278,10 @@ struct Settlement::State {
         std::vector<DueTradeLeg> trade_legs;
     };
     std::map<CurrencyIndex, Carried> carried;
+    // Net debits settled per PSP and value date, per currency, so that the aggregate cap
+    // covers every cut-off of a value date. Dates more than kSettledDebitsDaysKept before
+    // a cut-off's earliest value date are dropped.
+    std::map<std::pair<PspIndex, ledger::Date>, std::map<CurrencyIndex, Amount>> settled_debits;
 
     struct Hedge {
         CycleId cycle_id = 0;
@@ -822,9 +826,15 @@ void Settlement::State::Cutoff::find_breaches(PspIndex p, const NetTable& net,
                                               Breaches& found) const {
     const PspTerms& terms = input.psps[p];
     const money::Currency& ref = terms.aggregate_cap.currency;
-    Int256 aggregate = 0;
-    std::optional<std::string> unvalued;
-    std::vector<std::size_t> debit_currencies;
+    // The aggregate cap holds per value date, over this call's currencies of the date and
+    // what earlier cut-offs of the same date settled.
+    struct DateSum {
+        Int256 aggregate = 0;
+        Int256 earlier = 0;
+        std::optional<std::string> unvalued;
+        std::vector<std::size_t> debit_currencies;
+    };
+    std::map<ledger::Date, DateSum> dates;
     for (std::size_t wi = 0; wi < work.size(); ++wi) {
         if (breaches.count({p, wi}) || net[wi][p] >= 0)
             continue;
@@ -839,27 +849,43 @@ void Settlement::State::Cutoff::find_breaches(PspIndex p, const NetTable& net,
                            cur.to_string() + " " + fmt(cap, cur)};
             continue;
         }
-        debit_currencies.push_back(wi);
+        DateSum& d = dates[work[wi].value_date];
+        d.debit_currencies.push_back(wi);
         if (auto valued = value_in(Money{debit, cur}, ref, st.pairs, mids)) {
-            aggregate += Int256(valued->minor());
+            d.aggregate += Int256(valued->minor());
         } else {
-            unvalued = cur.to_string();
+            d.unvalued = cur.to_string();
         }
     }
-    if (unvalued) {
-        for (std::size_t wi : debit_currencies) {
-            found[{p, wi}] =
-                Breach{HoldBackReason::kNoAggregateRate, terms.aggregate_cap, Money{Amount{}, ref},
-                       "no mid values the net debit in " + *unvalued +
-                           " in the aggregate cap's currency " + ref.to_string()};
+    for (auto& [date, d] : dates) {
+        if (auto it = st.settled_debits.find({p, date}); it != st.settled_debits.end()) {
+            for (const auto& [c, amount] : it->second) {
+                const money::Currency& cur = chart.currency(c);
+                if (auto valued = value_in(Money{amount, cur}, ref, st.pairs, mids))
+                    d.earlier += Int256(valued->minor());
+                else
+                    d.unvalued = cur.to_string() + " (settled earlier for the same value date)";
+            }
         }
-    } else if (aggregate > Int256(terms.aggregate_cap.amount.minor())) {
-        const Amount total = to_amount(aggregate);
-        for (std::size_t wi : debit_currencies) {
-            found[{p, wi}] =
-                Breach{HoldBackReason::kAggregateCap, terms.aggregate_cap, Money{total, ref},
-                       "net debits worth " + fmt(total, ref) + " exceed aggregate_cap " +
-                           fmt(terms.aggregate_cap.amount, ref)};
+        if (d.unvalued) {
+            for (std::size_t wi : d.debit_currencies) {
+                found[{p, wi}] = Breach{HoldBackReason::kNoAggregateRate, terms.aggregate_cap,
+                                        Money{Amount{}, ref},
+                                        "no mid values the net debit in " + *d.unvalued +
+                                            " in the aggregate cap's currency " + ref.to_string()};
+            }
+        } else if (d.aggregate + d.earlier > Int256(terms.aggregate_cap.amount.minor())) {
+            const Amount total = to_amount(d.aggregate + d.earlier);
+            std::string detail = "net debits worth " + fmt(total, ref);
+            if (d.earlier != 0)
+                detail += " (" + fmt(to_amount(d.earlier), ref) +
+                          " settled by earlier cut-offs of value date " +
+                          calendar::format_date(date) + ")";
+            detail += " exceed aggregate_cap " + fmt(terms.aggregate_cap.amount, ref);
+            for (std::size_t wi : d.debit_currencies) {
+                found[{p, wi}] = Breach{HoldBackReason::kAggregateCap, terms.aggregate_cap,
+                                        Money{total, ref}, detail};
+            }
         }
     }
 }
@@ -1431,6 +1457,22 @@ void Settlement::State::Cutoff::commit(SettlementOutput& out) {
     report.currencies = std::move(currency_figures);
     report.pairs = std::move(pair_figures);
 
+    // The net debits this cut-off settles count against later cut-offs of their dates.
+    const NetTable net = net_positions();
+    std::optional<ledger::Date> earliest;
+    for (std::size_t wi = 0; wi < work.size(); ++wi) {
+        const ledger::Date date = work[wi].value_date;
+        earliest = earliest ? std::min(*earliest, date) : date;
+        for (PspIndex p = 0; p < psp_count; ++p) {
+            if (net[wi][p] < 0)
+                st.settled_debits[{p, date}][work[wi].currency] += to_amount(Int256(-net[wi][p]));
+        }
+    }
+    if (earliest) {
+        const ledger::Date oldest_kept = *earliest - std::chrono::days(kSettledDebitsDaysKept);
+        std::erase_if(st.settled_debits,
+                      [&](const auto& entry) { return entry.first.second < oldest_kept; });
+    }
     for (const auto& w : work)
         st.carried.erase(w.currency);
     for (auto& [c, kept] : new_carried)
@@ -1903,6 +1945,16 @@ void Settlement::append_state(std::string& out) const {
         put_u64(out, key.first);
         put_u64(out, key.second);
         put_amount(out, a);
+    }
+    put_u64(out, st.settled_debits.size());
+    for (const auto& [key, amounts] : st.settled_debits) {
+        put_u64(out, key.first);
+        put_date(out, key.second);
+        put_u64(out, amounts.size());
+        for (const auto& [c, a] : amounts) {
+            put_u64(out, c);
+            put_amount(out, a);
+        }
     }
 }
 

@@ -27,9 +27,10 @@
 //      fx_position and is reported (ExposureReported), never dropped;
 //   3. nets each currency multilaterally (netting::net) and holds back to the next cycle
 //      every instruction paid by a PSP whose result would breach a cap (HoldBack): its net
-//      debit cap in the currency, or its aggregate cap over the currencies of the call
-//      (net debits valued at the mids, rounded up, directly or through one common
-//      currency; no mid to value one holds back too). Holding a PSP back lowers its
+//      debit cap in the currency, or its aggregate cap per value date: the net debits
+//      of the call's currencies for that date plus those settled by earlier cut-offs of
+//      the same date (all valued at this call's mids, rounded up, directly or through
+//      one common currency; no mid to value one holds back too). Holding a PSP back lowers its
 //      payees' results, so the check repeats until nothing more breaches. The hold-back
 //      is decided before any conversion, so a held-back payout converts nothing;
 //   4. posts, per currency: Dr held(payer) / Cr settlement(bank, C) for external lines
@@ -83,6 +84,9 @@ inline constexpr std::size_t kCutoffItemsMax = netting::kObligationsMax;  // pay
 inline constexpr std::size_t kCutoffCurrenciesMax = 64;
 inline constexpr std::size_t kHedgesInFlightMax = 1u << 16;
 inline constexpr std::size_t kFillExecIdsMax = 4096;
+// The aggregate cap counts the net debits of every cut-off of a value date; what settled
+// for a date this many days before a cut-off's earliest value date is forgotten.
+inline constexpr int kSettledDebitsDaysKept = 7;
 static_assert(kCutoffItemsMax <= netting::kObligationsMax,
               "every item of a cut-off becomes at most one netting obligation");
 
@@ -127,7 +131,7 @@ struct PspTerms {
     std::uint32_t spread_bps = 0;
     config::FundingMode funding_mode = config::FundingMode::kPrefunded;
     config::CurrencyAmounts net_debit_caps;  // absent currency: a cap of zero
-    money::Money aggregate_cap;              // over the currencies of one cutoff() call
+    money::Money aggregate_cap;              // per value date, over every cut-off of it
     static PspTerms from_config(const config::PspConfig& psp);
     static PspTerms from_limits(std::uint32_t spread_bps, const RiskLimits& limits);
 };

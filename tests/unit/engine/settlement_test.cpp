@@ -792,6 +792,38 @@ TEST_F(SettlementTest, AggregateCapBreachNamesTheCap) {
     EXPECT_EQ(hb2[0].reason, HoldBackReason::kNoAggregateRate);
 }
 
+TEST_F(SettlementTest, AggregateCapSumsTheCutoffsOfOneValueDate) {
+    const PspIndex a = psp("alpha");
+    const CurrencyIndex cny = ccy("CNY");
+    terms_[a].aggregate_cap = Money{A(200'00), ccy_of("USD")};
+    // 1000 CNY at 7.1 is 140.85 USD: within 200.00, settles.
+    auto p1 = external(1, a, 1000'00);
+    funded(p1, cny, cny);
+    auto out = run(input({currency_cutoff("CNY", {p1})}, {mid("USD/CNY", "7.1")}));
+    EXPECT_TRUE(events_of<HoldBack>(out.events).empty());
+    ASSERT_EQ(events_of<PaymentOrder>(out.events).size(), 1u);
+    // A second cut-off of the same value date: 500 CNY (70.43 USD) alone fits the cap, but
+    // with the first cut-off's 140.85 it does not.
+    auto p2 = external(2, a, 500'00);
+    funded(p2, cny, cny);
+    out = run(input({currency_cutoff("CNY", {p2})}, {mid("USD/CNY", "7.1")}), at_s(20'000));
+    auto hb = events_of<HoldBack>(out.events);
+    ASSERT_EQ(hb.size(), 1u) << "the second cut-off of the value date was not held back";
+    EXPECT_EQ(hb[0].reason, HoldBackReason::kAggregateCap);
+    EXPECT_EQ(hb[0].net_debit, (Money{A(211'28), ccy_of("USD")}));
+    EXPECT_NE(hb[0].detail.find("settled by earlier cut-offs of value date"), std::string::npos)
+        << hb[0].detail;
+    EXPECT_TRUE(events_of<PaymentOrder>(out.events).empty());
+    EXPECT_EQ(held(a, cny), A(500'00));
+    // The next value date starts afresh: the carried payout settles.
+    CurrencyCutoff next = currency_cutoff("CNY", {});
+    next.value_date = day(2);
+    out = run(input({next}, {mid("USD/CNY", "7.1")}), at_s(30'000));
+    EXPECT_TRUE(events_of<HoldBack>(out.events).empty());
+    ASSERT_EQ(events_of<PaymentOrder>(out.events).size(), 1u);
+    EXPECT_EQ(held(a, cny), A(0));
+}
+
 TEST_F(SettlementTest, BadInputFailsAndChangesNothing) {
     const PspIndex a = psp("alpha");
     auto p = external(1, a, 1000);
