@@ -239,6 +239,8 @@ std::string_view hold_back_reason_name(HoldBackReason reason) noexcept {
             return "no_rate";
         case HoldBackReason::kNoAggregateRate:
             return "no_aggregate_rate";
+        case HoldBackReason::kOtherLegHeldBack:
+            return "other_leg_held_back";
     }
     return "unknown";
 }
@@ -282,6 +284,11 @@ struct Settlement::State {
     // covers every cut-off of a value date. Dates more than kSettledDebitsDaysKept before
     // a cut-off's earliest value date are dropped.
     std::map<std::pair<PspIndex, ledger::Date>, std::map<CurrencyIndex, Amount>> settled_debits;
+    // Trade legs by (trade id, base leg): carried for their payer's own breach (their other
+    // leg is then held back at its cut-off), and settled while the other leg has not yet
+    // (that one then always settles).
+    std::set<std::pair<std::uint64_t, bool>> legs_held_own;
+    std::set<std::pair<std::uint64_t, bool>> legs_settled_alone;
 
     struct Hedge {
         CycleId cycle_id = 0;
@@ -500,6 +507,8 @@ struct PayoutWork {
 struct LegWork {
     DueTradeLeg leg;
     Fate fate = Fate::kSettle;
+    bool must_settle = false;      // its other leg settled already: never held back
+    bool other_held_back = false;  // held back because its other leg was
 };
 
 struct CurrencyWork {
@@ -898,15 +907,39 @@ void Settlement::State::Cutoff::hold_back() {
     // own items and the table is updated in place: O(items) over all rounds.
     std::vector<std::map<PspIndex, std::pair<std::vector<std::size_t>, std::vector<std::size_t>>>>
         paid_by(work.size());
+    // Legs by (trade id, base leg), and what earlier cut-offs decided for their other legs.
+    std::map<std::pair<std::uint64_t, bool>, std::pair<std::size_t, std::size_t>> leg_at;
+    for (std::size_t wi = 0; wi < work.size(); ++wi) {
+        for (std::size_t i = 0; i < work[wi].legs.size(); ++i)
+            leg_at[{work[wi].legs[i].leg.trade_id, work[wi].legs[i].leg.base_leg}] = {wi, i};
+    }
+    for (auto& w : work) {
+        for (auto& lw : w.legs) {
+            const std::pair<std::uint64_t, bool> other{lw.leg.trade_id, !lw.leg.base_leg};
+            if (st.legs_settled_alone.contains(other)) {
+                lw.must_settle = true;
+            } else if (st.legs_held_own.contains(other) && !leg_at.contains(other)) {
+                lw.fate = Fate::kHeldBack;
+                lw.other_held_back = true;
+            }
+        }
+    }
     for (std::size_t wi = 0; wi < work.size(); ++wi) {
         for (std::size_t i = 0; i < work[wi].payouts.size(); ++i) {
             if (work[wi].payouts[i].fate == Fate::kSettle)
                 paid_by[wi][work[wi].payouts[i].payout.payer].first.push_back(i);
         }
-        for (std::size_t i = 0; i < work[wi].legs.size(); ++i)
-            paid_by[wi][work[wi].legs[i].leg.payer].second.push_back(i);
+        for (std::size_t i = 0; i < work[wi].legs.size(); ++i) {
+            if (work[wi].legs[i].fate == Fate::kSettle && !work[wi].legs[i].must_settle)
+                paid_by[wi][work[wi].legs[i].leg.payer].second.push_back(i);
+        }
     }
     NetTable net = net_positions();
+    auto hold_leg = [&](LegWork& lw, std::size_t wi) {
+        lw.fate = Fate::kHeldBack;
+        net[wi][lw.leg.payer] += lw.leg.amount.minor();
+        net[wi][lw.leg.payee] -= lw.leg.amount.minor();
+    };
     for (;;) {
         Breaches found;
         for (PspIndex p = 0; p < psp_count; ++p)
@@ -927,10 +960,18 @@ void Settlement::State::Cutoff::hold_back() {
             }
             for (std::size_t i : legs) {
                 auto& lw = w.legs[i];
-                FXSETTLE_ASSERT(lw.fate == Fate::kSettle, "settlement: held back twice");
-                lw.fate = Fate::kHeldBack;
-                row[lw.leg.payer] += lw.leg.amount.minor();
-                row[lw.leg.payee] -= lw.leg.amount.minor();
+                if (lw.fate != Fate::kSettle)
+                    continue;  // held back already, as the other leg of a trade
+                hold_leg(lw, key.second);
+                // Its other leg, when this call settles it, is held back with it.
+                const auto other = leg_at.find({lw.leg.trade_id, !lw.leg.base_leg});
+                if (other == leg_at.end())
+                    continue;
+                LegWork& ol = work[other->second.first].legs[other->second.second];
+                if (ol.fate == Fate::kSettle) {
+                    hold_leg(ol, other->second.first);
+                    ol.other_held_back = true;
+                }
             }
             breaches.emplace(key, std::move(breach));
         }
@@ -952,13 +993,23 @@ void Settlement::State::Cutoff::carry() {
             (pw.no_rate ? no_rate : capped)[pw.payout.payer].payouts.push_back(pw.payout.id);
             kept.payouts.push_back(pw.payout);
         }
+        std::map<PspIndex, HoldBack> other_leg;
         for (auto& lw : w.legs) {
             if (lw.fate != Fate::kHeldBack)
                 continue;
             ++w.held_back;
             mirror.debit(lw.leg.payer, w.currency, lw.leg.amount);
-            capped[lw.leg.payer].trade_ids.push_back(lw.leg.trade_id);
+            (lw.other_held_back ? other_leg : capped)[lw.leg.payer].trade_ids.push_back(
+                lw.leg.trade_id);
             kept.trade_legs.push_back(lw.leg);
+        }
+        for (auto& [p, hb] : other_leg) {
+            hb.reason = HoldBackReason::kOtherLegHeldBack;
+            hb.cap = st.money_of(Amount{}, w.currency);
+            hb.net_debit = st.money_of(Amount{}, w.currency);
+            hb.detail = std::to_string(hb.trade_ids.size()) +
+                        " trade leg(s) whose other leg was held back: a trade never settles by "
+                        "half";
         }
         for (auto& [p, hb] : capped) {
             const Breach& b = breaches.at({p, wi});
@@ -974,7 +1025,7 @@ void Settlement::State::Cutoff::carry() {
             hb.detail = "no mid for the pair of " + std::to_string(hb.payouts.size()) +
                         " unlocked cross-currency payout(s)";
         }
-        for (auto* map : {&capped, &no_rate}) {
+        for (auto* map : {&capped, &no_rate, &other_leg}) {
             for (auto& [p, hb] : *map) {
                 hb.cycle_id = cycle_id;
                 hb.psp = p;
@@ -1473,6 +1524,20 @@ void Settlement::State::Cutoff::commit(SettlementOutput& out) {
         std::erase_if(st.settled_debits,
                       [&](const auto& entry) { return entry.first.second < oldest_kept; });
     }
+    for (const auto& w : work) {
+        for (const auto& lw : w.legs) {
+            const std::pair<std::uint64_t, bool> self{lw.leg.trade_id, lw.leg.base_leg};
+            const std::pair<std::uint64_t, bool> other{lw.leg.trade_id, !lw.leg.base_leg};
+            st.legs_held_own.erase(self);
+            if (lw.fate == Fate::kHeldBack) {
+                if (!lw.other_held_back)
+                    st.legs_held_own.insert(self);
+            } else if (!st.legs_settled_alone.erase(other)) {
+                st.legs_settled_alone.insert(self);
+            }
+        }
+    }
+    // Both legs settled in this call: the second one erased the first's record.
     for (const auto& w : work)
         st.carried.erase(w.currency);
     for (auto& [c, kept] : new_carried)
@@ -1945,6 +2010,13 @@ void Settlement::append_state(std::string& out) const {
         put_u64(out, key.first);
         put_u64(out, key.second);
         put_amount(out, a);
+    }
+    for (const auto* legs : {&st.legs_held_own, &st.legs_settled_alone}) {
+        put_u64(out, legs->size());
+        for (const auto& [trade, base] : *legs) {
+            put_u64(out, trade);
+            put_bool(out, base);
+        }
     }
     put_u64(out, st.settled_debits.size());
     for (const auto& [key, amounts] : st.settled_debits) {

@@ -32,7 +32,11 @@
 //      the same date (all valued at this call's mids, rounded up, directly or through
 //      one common currency; no mid to value one holds back too). Holding a PSP back lowers its
 //      payees' results, so the check repeats until nothing more breaches. The hold-back
-//      is decided before any conversion, so a held-back payout converts nothing;
+//      is decided before any conversion, so a held-back payout converts nothing.
+//      A trade is never settled by half: holding back one leg holds back its other leg
+//      (kOtherLegHeldBack), in the same call or, when the other leg's currency cuts off
+//      later, at that cut-off; a leg whose other leg has already settled (its currency
+//      cut off first) always settles, and still counts in the caps;
 //   4. posts, per currency: Dr held(payer) / Cr settlement(bank, C) for external lines
 //      (one PaymentOrder per bank and currency); internal payouts and trade legs go
 //      Dr held(payer) / Cr settlement(bank_for(C), C) and Dr settlement / Cr
@@ -250,10 +254,11 @@ struct ExposureReported {
 };
 
 enum class HoldBackReason : std::uint8_t {
-    kNetDebitCap = 1,      // the PSP's net debit in the currency exceeds its cap there
-    kAggregateCap = 2,     // its net debits over the call's currencies exceed the aggregate cap
-    kNoRate = 3,           // an unlocked cross-currency payout with no mid for its pair
-    kNoAggregateRate = 4,  // no mid to value a net debit in the aggregate cap's currency
+    kNetDebitCap = 1,       // the PSP's net debit in the currency exceeds its cap there
+    kAggregateCap = 2,      // its net debits over the call's currencies exceed the aggregate cap
+    kNoRate = 3,            // an unlocked cross-currency payout with no mid for its pair
+    kNoAggregateRate = 4,   // no mid to value a net debit in the aggregate cap's currency
+    kOtherLegHeldBack = 5,  // the other leg of the trade was held back (never half a trade)
 };
 std::string_view hold_back_reason_name(HoldBackReason reason) noexcept;
 

@@ -824,6 +824,71 @@ TEST_F(SettlementTest, AggregateCapSumsTheCutoffsOfOneValueDate) {
     EXPECT_EQ(held(a, cny), A(0));
 }
 
+// A trade: alpha buys 100.00 USD from borealis for 710.00 CNY. Its base leg (borealis pays
+// USD) and its quote leg (alpha pays CNY).
+TEST_F(SettlementTest, HoldingBackOneLegOfATradeHoldsBackItsOtherLegInTheSameCutoff) {
+    const PspIndex a = psp("alpha"), b = psp("borealis");
+    const CurrencyIndex usd = ccy("USD"), cny = ccy("CNY");
+    terms_[b].net_debit_caps[ccy_of("USD")] = A(50'00);  // borealis cannot pay 100 USD
+    const DueTradeLeg base{77, true, b, a, A(100'00)};
+    const DueTradeLeg quote{77, false, a, b, A(710'00)};
+    fund_held(b, usd, base.amount);
+    fund_held(a, cny, quote.amount);
+    auto out = run(input({currency_cutoff("USD", {}, {base}), currency_cutoff("CNY", {}, {quote})},
+                         {mid("USD/CNY", "7.1")}));
+    const auto hb = events_of<HoldBack>(out.events);
+    ASSERT_EQ(hb.size(), 2u) << "both legs must be held back";
+    EXPECT_EQ(hb[0].psp, b);
+    EXPECT_EQ(hb[0].reason, HoldBackReason::kNetDebitCap);
+    EXPECT_EQ(hb[1].psp, a);
+    EXPECT_EQ(hb[1].currency, cny);
+    EXPECT_EQ(hb[1].reason, HoldBackReason::kOtherLegHeldBack);
+    EXPECT_EQ(hb[1].trade_ids, (std::vector<std::uint64_t>{77}));
+    EXPECT_TRUE(out.operations.empty()) << "half of the trade was posted";
+    EXPECT_EQ(held(b, usd), A(100'00));
+    EXPECT_EQ(held(a, cny), A(710'00));
+    EXPECT_EQ(available(b, cny), A(0));
+}
+
+TEST_F(SettlementTest, AHeldBackLegHoldsBackItsOtherLegAtALaterCutoffAndASettledOneNever) {
+    const PspIndex a = psp("alpha"), b = psp("borealis");
+    const CurrencyIndex usd = ccy("USD"), cny = ccy("CNY");
+    terms_[b].net_debit_caps[ccy_of("USD")] = A(50'00);
+    const DueTradeLeg base{77, true, b, a, A(100'00)};
+    const DueTradeLeg quote{77, false, a, b, A(710'00)};
+    fund_held(b, usd, base.amount);
+    fund_held(a, cny, quote.amount);
+    // USD cuts off first: the base leg breaches borealis's cap and is carried.
+    auto out = run(input({currency_cutoff("USD", {}, {base})}, {mid("USD/CNY", "7.1")}));
+    ASSERT_EQ(events_of<HoldBack>(out.events).size(), 1u);
+    // The CNY cut-off of the same day: the quote leg waits with it.
+    out = run(input({currency_cutoff("CNY", {}, {quote})}, {mid("USD/CNY", "7.1")}), at_s(11'000));
+    auto hb = events_of<HoldBack>(out.events);
+    ASSERT_EQ(hb.size(), 1u) << "the quote leg settled without its base leg";
+    EXPECT_EQ(hb[0].reason, HoldBackReason::kOtherLegHeldBack);
+    EXPECT_TRUE(out.operations.empty());
+    EXPECT_EQ(held(a, cny), A(710'00));
+    // Next USD cut-off with room: the base leg settles ...
+    terms_[b].net_debit_caps[ccy_of("USD")] = A(1000'00);
+    CurrencyCutoff usd2 = currency_cutoff("USD", {});
+    usd2.value_date = day(2);
+    out = run(input({usd2}, {mid("USD/CNY", "7.1")}), at_s(20'000));
+    EXPECT_TRUE(events_of<HoldBack>(out.events).empty());
+    EXPECT_EQ(available(a, usd), A(100'00));
+    // ... so the quote leg must settle at the next CNY cut-off even though alpha's CNY cap
+    // is now too small for it: a trade never stays half settled.
+    terms_[a].net_debit_caps[ccy_of("CNY")] = A(1'00);
+    CurrencyCutoff cny2 = currency_cutoff("CNY", {});
+    cny2.value_date = day(2);
+    out = run(input({cny2}, {mid("USD/CNY", "7.1")}), at_s(21'000));
+    EXPECT_TRUE(events_of<HoldBack>(out.events).empty())
+        << "the second leg of a half-settled trade was held back";
+    EXPECT_EQ(held(a, cny), A(0));
+    EXPECT_EQ(available(b, cny), A(710'00));
+    EXPECT_EQ(settlement_->held_back_items(cny), 0u);
+    EXPECT_EQ(settlement_->held_back_items(usd), 0u);
+}
+
 TEST_F(SettlementTest, BadInputFailsAndChangesNothing) {
     const PspIndex a = psp("alpha");
     auto p = external(1, a, 1000);
