@@ -136,16 +136,20 @@ class LmdbStoreEnv {
         std::lock_guard<std::mutex> lock(mutex_);
         return durable_;
     }
-    bool wait_durable(std::uint64_t epoch, std::chrono::milliseconds timeout) {
+    bool wait_durable(std::uint64_t epoch, std::chrono::milliseconds timeout, bool urgent) {
         std::unique_lock<std::mutex> lock(mutex_);
         if (durable_ >= epoch) {
             return true;
         }
-        ++waiters_;
-        work_cv_.notify_one();
+        if (urgent) {
+            ++waiters_;
+            work_cv_.notify_one();
+        }
         const bool ok = done_cv_.wait_for(
             lock, timeout, [&] { return durable_ >= epoch || failed_rc_ != 0 || crashed_; });
-        --waiters_;
+        if (urgent) {
+            --waiters_;
+        }
         return ok && durable_ >= epoch;
     }
     int failed_rc() const {
@@ -467,7 +471,7 @@ LmdbStore::~LmdbStore() {
     std::lock_guard<std::mutex> lock(mutex_);
     try {
         if (env_->crashed() || env_->failed_rc() != 0 ||
-            !env_->wait_durable(last_epoch_, kDurableWait)) {
+            !env_->wait_durable(last_epoch_, kDurableWait, true)) {
             return;  // not closed cleanly: the next open starts at the reservation
         }
         State s = durable_state();
@@ -589,7 +593,7 @@ void LmdbStore::reserve_sender(std::int64_t seq, const char* call) {
         return;
     }
     // Number `seq` may not be used before a reservation past it is durable.
-    if (!env_->wait_durable(reservation_epoch_, kDurableWait)) {
+    if (!env_->wait_durable(reservation_epoch_, kDurableWait, true)) {
         check_failed(call);
         throw FIX::IOException("LMDB store " + env_->path() + " session " + session_key_ + ": " +
                                call + ": the sender reservation did not become durable");
@@ -951,7 +955,7 @@ void LmdbStore::refresh() throw(FIX::IOException) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (lagging_) {
         check_failed("refresh");
-        if (!env_->wait_durable(last_epoch_, kDurableWait)) {
+        if (!env_->wait_durable(last_epoch_, kDurableWait, true)) {
             check_failed("refresh");
             throw FIX::IOException("LMDB store " + env_->path() + " session " + session_key_ +
                                    ": refresh: queued writes did not become durable");
@@ -988,8 +992,9 @@ std::uint64_t LmdbStoreFactory::durable_epoch() const {
     return env_->durable_epoch();
 }
 
-bool LmdbStoreFactory::wait_durable(std::uint64_t epoch, std::chrono::milliseconds timeout) const {
-    return env_->wait_durable(epoch, timeout);
+bool LmdbStoreFactory::wait_durable(std::uint64_t epoch, std::chrono::milliseconds timeout,
+                                    bool urgent) const {
+    return env_->wait_durable(epoch, timeout, urgent);
 }
 
 std::string LmdbStoreFactory::failure() const {

@@ -237,10 +237,12 @@ class LmdbStoreFactory : public FIX::MessageStoreFactory {
     // whose write and all earlier ones are committed.
     std::uint64_t submitted_epoch() const;
     std::uint64_t durable_epoch() const;
-    // Returns true once durable_epoch() >= epoch (asking the flusher to commit now), false
-    // after `timeout` or when no commit can happen any more (a failed commit, or
-    // simulate_crash()).
-    bool wait_durable(std::uint64_t epoch, std::chrono::milliseconds timeout) const;
+    // Returns true once durable_epoch() >= epoch, false after `timeout` or when no commit
+    // can happen any more (a failed commit, or simulate_crash()). `urgent` asks the flusher
+    // to commit now; otherwise the wait rides on the flusher's own schedule (flush_interval
+    // or group_commit_writes_max), which keeps fsyncs few when the waiter is in no hurry.
+    bool wait_durable(std::uint64_t epoch, std::chrono::milliseconds timeout,
+                      bool urgent = true) const;
     // Non-empty after a failed commit (the LMDB error; every later store call throws) or
     // simulate_crash() ("simulated crash").
     std::string failure() const;

@@ -396,8 +396,13 @@ struct SessionHost::Impl : public FIX::Application {
             for (const PendingAck& a : acks) {
                 target = std::max(target, a.epoch);
             }
+            const bool stopping_now = ack_stop;
             lock.unlock();
-            const bool durable_now = lmdb->wait_durable(target, std::chrono::milliseconds(100));
+            // Not urgent: the messages are on the wire already; only the outbox's
+            // acknowledgement waits, so the flush may gather more (fewer fsyncs competing
+            // with the ledger's), except at stop.
+            const bool durable_now =
+                lmdb->wait_durable(target, std::chrono::milliseconds(100), stopping_now);
             const std::uint64_t durable = lmdb->durable_epoch();
             lock.lock();
             std::vector<PendingAck> ready;

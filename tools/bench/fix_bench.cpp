@@ -98,10 +98,10 @@ int main(int argc, char** argv) {
                engine.echo.messages, engine.echo.seconds, engine.echo.msgs_per_s,
                engine.echo.rtt_us_p50, engine.echo.rtt_us_p99);
     fmt::print(
-        "  {} ExecutionReports, {} ledger commits (slowest {:.0f} us), {} gateway FIX store "
-        "commits\n",
-        engine.execution_reports, engine.ledger_commits, engine.commit_latency_us_max,
-        engine.gateway_store_commits);
+        "  {} ExecutionReports; {} ledger commits ({:.1f} orders each, mean {:.0f} us, slowest "
+        "{:.0f} us); {} gateway FIX store commits\n",
+        engine.execution_reports, engine.ledger_commits, engine.orders_per_commit,
+        engine.commit_latency_us_mean, engine.commit_latency_us_max, engine.gateway_store_commits);
     fmt::print("ratio engine/bare: {:.3f} (target >= 0.7, engine p99 <= 2000 us)\n", ratio);
     if (json) {
         nlohmann::json j;
@@ -120,6 +120,8 @@ int main(int argc, char** argv) {
         j["engine_execution_reports"] = engine.execution_reports;
         j["engine_ledger_commits"] = engine.ledger_commits;
         j["engine_commit_latency_us_max"] = engine.commit_latency_us_max;
+        j["engine_commit_latency_us_mean"] = engine.commit_latency_us_mean;
+        j["engine_orders_per_commit"] = engine.orders_per_commit;
         j["gateway_store_commits"] = engine.gateway_store_commits;
         double load[3] = {0, 0, 0};
         if (::getloadavg(load, 3) == 3) {

@@ -418,6 +418,11 @@ bool run_engine_echo(const EngineEchoOptions& options, EngineFigures* figures, s
     figures->ledger_commits = sc.commits;
     figures->gateway_store_commits = gateway_host->counters().store_commits;
     figures->commit_latency_us_max = static_cast<double>(sc.commit_latency_ns_max) / 1000.0;
+    if (sc.commits != 0) {
+        figures->commit_latency_us_mean = static_cast<double>(sc.commit_latency_ns_sum) /
+                                          static_cast<double>(sc.commits) / 1000.0;
+        figures->orders_per_commit = static_cast<double>(total) / static_cast<double>(sc.commits);
+    }
     return true;
 }
 

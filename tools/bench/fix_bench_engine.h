@@ -37,6 +37,8 @@ struct EngineFigures {
     std::uint64_t ledger_commits = 0;         // the sequencer's commits over the whole run
     std::uint64_t gateway_store_commits = 0;  // the gateway's FIX store commits (fsyncs)
     double commit_latency_us_max = 0.0;       // the sequencer's slowest ledger commit
+    double commit_latency_us_mean = 0.0;      // ... and its mean
+    double orders_per_commit = 0.0;           // orders (warm-up included) per commit
 };
 
 // Runs the engine path to completion. False and *error on failure (setup, no logon, a

@@ -375,8 +375,16 @@ TEST_F(SessionHostTest,
     EXPECT_EQ(acceptor->counters().rejected_in, 2u);
     EXPECT_EQ(acceptor->counters().messages_in, 1u);
 
-    // The initiator's message log shows both Rejects, each naming its tag.
-    const std::string log = file_text(io.log_dir + "/FIX.4.4-PSP1-FXSETTLE.messages.current.log");
+    // The initiator's message log shows both Rejects, each naming its tag (once they
+    // arrived: the acceptor counts a Reject as it sends it).
+    const std::string log_path = io.log_dir + "/FIX.4.4-PSP1-FXSETTLE.messages.current.log";
+    std::string log = file_text(log_path);
+    for (int i = 0; i < 500 && (log.find("371=55\x01") == std::string::npos ||
+                                log.find("371=7204\x01") == std::string::npos);
+         ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        log = file_text(log_path);
+    }
     EXPECT_NE(log.find("35=3\x01"), std::string::npos) << log;
     EXPECT_NE(log.find("371=55\x01"), std::string::npos) << "Reject naming Symbol: " << log;
     EXPECT_NE(log.find("371=7204\x01"), std::string::npos) << "Reject naming LineAmt: " << log;
