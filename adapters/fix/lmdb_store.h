@@ -30,8 +30,10 @@
 // session. In the lagging mode set(), the sequence-number calls and (with the fused
 // increment) their state rows apply to the store's in-memory view at once and join a
 // queue that a background flusher commits, writes of all sessions in one transaction and
-// one fsync, as soon as a caller waits for durability, the queue holds
-// group_commit_writes_max writes, or flush_interval passed. Every write gets an epoch
+// one fsync, as soon as a caller waits urgently for durability, the queue holds
+// group_commit_writes_max writes, or flush_interval passed (SessionHost's acknowledger
+// waits without urgency: the messages are already on the wire, only their outbox rows
+// wait, and fewer fsyncs leave the disk to the ledger's commits). Every write gets an epoch
 // (submitted_epoch()); writes commit strictly in epoch order and a failed or lost commit
 // stops all later ones, so what the file holds after any crash is always a prefix of the
 // writes in the order they were made: a stored message always comes with the sequence
@@ -64,6 +66,14 @@
 //   comes back by itself, which the synchronous mode could not do.
 // - get() returns durable messages and this store's not yet durable ones, so resends
 //   during normal operation see everything that was sent.
+// - Holes considered. A message on the wire whose set() was lost is not in the store, so
+//   a ResendRequest for it gets a GapFill, not the message: the outbox redelivery is what
+//   brings it (new number, PossResend, same ids); the counterparty must treat ids, not
+//   sequence numbers, as identity (as the rules of engagement require). A reservation
+//   written in the same flush as messages never lets a number out early: reserve_sender
+//   checks durable_epoch() before handing out a number past the durable mark. reset()
+//   and the clean-close mark are synchronous. SIGKILL and power loss differ only in the
+//   page cache, which the fsync covers.
 // A failed commit (disk full, I/O error) is sticky: nothing later commits, the next store
 // call throws FIX::IOException, durable_epoch() stops, so no later message is reported
 // durable and the outbox keeps every row.
