@@ -179,6 +179,7 @@ struct Engine::Impl {
     struct Seen {
         std::array<std::uint8_t, 32> fingerprint{};
         Event outcome;
+        ledger::Date day{};  // of the batch that accepted it
     };
     using SeenKey = std::tuple<std::uint8_t, std::uint32_t, std::string>;
 
@@ -224,6 +225,10 @@ struct Engine::Impl {
     std::vector<Figures> figures;                 // [psp][currency]
     std::vector<std::optional<VenueRate>> rates;  // [venue][pair]
     std::map<SeenKey, Seen> seen;
+    // Client ids whose outcome retention dropped: 64 bits of SHA-256 of the key -> the day
+    // it was accepted (engine.h, "Idempotency retention").
+    std::map<std::uint64_t, ledger::Date> seen_expired;
+    std::optional<ledger::Date> pruned_on;
 
     // Per batch.
     ledger::Timestamp now{};
@@ -618,9 +623,20 @@ struct Engine::Impl {
     template <typename RejectFn>
     bool repeat_or_duplicate(Family family, std::uint32_t owner, const std::string& client_id,
                              const std::array<std::uint8_t, 32>& fingerprint, RejectFn&& reject) {
-        const auto it = seen.find(SeenKey{static_cast<std::uint8_t>(family), owner, client_id});
-        if (it == seen.end())
-            return false;
+        SeenKey key{static_cast<std::uint8_t>(family), owner, client_id};
+        const auto it = seen.find(key);
+        if (it == seen.end()) {
+            const auto expired = seen_expired.find(seen_digest(key));
+            if (expired == seen_expired.end())
+                return false;
+            reject(Reject{Reason::kDuplicateClientId,
+                          "client id '" + client_id + "' was accepted on " +
+                              calendar::format_date(expired->second) +
+                              "; its outcome is no longer kept (kIdempotencyDaysKept " +
+                              std::to_string(kIdempotencyDaysKept) +
+                              " days), so a repeat is refused, never executed again"});
+            return true;
+        }
         if (it->second.fingerprint == fingerprint) {
             out->events.push_back(it->second.outcome);
         } else {
@@ -632,7 +648,37 @@ struct Engine::Impl {
     void remember(Family family, std::uint32_t owner, const std::string& client_id,
                   const std::array<std::uint8_t, 32>& fingerprint, const Event& outcome) {
         seen.emplace(SeenKey{static_cast<std::uint8_t>(family), owner, client_id},
-                     Seen{fingerprint, outcome});
+                     Seen{fingerprint, outcome, date_of(now)});
+    }
+    static std::uint64_t seen_digest(const SeenKey& key) {
+        std::string bytes;
+        codec::Writer w(bytes);
+        w.put(std::get<0>(key));
+        w.put(std::get<1>(key));
+        w.put(std::get<2>(key));
+        const auto digest = sha256(bytes);
+        std::uint64_t v = 0;
+        for (std::size_t i = 0; i < 8; ++i)
+            v = (v << 8) | digest[i];
+        return v;
+    }
+    // Once per day (the first batch of a date): outcomes older than kIdempotencyDaysKept
+    // become expired digests, dropped in turn after kIdempotencyExpiredDaysKept.
+    void prune_seen(ledger::Date today) {
+        if (pruned_on && *pruned_on >= today)
+            return;
+        pruned_on = today;
+        const ledger::Date keep_from = today - std::chrono::days(kIdempotencyDaysKept);
+        for (auto it = seen.begin(); it != seen.end();) {
+            if (it->second.day < keep_from) {
+                seen_expired.emplace(seen_digest(it->first), it->second.day);
+                it = seen.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        const ledger::Date expired_from = today - std::chrono::days(kIdempotencyExpiredDaysKept);
+        std::erase_if(seen_expired, [&](const auto& e) { return e.second < expired_from; });
     }
     static std::array<std::uint8_t, 32> fingerprint_of(const Command& command) {
         return sha256(codec::encode(command));
@@ -1711,6 +1757,7 @@ struct Engine::Impl {
         out->state.push_back(ledger::AuxWrite{ledger::AuxTable::kState, "cmdlog/" + pad20(batches),
                                               codec::encode_batch(at, commands)});
         now = at;
+        prune_seen(date_of(at));
         if (Status status = run_due(at); !status)
             return status;
         for (const Command& command : commands) {
@@ -1881,6 +1928,12 @@ struct Engine::Impl {
             w.put(std::get<2>(key));
             bytes.append(reinterpret_cast<const char*>(s.fingerprint.data()), s.fingerprint.size());
             w.put(s.outcome);
+            w.put(s.day);
+        }
+        w.put(static_cast<std::uint64_t>(seen_expired.size()));
+        for (const auto& [digest, day] : seen_expired) {
+            w.put(digest);
+            w.put(day);
         }
         settlement.append_state(bytes);
         return bytes;

@@ -49,6 +49,16 @@ inline constexpr std::uint64_t kEngineEntryIdHi = 0x454E'4749'0000'0001ULL;
 // Bounds (STYLE.md).
 inline constexpr std::size_t kCommandsPerBatchMax = 1u << 20;
 inline constexpr std::size_t kRecoverRowsPerScan = 256;
+// Idempotency retention. An accepted request's outcome is kept kIdempotencyDaysKept days
+// (by the date of the batch that accepted it; pruned by the first batch of each date, so
+// replay prunes the same): a repeat within them returns the original outcome. After that
+// only 64 bits of a digest of its client id are kept, for kIdempotencyExpiredDaysKept
+// days: a repeat then is refused (kDuplicateClientId, "no longer kept"), never executed
+// again. Client ids must not be reused within kIdempotencyExpiredDaysKept days; beyond
+// that an id is unknown and a request with it is new.
+inline constexpr int kIdempotencyDaysKept = 7;
+inline constexpr int kIdempotencyExpiredDaysKept = 400;
+static_assert(kIdempotencyDaysKept < kIdempotencyExpiredDaysKept);
 
 // A PSP's balances as the engine mirrors them (minor units on each account's normal side).
 struct PspBalances {

@@ -767,6 +767,37 @@ TEST_F(EngineTest, BankLineConfirmationSettlesOneLineAndLeavesTheOthersOpen) {
     expect_rejected(BankLineConfirmation{9, order->order_id, 0, "BR"}, Reason::kUnknownBank);
 }
 
+TEST_F(EngineTest, IdempotencyOutcomesExpireAfterRetentionAndARepeatIsThenRefused) {
+    const auto first = run1(deposit(kAlpha, "d1", "100.00", "USD"));
+    ASSERT_EQ(first.size(), 1u);
+    as<DepositCredited>(first[0]);
+    // Within kIdempotencyDaysKept: the original outcome again, nothing changes.
+    run({}, kT0 + 24h * 6);  // the cut-offs due by then, in a batch of their own
+    const auto hash = engine_->state_hash();
+    auto events = run1(deposit(kAlpha, "d1", "100.00", "USD"), kT0 + 24h * 6);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_TRUE(events[0] == first[0]) << "a repeat within retention gave another outcome";
+    EXPECT_EQ(engine_->state_hash(), hash);
+    EXPECT_EQ(bal(kAlpha, "USD").available, amt("100.00", "USD"));
+    // After it: refused as a duplicate whose outcome is no longer kept; never credited again.
+    const ledger::Timestamp later = kT0 + 24h * (kIdempotencyDaysKept + 2);
+    run({}, later);
+    events = run1(deposit(kAlpha, "d1", "100.00", "USD"), later);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(reason_of(events[0]), Reason::kDuplicateClientId);
+    EXPECT_NE(text_of(events[0]).find("no longer kept"), std::string::npos) << text_of(events[0]);
+    EXPECT_EQ(bal(kAlpha, "USD").available, amt("100.00", "USD"));
+    // A new id still works, and replaying the log prunes the same: equal state hashes.
+    as<DepositCredited>(run1(deposit(kAlpha, "d2", "1.00", "USD"), later)[0]);
+    auto replayed = Engine::create(config_);
+    ASSERT_TRUE(replayed.has_value());
+    for (const auto& batch : log_) {
+        BatchOutput<Event> out;
+        ASSERT_TRUE(replayed->apply(batch.commands, batch.now, out).is_ok());
+    }
+    EXPECT_EQ(replayed->state_hash(), engine_->state_hash()) << "replay pruned differently";
+}
+
 // ---- replay and recovery ----------------------------------------------------------------
 
 class ReplayTest : public EngineTest {
