@@ -19,17 +19,17 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <span>
-#include <variant>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "adapters/convert/convert.h"
@@ -529,29 +529,90 @@ TEST_F(NodeTest, FullCycleOverFixWithTheSimulatorsSettlesEveryPayoutAndReconcile
     reconcile("bank-cn", "BANKCN", "CNY");
 }
 
-// A venue that drops the session on a hedge order (the order is booked, its fill never
-// reported): the node asks for the order's status after the reconnect and books the fill;
-// bank-cn rejects a share of the payment lines: those payouts fail (U2 F) and are refunded.
-TEST_F(NodeTest, VenueDisconnectWithHedgesInFlightAndBankLineRejectionsAreRecovered) {
+// A venue that goes away with hedges in flight: every venue answers orders only after
+// 3 s and restarts (a new process on the same FIX store, its order book memory lost)
+// before it answers the first cut-off's hedges. The node's sessions log on again with
+// their sequence numbers, subscribe again and ask each hedge in flight for its status
+// (H); the venue no longer knows the orders, so the hedges end rejected and the cycle
+// completes. bank-cn rejects a share of the payment lines: those payouts fail (U2 F) and
+// are refunded.
+//
+// VenueSim's own disconnect fault (VenueFaults::disconnect_after_messages) is not used:
+// it logs the session out through SessionHost::logout, which disables the QuickFIX
+// acceptor session for good, so the node's reconnects are never accepted again (found
+// here; reported).
+TEST_F(NodeTest, VenueRestartWithHedgesInFlightAndBankLineRejectionsAreRecovered) {
     fxsim::VenueFaults faults;
+    faults.answer_delay = 3s;
     ASSERT_NO_FATAL_FAILURE(start_counterparties(faults, 400));
     ASSERT_NO_FATAL_FAILURE(start_node());
     ASSERT_NO_FATAL_FAILURE(fund());
     ASSERT_NO_FATAL_FAILURE(start_psps(40, 0));
     ASSERT_NO_FATAL_FAILURE(wait_psps_done());
-    // From now on each venue session drops at its first application message (a hedge).
-    faults.disconnect_after_messages = 1;
+    // Cut-offs until one sends hedges (the spot value date's).
+    bool hedging = false;
+    const std::chrono::minutes cutoffs[] = {3h, 8h, 9h, 9h + 30min, 14h, 14h + 30min, 19h};
+    for (int d = 0; d <= 3 && !hedging; ++d) {
+        for (const auto m : cutoffs) {
+            const auto t = ledger::Timestamp(kDay + std::chrono::days(d)) + m;
+            clock_.set(t - 1s);
+            node_->wake();
+            const auto rates = node_->counters().venues.rates_submitted;
+            ASSERT_TRUE(
+                wait_for([&] { return node_->counters().venues.rates_submitted >= rates + 4; }));
+            drain();
+            clock_.set(t);
+            node_->wake();
+            drain();
+            if (node_->counters().venues.hedges_in_flight > 0) {
+                hedging = true;
+                break;
+            }
+        }
+    }
+    ASSERT_TRUE(hedging) << "no cut-off sent a hedge to a venue";
+    const auto logons = node_->counters().venues.logons;
+    // The venues restart before they answer.
+    std::uint64_t orders = 0;
+    for (auto& v : venues_) {
+        orders += v->figures().orders;
+        v->stop();
+    }
+    EXPECT_GT(orders, 0u) << "the venues saw no hedge order";
+    venues_.clear();
+    std::uint64_t seed = 100;
+    for (const auto& [id, comp] : {std::pair{"venue-a", "VENUEA"}, {"venue-b", "VENUEB"}}) {
+        fxsim::VenueOptions o;
+        o.venue_comp_id = comp;
+        o.listen_port = venue_ports_[id];
+        o.dictionary_path = dictionary_;
+        o.store_path = (dir_ / (std::string(id) + ".lmdb")).string();
+        std::vector<std::string> symbols;
+        for (const money::CurrencyPair& pair : config_.find_venue(id)->pairs)
+            symbols.push_back(pair.to_string());
+        o.pairs = *fxsim::pair_quotes(config_, symbols, {});
+        o.stream_interval = 100ms;
+        o.seed = ++seed;
+        std::string error;
+        auto venue = fxsim::VenueSim::create(o, &error);
+        ASSERT_TRUE(venue) << error;
+        ASSERT_TRUE(venue->start(&error)) << error;
+        venues_.push_back(std::move(venue));
+    }
+    ASSERT_TRUE(wait_for([&] { return node_->counters().venues.logons >= logons + 2; }))
+        << "the venue sessions did not log on again";
+    ASSERT_TRUE(wait_for([&] { return node_->counters().venues.hedges_in_flight == 0; }))
+        << "hedges stayed in flight after the venues came back";
+    EXPECT_GT(node_->counters().venues.status_requests_sent, 0u)
+        << "the node never asked for a hedge's status after the reconnect";
+    std::uint64_t status_requests = 0;
     for (auto& v : venues_)
-        v->set_faults(faults);
+        status_requests += v->figures().status_requests;
+    EXPECT_GT(status_requests, 0u) << "no venue got an OrderStatusRequest";
+    drain();
     ASSERT_NO_FATAL_FAILURE(run_days(3));
     ASSERT_NO_FATAL_FAILURE(wait_payouts_final());
     check_outcomes();
-    std::uint64_t disconnects = 0;
-    for (auto& v : venues_)
-        disconnects += v->figures().disconnects;
-    EXPECT_GT(disconnects, 0u) << "no venue dropped a session";
-    EXPECT_GT(node_->counters().venues.status_requests_sent, 0u)
-        << "the node never asked for a hedge's status after a reconnect";
     EXPECT_GT(bank("bank-cn").figures().lines_rejected, 0u);
     EXPECT_GT(psps_->count("U2/F"), 0u) << "no payout failed after the bank's rejections";
     {
