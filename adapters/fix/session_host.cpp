@@ -434,7 +434,10 @@ struct SessionHost::Impl : public FIX::Application {
     // Logs the session out and waits for it to go (QuickFIX sends the Logout from its
     // timer, and waits LogoutTimeout for the answer). A counterparty that neither reads nor
     // answers is disconnected after kLogoutWait, so that a slow consumer cannot keep its
-    // session (and this sender) busy.
+    // session (and this sender) busy. QuickFIX's Session::logout() also disables the
+    // session for good (an acceptor then refuses every later Logon, an initiator never
+    // reconnects), so once it is gone the session is enabled again: a logout ends this
+    // connection, not the counterparty's access. (stop() logs out without re-enabling.)
     void log_out(SessionSlot& s, const std::string& reason) {
         s.session->logout(reason);
         const auto deadline = std::chrono::steady_clock::now() + kLogoutWait;
@@ -443,6 +446,9 @@ struct SessionHost::Impl : public FIX::Application {
         }
         if (s.logged_on) {
             s.session->disconnect();
+        }
+        if (!stopping.load()) {
+            s.session->logon();
         }
     }
 

@@ -203,6 +203,8 @@ class SessionHost {
     SendResult send(const SessionKey& key, WireMessage message, std::uint64_t token = 0,
                     std::string* error = nullptr);
     // Logs a session out with `reason` (e.g. an authorisation breach the gateway counts).
+    // It ends the connection, not the counterparty's access: the session takes (acceptor)
+    // or makes (initiator) the next logon as usual.
     bool logout(const SessionKey& key, const std::string& reason);
 
     bool logged_on(const SessionKey& key) const;

@@ -316,6 +316,31 @@ TEST_F(SessionHostTest, ApplicationMessagesRoundTripBothWaysAndTheAcceptorListen
     acceptor->stop();  // idempotent
 }
 
+TEST_F(SessionHostTest, ALogoutTheHostAsksForEndsTheConnectionNotTheCounterpartysAccess) {
+    const std::uint16_t port = free_port();
+    auto acceptor = started(acceptor_options(port), acceptor_handler_);
+    ASSERT_NE(acceptor, nullptr);
+    auto initiator = started(initiator_options(port), initiator_handler_);
+    ASSERT_NE(initiator, nullptr);
+    ASSERT_TRUE(acceptor_handler_.wait_logged_on(kAcceptorPsp1, true));
+    ASSERT_TRUE(initiator_handler_.wait_logged_on(kPsp1, true));
+
+    // QuickFIX's Session::logout() disables a session; the host enables it again once the
+    // logout is done, so the initiator reconnects (every second here) and logs on again.
+    ASSERT_TRUE(acceptor->logout(kAcceptorPsp1, "logged out by the test"));
+    ASSERT_TRUE(initiator_handler_.wait_logged_on(kPsp1, false))
+        << "the initiator was never logged out";
+    ASSERT_TRUE(acceptor_handler_.wait_logged_on(kAcceptorPsp1, true))
+        << "the acceptor did not take the initiator's next logon";
+    ASSERT_TRUE(initiator_handler_.wait_logged_on(kPsp1, true));
+    EXPECT_EQ(initiator->send(kPsp1, new_order("AFTER-LOGOUT"), 1), SendResult::kQueued);
+    const std::vector<WireMessage> orders = acceptor_handler_.wait_messages(kAcceptorPsp1, 1);
+    ASSERT_EQ(orders.size(), 1u);
+    EXPECT_EQ(*orders[0].find(11), "AFTER-LOGOUT");
+    initiator->stop();
+    acceptor->stop();
+}
+
 TEST_F(SessionHostTest, SendRefusesUnknownSessionsInvalidMessagesAndAfterStop) {
     const std::uint16_t port = free_port();
     auto acceptor = started(acceptor_options(port), acceptor_handler_);
