@@ -778,7 +778,7 @@ TEST_F(NodeTest, RepeatsMalformedAndUnauthorisedRequestsChangeNothing) {
 }
 
 // Start-up errors are one clear line: a ledger another writer holds, a port in use, an
-// invalid config.
+// invalid config, an unreadable certificate, an override naming an unknown venue.
 TEST_F(NodeTest, StartupErrorsNameTheirCause) {
     ASSERT_NO_FATAL_FAILURE(start_node());
     {
@@ -810,6 +810,25 @@ TEST_F(NodeTest, StartupErrorsNameTheirCause) {
         EXPECT_EQ(node.error().code(), StatusCode::kInvalidArgument);
         EXPECT_THAT(node.error().message(), ::testing::HasSubstr("node.name"))
             << node.error().to_string();
+    }
+    {
+        // TLS on the gateway with a certificate file that is not there.
+        config::Config tls = config_;
+        tls.gateway.tls = config::TlsConfig{(dir_ / "missing-cert.pem").string(),
+                                            (dir_ / "missing-key.pem").string(), "", false};
+        NodeOptions o = node_options();
+        o.ledger_path = dir_ / "tls.lmdb";
+        o.data_dir = dir_ / "node-tls";
+        o.gateway_port = free_port();
+        Status s;
+        auto node = Node::create(tls, o);
+        if (node.has_value())
+            s = (*node)->start();
+        else
+            s = node.error();
+        EXPECT_FALSE(s.is_ok()) << "a gateway with a missing certificate started";
+        EXPECT_THAT(s.message(), ::testing::HasSubstr("missing-cert.pem")) << s.to_string();
+        EXPECT_EQ(s.message().find('\n'), std::string::npos) << s.to_string();
     }
     {
         NodeOptions o = node_options();
