@@ -210,12 +210,23 @@ class NodeTest : public ::testing::Test {
         return o;
     }
 
+    // A probed port can be taken by another process before the gateway binds it: then the
+    // node is created again on another one (the PSPs connect only later).
     void start_node() {
-        auto node = Node::create(config_, node_options());
-        ASSERT_TRUE(node.has_value()) << node.error().to_string();
-        node_ = std::move(*node);
-        const Status s = node_->start();
-        ASSERT_TRUE(s.is_ok()) << s.to_string();
+        for (int attempt = 1;; ++attempt) {
+            auto node = Node::create(config_, node_options());
+            ASSERT_TRUE(node.has_value()) << node.error().to_string();
+            const Status s = (*node)->start();
+            if (s.is_ok()) {
+                node_ = std::move(*node);
+                return;
+            }
+            const bool port_taken = s.code() == StatusCode::kUnavailable &&
+                                    s.message().find("in use") != std::string::npos;
+            ASSERT_TRUE(port_taken && attempt < 5) << s.to_string();
+            node->reset();
+            gateway_port_ = free_port();
+        }
     }
 
     void start_counterparties(const fxsim::VenueFaults& faults = {},
