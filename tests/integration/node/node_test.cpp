@@ -199,6 +199,8 @@ class NodeTest : public ::testing::Test {
                     ++obligations_;
                 else if (std::holds_alternative<engine::PaymentOrder>(d.event))
                     ++payment_orders_;
+                else if (std::holds_alternative<engine::HedgeFilled>(d.event))
+                    ++hedge_fills_;
             }
         };
         o.dictionary_path = dictionary_;
@@ -498,7 +500,7 @@ class NodeTest : public ::testing::Test {
     std::mutex events_mu_;
     std::set<std::uint64_t> accepted_;
     std::map<std::uint64_t, int> settled_, failed_;
-    std::uint64_t obligations_ = 0, payment_orders_ = 0;
+    std::uint64_t obligations_ = 0, payment_orders_ = 0, hedge_fills_ = 0;
 
     // True when every payout the engine accepted was settled or failed, never both.
     bool payouts_final() {
@@ -547,11 +549,6 @@ TEST_F(NodeTest, FullCycleOverFixWithTheSimulatorsSettlesEveryPayoutAndReconcile
 // (H); the venue no longer knows the orders, so the hedges end rejected and the cycle
 // completes. bank-cn rejects a share of the payment lines: those payouts fail (U2 F) and
 // are refunded.
-//
-// VenueSim's own disconnect fault (VenueFaults::disconnect_after_messages) is not used:
-// it logs the session out through SessionHost::logout, which disables the QuickFIX
-// acceptor session for good, so the node's reconnects are never accepted again (found
-// here; reported).
 TEST_F(NodeTest, VenueRestartWithHedgesInFlightAndBankLineRejectionsAreRecovered) {
     fxsim::VenueFaults faults;
     faults.answer_delay = 3s;
@@ -629,6 +626,63 @@ TEST_F(NodeTest, VenueRestartWithHedgesInFlightAndBankLineRejectionsAreRecovered
     {
         std::lock_guard lock(events_mu_);
         EXPECT_FALSE(failed_.empty()) << "the engine failed no payout";
+    }
+    psps_->stop();
+    ASSERT_TRUE(node_->stop().is_ok());
+    check_ledger();
+    reconcile("bank-cn", "BANKCN", "CNY");
+}
+
+// VenueSim's disconnect fault: each venue session drops at its second application message
+// since its logon (the first is the node's MarketDataRequest, the second its first hedge
+// order, which the venue books and fills but never reports). A watcher lifts the fault
+// once a venue dropped, so the reconnect runs without it: the node logs on again, asks
+// each hedge in flight for its status (H), the venue reports the fill, and the engine
+// books it.
+TEST_F(NodeTest, VenueDisconnectWithHedgesInFlightRecoversTheFillsAfterReconnect) {
+    fxsim::VenueFaults faults;
+    faults.disconnect_after_messages = 2;
+    ASSERT_NO_FATAL_FAILURE(start_counterparties(faults));
+    std::atomic<bool> watching{true};
+    std::thread watcher([&] {
+        std::vector<bool> lifted(venues_.size(), false);
+        while (watching.load()) {
+            for (std::size_t i = 0; i < venues_.size(); ++i) {
+                if (!lifted[i] && venues_[i]->figures().disconnects > 0) {
+                    venues_[i]->set_faults(fxsim::VenueFaults{});
+                    lifted[i] = true;
+                }
+            }
+            std::this_thread::sleep_for(2ms);
+        }
+    });
+    struct Join {
+        std::atomic<bool>& flag;
+        std::thread& thread;
+        ~Join() {
+            flag = false;
+            thread.join();
+        }
+    } join{watching, watcher};
+    ASSERT_NO_FATAL_FAILURE(start_node());
+    ASSERT_NO_FATAL_FAILURE(fund());
+    ASSERT_NO_FATAL_FAILURE(start_psps(40, 0));
+    ASSERT_NO_FATAL_FAILURE(wait_psps_done());
+    ASSERT_NO_FATAL_FAILURE(run_days(3));
+    ASSERT_NO_FATAL_FAILURE(wait_payouts_final());
+    check_outcomes();
+    std::uint64_t disconnects = 0, status_requests = 0;
+    for (auto& v : venues_) {
+        disconnects += v->figures().disconnects;
+        status_requests += v->figures().status_requests;
+    }
+    EXPECT_GT(disconnects, 0u) << "no venue dropped a session";
+    EXPECT_GT(status_requests, 0u) << "no venue was asked for a hedge's status";
+    EXPECT_GT(node_->counters().venues.status_requests_sent, 0u);
+    {
+        std::lock_guard lock(events_mu_);
+        EXPECT_GT(hedge_fills_, 0u) << "no hedge fill was booked";
+        EXPECT_EQ(settled_.size(), accepted_.size()) << "every payout settles";
     }
     psps_->stop();
     ASSERT_TRUE(node_->stop().is_ok());
