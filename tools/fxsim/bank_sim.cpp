@@ -6,11 +6,25 @@
 #include <fstream>
 #include <optional>
 #include <set>
+#include <string>
+#include <string_view>
 #include <utility>
 
 namespace fxsettle::fxsim {
 
 namespace {
+
+// The payment order's number as the engine's ledger references write it ("payment order
+// 12 line 0 confirmed"): the wire PaymentOrderID is "PO-<number>" (adapters/convert), so
+// the EndToEndId of the camt.053 matches the nostro entry fxledger reconciles against.
+std::string ledger_order_number(const std::string& payment_order_id) {
+    constexpr std::string_view kPrefix = "PO-";
+    if (payment_order_id.size() > kPrefix.size() &&
+        payment_order_id.compare(0, kPrefix.size(), kPrefix) == 0) {
+        return payment_order_id.substr(kPrefix.size());
+    }
+    return payment_order_id;
+}
 
 std::string xml_escape(std::string_view s) {
     std::string out;
@@ -410,7 +424,8 @@ void BankSim::on_payment_order(const SessionKey& key, const WireMessage& m) {
             ++figures_.lines_confirmed;
             book_.book(Booking{
                 *ccy, -amounts[i], value_date, today,
-                "payment order " + id + " line " + line_no + " confirmed", line_ref,
+                "payment order " + ledger_order_number(id) + " line " + line_no + " confirmed",
+                line_ref,
                 "payout " + (payout ? *payout : std::string("?")) + " to " +
                     (adapters::find_in_entry(entry, 7107) ? *adapters::find_in_entry(entry, 7107)
                                                           : std::string("?"))});

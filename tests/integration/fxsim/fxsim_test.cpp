@@ -412,7 +412,7 @@ TEST(BankSimTest, ConfirmsIsIdempotentRejectsItsShareAndWritesAStatementFxledger
     auto host = initiator(peer, dir, "engine", key, bank->listen_port());
     ASSERT_TRUE(peer.wait_logons(1));
 
-    host->send(key, payment_order("41", {"1000.00", "2500.50", "99.99"}));
+    host->send(key, payment_order("PO-41", {"1000.00", "2500.50", "99.99"}));
     auto u4 = peer.take("U4", 1);
     ASSERT_EQ(u4.size(), 1u);
     expect_valid(u4[0]);
@@ -424,7 +424,7 @@ TEST(BankSimTest, ConfirmsIsIdempotentRejectsItsShareAndWritesAStatementFxledger
     }
 
     // The same order again, as a possible resend: answered again, booked once.
-    WireMessage again = payment_order("41", {"1000.00", "2500.50", "99.99"});
+    WireMessage again = payment_order("PO-41", {"1000.00", "2500.50", "99.99"});
     again.poss_resend = true;
     host->send(key, again);
     auto repeat = peer.take("U4", 1);
@@ -434,7 +434,10 @@ TEST(BankSimTest, ConfirmsIsIdempotentRejectsItsShareAndWritesAStatementFxledger
         EXPECT_EQ(repeat[0].fields[i].value, u4[0].fields[i].value)
             << "the repeat's answer differs at tag " << u4[0].fields[i].tag;
     }
-    EXPECT_EQ(bank->bookings().size(), 3u) << "a resent payment order was booked twice";
+    ASSERT_EQ(bank->bookings().size(), 3u) << "a resent payment order was booked twice";
+    // The statement's EndToEndId is the engine's ledger reference, which names the order
+    // by its number, not by the wire PaymentOrderID "PO-41".
+    EXPECT_EQ(bank->bookings()[0].end_to_end_id, "payment order 41 line 0 confirmed");
     EXPECT_EQ(bank->figures().repeats, 1u);
 
     // Every line rejected with an ISO 20022 code; a bad control sum refuses the order.

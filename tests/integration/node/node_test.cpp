@@ -415,18 +415,6 @@ class NodeTest : public ::testing::Test {
         ASSERT_TRUE(files.has_value()) << files.error().to_string();
         const auto file = stmt_dir / (std::string(comp_id) + "-" + ccy + ".camt053.xml");
         ASSERT_TRUE(std::filesystem::exists(file)) << file;
-        // BankSim (tools/fxsim/bank_sim.cpp) writes the wire PaymentOrderID into the
-        // EndToEndId ("payment order PO-1 line 0 confirmed") where the engine's ledger
-        // reference has the order's number ("payment order 1 line 0 confirmed"): a bug of
-        // the simulator, reported; the statement is read with the engine's form.
-        {
-            std::ifstream in(file);
-            std::string text((std::istreambuf_iterator<char>(in)), {});
-            for (std::size_t at = text.find("payment order PO-"); at != std::string::npos;
-                 at = text.find("payment order PO-", at))
-                text.erase(at + 14, 3);
-            std::ofstream(file, std::ios::trunc) << text;
-        }
         const std::string cmd = std::string(FXLEDGER_BIN) + " --ledger " +
                                 node_->ledger_path().string() + " reconcile --account " + bank_id +
                                 "/nostro/" + ccy + " --statement " + file.string() + " 2>&1";
