@@ -45,33 +45,23 @@ BankAdapter::BankAdapter(const config::Config& config, convert::Converter& conve
       submitter_(submitter),
       clock_(std::move(clock)),
       log_(log ? std::move(log) : stderr_log()),
-      options_(options) {
-    keys_.resize(converter_.chart().bank_count());
-    for (const config::BankConfig& b : config_.banks) {
-        if (const auto index = converter_.chart().bank_index(b.id))
-            keys_[*index] = SessionKey{b.sender_comp_id, b.target_comp_id};
-    }
-}
+      options_(options),
+      sessions_(converter.chart().bank_count(), config.banks,
+                [&](std::string_view id) { return converter.chart().bank_index(id); }) {}
 
 SessionKey BankAdapter::session_key(engine::BankIndex bank) const {
-    return keys_.at(bank);
+    return sessions_.key(bank);
 }
 
 std::optional<engine::BankIndex> BankAdapter::bank_of(const SessionKey& key) const {
-    for (std::size_t i = 0; i < keys_.size(); ++i) {
-        if (keys_[i] == key)
-            return static_cast<engine::BankIndex>(i);
+    if (const auto index = sessions_.index_of(key)) {
+        return static_cast<engine::BankIndex>(*index);
     }
     return std::nullopt;
 }
 
 SendResult BankAdapter::send(engine::BankIndex bank, WireMessage message, std::uint64_t token) {
-    SessionHost* host = host_.load(std::memory_order_acquire);
-    if (host == nullptr)
-        return SendResult::kStopped;
-    if (bank >= keys_.size())
-        return SendResult::kUnknownSession;
-    return host->send(keys_[bank], std::move(message), token);
+    return sessions_.send(bank, std::move(message), token);
 }
 
 SendResult BankAdapter::send_payment_order(const engine::PaymentOrder& order,

@@ -66,7 +66,7 @@ class BankAdapter final : public Handler {
                 CommandSubmitter& submitter, ClockFn clock, LogFn log,
                 BankAdapterOptions options = {});
 
-    void attach(SessionHost* host) { host_.store(host, std::memory_order_release); }
+    void attach(SessionHost* host) { sessions_.attach(host); }
     void set_ack_tracker(AckTracker* tracker) { tracker_.store(tracker); }
 
     SessionKey session_key(engine::BankIndex bank) const;
@@ -110,8 +110,7 @@ class BankAdapter final : public Handler {
     ClockFn clock_;
     LogFn log_;
     const BankAdapterOptions options_;
-    std::vector<SessionKey> keys_;  // by BankIndex
-    std::atomic<SessionHost*> host_{nullptr};
+    CounterpartySessions sessions_;  // by BankIndex
     std::atomic<AckTracker*> tracker_{nullptr};
 
     mutable std::mutex mu_;

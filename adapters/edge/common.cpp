@@ -115,4 +115,25 @@ std::size_t DeferredCommands::size() const {
     return queue_.size();
 }
 
+std::optional<std::size_t> CounterpartySessions::index_of(const SessionKey& key) const {
+    for (std::size_t i = 0; i < keys_.size(); ++i) {
+        if (keys_[i] == key) {
+            return i;
+        }
+    }
+    return std::nullopt;
+}
+
+SendResult CounterpartySessions::send(std::size_t index, WireMessage message,
+                                      std::uint64_t token) const {
+    SessionHost* host = host_.load(std::memory_order_acquire);
+    if (host == nullptr) {
+        return SendResult::kStopped;
+    }
+    if (index >= keys_.size()) {
+        return SendResult::kUnknownSession;
+    }
+    return host->send(keys_[index], std::move(message), token);
+}
+
 }  // namespace fxsettle::adapters::edge

@@ -4,11 +4,13 @@
 // stored by QuickFIX.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -16,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "adapters/fix/session_host.h"
 #include "engine/core/commands.h"
 #include "engine/sequencer/sequencer.h"
 #include "ledger/types.h"
@@ -121,6 +124,35 @@ class DeferredCommands {
     const std::size_t max_;
     mutable std::mutex mu_;
     std::deque<engine::Command> queue_;
+};
+
+// The initiator sessions of one kind of counterparty (the venues or the banks), by the
+// chart's index: each one's session key (our SenderCompID and theirs, from the config),
+// the index of a key, and send() through the host attached once it exists. Thread-safe.
+class CounterpartySessions {
+  public:
+    // `configs`: config.venues or config.banks; `index_of(id)`: the chart's index of an id
+    // (nullopt for an id the chart lacks, whose slot then keeps an empty key).
+    template <typename Configs, typename IndexOf>
+    CounterpartySessions(std::size_t count, const Configs& configs, IndexOf index_of)
+        : keys_(count) {
+        for (const auto& c : configs) {
+            if (const auto index = index_of(c.id)) {
+                keys_.at(*index) = SessionKey{c.sender_comp_id, c.target_comp_id};
+            }
+        }
+    }
+
+    void attach(SessionHost* host) { host_.store(host, std::memory_order_release); }
+    // Throws std::out_of_range for an index past the chart's.
+    const SessionKey& key(std::size_t index) const { return keys_.at(index); }
+    std::optional<std::size_t> index_of(const SessionKey& key) const;
+    // kStopped before attach(), kUnknownSession for an index past the chart's.
+    SendResult send(std::size_t index, WireMessage message, std::uint64_t token) const;
+
+  private:
+    std::vector<SessionKey> keys_;
+    std::atomic<SessionHost*> host_{nullptr};
 };
 
 }  // namespace fxsettle::adapters::edge

@@ -23,33 +23,23 @@ VenueAdapter::VenueAdapter(const config::Config& config, convert::Converter& con
       submitter_(submitter),
       clock_(std::move(clock)),
       log_(log ? std::move(log) : stderr_log()),
-      options_(options) {
-    keys_.resize(converter_.chart().venue_count());
-    for (const config::VenueConfig& v : config_.venues) {
-        if (const auto index = converter_.chart().venue_index(v.id))
-            keys_[*index] = SessionKey{v.sender_comp_id, v.target_comp_id};
-    }
-}
+      options_(options),
+      sessions_(converter.chart().venue_count(), config.venues,
+                [&](std::string_view id) { return converter.chart().venue_index(id); }) {}
 
 SessionKey VenueAdapter::session_key(engine::VenueIndex venue) const {
-    return keys_.at(venue);
+    return sessions_.key(venue);
 }
 
 std::optional<engine::VenueIndex> VenueAdapter::venue_of(const SessionKey& key) const {
-    for (std::size_t i = 0; i < keys_.size(); ++i) {
-        if (keys_[i] == key)
-            return static_cast<engine::VenueIndex>(i);
+    if (const auto index = sessions_.index_of(key)) {
+        return static_cast<engine::VenueIndex>(*index);
     }
     return std::nullopt;
 }
 
 SendResult VenueAdapter::send(engine::VenueIndex venue, WireMessage message, std::uint64_t token) {
-    SessionHost* host = host_.load(std::memory_order_acquire);
-    if (host == nullptr)
-        return SendResult::kStopped;
-    if (venue >= keys_.size())
-        return SendResult::kUnknownSession;
-    return host->send(keys_[venue], std::move(message), token);
+    return sessions_.send(venue, std::move(message), token);
 }
 
 SendResult VenueAdapter::send_hedge(const engine::HedgeOrder& hedge,

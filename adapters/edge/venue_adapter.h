@@ -72,7 +72,7 @@ class VenueAdapter final : public Handler {
                  CommandSubmitter& submitter, ClockFn clock, LogFn log,
                  VenueAdapterOptions options = {});
 
-    void attach(SessionHost* host) { host_.store(host, std::memory_order_release); }
+    void attach(SessionHost* host) { sessions_.attach(host); }
     void set_ack_tracker(AckTracker* tracker) { tracker_.store(tracker); }
 
     SessionKey session_key(engine::VenueIndex venue) const;
@@ -112,8 +112,7 @@ class VenueAdapter final : public Handler {
     ClockFn clock_;
     LogFn log_;
     const VenueAdapterOptions options_;
-    std::vector<SessionKey> keys_;  // by VenueIndex
-    std::atomic<SessionHost*> host_{nullptr};
+    CounterpartySessions sessions_;  // by VenueIndex
     std::atomic<AckTracker*> tracker_{nullptr};
 
     mutable std::mutex mu_;
