@@ -760,22 +760,26 @@ TEST_F(SessionHostTest, ASlowConsumerIsLoggedOutAndCountedAndTheHostStaysHealthy
     ASSERT_GE(raw, 0);
     ASSERT_TRUE(acceptor_handler_.wait_logged_on(kAcceptorPsp2, true));
 
-    // PSP2 never reads; the host queues faster than one session's store commits.
+    // PSP2 never reads. Once the socket's buffers are full (a few MB on loopback: more
+    // than 16 messages of 3 kB, so the test sends until the queue reports it, up to
+    // 12 MB), the sender blocks and the queue reaches its limit.
     std::size_t slow = 0;
+    std::uint64_t queued = 0;
     WireMessage report = execution_report("C-1", "E-1");
-    report.add(58, std::string(500, 'x'));
-    for (int i = 0; i < 100; ++i) {
-        if (acceptor->send(kAcceptorPsp2, report, static_cast<std::uint64_t>(i + 1)) ==
-            SendResult::kSlowConsumer) {
+    report.add(58, std::string(3000, 'x'));
+    constexpr std::uint64_t kMessagesMax = 4000;
+    while (queued < kMessagesMax && slow == 0) {
+        ++queued;
+        if (acceptor->send(kAcceptorPsp2, report, queued) == SendResult::kSlowConsumer) {
             ++slow;
         }
     }
-    EXPECT_GT(slow, 0u) << "send() never said slow consumer";
+    EXPECT_GT(slow, 0u) << "send() never said slow consumer in " << queued << " messages";
     EXPECT_EQ(acceptor->counters().slow_consumer_logouts, 1u);
     EXPECT_TRUE(acceptor_handler_.wait_logged_on(kAcceptorPsp2, false))
         << "the slow consumer was not logged out";
     // Nothing queued is lost: every message is handed to QuickFIX (stored).
-    EXPECT_EQ(acceptor_handler_.wait_sent(kAcceptorPsp2, 100).size(), 100u);
+    EXPECT_EQ(acceptor_handler_.wait_sent(kAcceptorPsp2, queued).size(), queued);
 
     // PSP1's session on the same host is unaffected.
     ASSERT_TRUE(initiator_handler_.wait_logged_on(kPsp1, true));
