@@ -1454,6 +1454,27 @@ Outbound Converter::to_wire(const engine::Event& event, ledger::Timestamp now) {
     return std::visit(
         [&](const auto& e) -> Outbound {
             using E = std::decay_t<decltype(e)>;
+            // PayoutStatus (U2) of an accepted or settled payout `p`: `funding` is what was
+            // held at acceptance or paid at settlement, in the funding currency.
+            const auto payout_status_u2 = [&](const auto& p, const char* status,
+                                              const money::Money& funding) {
+                WireMessage m;
+                m.msg_type = "U2";
+                m.add(tag::kCurrency, p.amount.currency.to_string());
+                if (p.rate)
+                    m.add(tag::kSymbol, pair_text(p.rate->pair()));
+                m.add(tag::kSettlDate, format_fix_date(p.value_date))
+                    .add(tag::kTransactTime, ts)
+                    .add(tag::kPayoutInstrId, p.client_id)
+                    .add(tag::kPayoutId, u64_text(p.payout_id))
+                    .add(tag::kPayoutAmt, fmt(p.amount.amount, p.amount.currency))
+                    .add(tag::kFundingCurrency, funding.currency.to_string())
+                    .add(tag::kFundingAmt, fmt(funding.amount, funding.currency))
+                    .add(tag::kPayoutStatusCode, status);
+                if (p.rate)
+                    m.add(tag::kPayoutRate, p.rate->to_string());
+                return m;
+            };
             if constexpr (std::is_same_v<E, engine::OrderAccepted>) {
                 im.remember(e.psp, Family::kOrder, e.client_id,
                             Remembered{pair_text(e.pair), side_char(e.side), e.order_id, '0'},
@@ -1669,21 +1690,7 @@ Outbound Converter::to_wire(const engine::Event& event, ledger::Timestamp now) {
                     {Impl::quote_reject_ag(e.client_id, r->symbol, e.reason, text, false)},
                     {}};
             } else if constexpr (std::is_same_v<E, engine::PayoutAccepted>) {
-                WireMessage m;
-                m.msg_type = "U2";
-                m.add(tag::kCurrency, e.amount.currency.to_string());
-                if (e.rate)
-                    m.add(tag::kSymbol, pair_text(e.rate->pair()));
-                m.add(tag::kSettlDate, format_fix_date(e.value_date))
-                    .add(tag::kTransactTime, ts)
-                    .add(tag::kPayoutInstrId, e.client_id)
-                    .add(tag::kPayoutId, u64_text(e.payout_id))
-                    .add(tag::kPayoutAmt, fmt(e.amount.amount, e.amount.currency))
-                    .add(tag::kFundingCurrency, e.held.currency.to_string())
-                    .add(tag::kFundingAmt, fmt(e.held.amount, e.held.currency))
-                    .add(tag::kPayoutStatusCode, "A");
-                if (e.rate)
-                    m.add(tag::kPayoutRate, e.rate->to_string());
+                WireMessage m = payout_status_u2(e, "A", e.held);
                 m.add(tag::kRateLocked, e.rate_locked ? "Y" : "N");
                 return Outbound{psp_dest(e.psp), {std::move(m)}, {}};
             } else if constexpr (std::is_same_v<E, engine::PayoutRejected>) {
@@ -1697,22 +1704,7 @@ Outbound Converter::to_wire(const engine::Event& event, ledger::Timestamp now) {
                     .add(tag::kPayoutStatusCode, "R");
                 return Outbound{psp_dest(e.psp), {std::move(m)}, {}};
             } else if constexpr (std::is_same_v<E, engine::PayoutSettled>) {
-                WireMessage m;
-                m.msg_type = "U2";
-                m.add(tag::kCurrency, e.amount.currency.to_string());
-                if (e.rate)
-                    m.add(tag::kSymbol, pair_text(e.rate->pair()));
-                m.add(tag::kSettlDate, format_fix_date(e.value_date))
-                    .add(tag::kTransactTime, ts)
-                    .add(tag::kPayoutInstrId, e.client_id)
-                    .add(tag::kPayoutId, u64_text(e.payout_id))
-                    .add(tag::kPayoutAmt, fmt(e.amount.amount, e.amount.currency))
-                    .add(tag::kFundingCurrency, e.funded.currency.to_string())
-                    .add(tag::kFundingAmt, fmt(e.funded.amount, e.funded.currency))
-                    .add(tag::kPayoutStatusCode, "S");
-                if (e.rate)
-                    m.add(tag::kPayoutRate, e.rate->to_string());
-                return Outbound{psp_dest(e.psp), {std::move(m)}, {}};
+                return Outbound{psp_dest(e.psp), {payout_status_u2(e, "S", e.funded)}, {}};
             } else if constexpr (std::is_same_v<E, engine::PayoutFailed>) {
                 WireMessage m;
                 m.msg_type = "U2";
