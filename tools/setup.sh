@@ -9,7 +9,7 @@ packages=(
     prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
     libexpected-dev libcli11-dev libfmt-dev libspdlog-dev libtomlplusplus-dev
     nlohmann-json3-dev libpugixml-dev
-    hledger beancount
+    hledger beancount prometheus
 )
 
 missing=()
