@@ -355,9 +355,40 @@ def cmd_dashboard(args):
                 problems.append(f"{path}: panel '{title}' {t.get('refId')}: data source is "
                                 f"not ${{datasource}}")
     if not problems:
+        problems += promql_parses(path, dashboard_exprs(d))
+    if not problems:
         print(f"{path}: schemaVersion {d['schemaVersion']}, {len(panels)} panels, "
-              f"variables {', '.join(variables)}")
+              f"variables {', '.join(variables)}; every query parses (promtool)")
     return fail(problems)
+
+
+def promql_parses(path, queries):
+    """Problems of queries that PromQL does not parse: each becomes a recording rule of a
+    temporary rule file that `promtool check rules` reads. Grafana's variables are
+    replaced by values of their kind first."""
+    promtool = os.environ.get("PROMTOOL") or shutil.which("promtool")
+    if not promtool:
+        return [f"{path}: promtool not found: install the Debian package 'prometheus' to "
+                f"check the dashboard's queries"]
+    lines = ["groups:", "  - name: dashboard", "    rules:"]
+    for i, (where, expr) in enumerate(queries):
+        expr = (expr.replace("$__rate_interval", "5m").replace("$__interval", "1m")
+                .replace("$instance", ".*").replace("$currency", ".*"))
+        lines.append(f"      - record: dashboard_query_{i}")
+        lines.append(f"        expr: {json.dumps(expr)}")
+    with tempfile.TemporaryDirectory(prefix="fxsettle-dashboard-") as tmp:
+        rules = os.path.join(tmp, "queries.yml")
+        with open(rules, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+        r = subprocess.run([promtool, "check", "rules", rules], capture_output=True, text=True)
+    if r.returncode == 0:
+        return []
+    out = []
+    for m in re.finditer(r"dashboard_query_(\d+)", r.stdout + r.stderr):
+        where, expr = queries[int(m.group(1))]
+        out.append(f"{path}: {where}: PromQL does not parse: {expr}")
+    return out or [f"{path}: promtool check rules on the queries failed: "
+                   f"{(r.stdout + r.stderr).strip()}"]
 
 
 # ---------------------------------------------------------------------------------------
