@@ -154,7 +154,34 @@ class NoClockResetStoreFactory : public FIX::MessageStoreFactory {
 struct Outbound {
     std::unique_ptr<FIX::Message> message;
     std::uint64_t token = 0;
+    std::size_t type_index = 0;  // kCountedMsgTypes index, for the per-type counters
 };
+
+// Application message types counted per session and type (metrics); the last slot counts
+// every other type. Lock-free: one relaxed atomic per slot.
+const char* const kCountedMsgTypes[] = {"D", "F",  "G",  "H",  "8",  "9",  "j",  "R",
+                                        "S", "AG", "AN", "AO", "AP", "V",  "W",  "X",
+                                        "Y", "U1", "U2", "U3", "U4", "U5", "U6", "other"};
+constexpr std::size_t kCountedMsgTypeSlots = sizeof(kCountedMsgTypes) / sizeof(kCountedMsgTypes[0]);
+
+std::size_t msg_type_index(const std::string& msg_type) {
+    for (std::size_t i = 0; i + 1 < kCountedMsgTypeSlots; ++i) {
+        if (msg_type == kCountedMsgTypes[i]) {
+            return i;
+        }
+    }
+    return kCountedMsgTypeSlots - 1;
+}
+
+void by_type(const std::atomic<std::uint64_t> (&counts)[kCountedMsgTypeSlots],
+             std::vector<std::pair<std::string, std::uint64_t>>* out) {
+    for (std::size_t i = 0; i < kCountedMsgTypeSlots; ++i) {
+        const std::uint64_t n = counts[i].load(std::memory_order_relaxed);
+        if (n != 0) {
+            out->emplace_back(kCountedMsgTypes[i], n);
+        }
+    }
+}
 
 // How long stop() waits for the last stored messages to become durable before it gives
 // up on reporting them (their outbox rows then stay for the next start).
@@ -181,6 +208,9 @@ struct SessionSlot {
     std::atomic<std::uint64_t> messages_in{0};
     std::atomic<std::uint64_t> messages_out{0};
     std::atomic<std::uint64_t> rejected_in{0};
+    std::atomic<std::uint64_t> slow_consumer_logouts{0};
+    std::atomic<std::uint64_t> in_by_type[kCountedMsgTypeSlots] = {};
+    std::atomic<std::uint64_t> out_by_type[kCountedMsgTypeSlots] = {};
 };
 
 struct SessionHost::Impl : public FIX::Application {
@@ -302,6 +332,7 @@ struct SessionHost::Impl : public FIX::Application {
             throw FIX::IncorrectDataFormat(0, error);
         }
         ++s->messages_in;
+        s->in_by_type[msg_type_index(wire.msg_type)].fetch_add(1, std::memory_order_relaxed);
         handler.on_message(s->spec.key, std::move(wire));
     }
 
@@ -344,6 +375,7 @@ struct SessionHost::Impl : public FIX::Application {
                 }
                 if (stored) {
                     ++s.messages_out;
+                    s.out_by_type[out.type_index].fetch_add(1, std::memory_order_relaxed);
                     if (out.token != 0) {
                         tokens.push_back(out.token);
                     }
@@ -894,6 +926,7 @@ SendResult SessionHost::send(const SessionKey& key, WireMessage message, std::ui
     Outbound out;
     out.message.reset(new FIX::Message());
     out.token = token;
+    out.type_index = msg_type_index(message.msg_type);
     std::string why;
     if (!to_fix(message, *m.dictionary, out.message.get(), &why)) {
         ++m.invalid_out;
@@ -915,6 +948,7 @@ SendResult SessionHost::send(const SessionKey& key, WireMessage message, std::ui
             if (!s.slow_consumer) {
                 s.slow_consumer = true;
                 ++m.slow_consumer_logouts;
+                ++s.slow_consumer_logouts;
                 s.logout_reason =
                     "slow consumer: " + std::to_string(s.queue.size()) + " messages queued";
             }
@@ -970,6 +1004,9 @@ std::vector<SessionCounters> SessionHost::session_counters() const {
         c.messages_in = s.messages_in;
         c.messages_out = s.messages_out;
         c.rejected_in = s.rejected_in;
+        c.slow_consumer_logouts = s.slow_consumer_logouts;
+        by_type(s.in_by_type, &c.received_by_type);
+        by_type(s.out_by_type, &c.sent_by_type);
         {
             std::lock_guard<std::mutex> lock(s.mutex);
             c.queued_out = s.queue.size();

@@ -47,6 +47,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "adapters/fix/wire.h"
@@ -152,6 +153,11 @@ struct SessionCounters {
     std::uint64_t queued_out = 0;
     std::uint64_t next_sender_seq = 0;
     std::uint64_t next_target_seq = 0;
+    std::uint64_t slow_consumer_logouts = 0;
+    // Application messages per MsgType (non-zero only): received (handed to the Handler)
+    // and sent (handed to QuickFIX). Types outside the dictionary's are counted as "other".
+    std::vector<std::pair<std::string, std::uint64_t>> received_by_type;
+    std::vector<std::pair<std::string, std::uint64_t>> sent_by_type;
 };
 
 // The application's side. Called on QuickFIX's threads (and on_sent on the session's
