@@ -599,6 +599,7 @@ class Loader {
             if (auto listen = endpoint(r, "listen", true)) {
                 config_.metrics.listen = *listen;
             }
+            config_.metrics.exposure_alert_limits = currency_amounts(r, "exposure_alert_limits");
         });
     }
 

@@ -98,6 +98,9 @@ struct EngineConfig {
 struct MetricsConfig {
     bool enabled = true;
     Endpoint listen{"127.0.0.1", 9464};  // port 0 lets the OS pick one (tests)
+    // Open FX exposure alert limits per currency, major units (fxsettle_fx_position_limit);
+    // a currency absent from the map has no limit series.
+    std::map<money::Currency, money::Amount> exposure_alert_limits;
     friend bool operator==(const MetricsConfig&, const MetricsConfig&) = default;
 };
 

@@ -99,8 +99,9 @@ std::string to_toml(const Config& c) {
         "{}\nquote_ttl_ms = {}\nhold_ttl_s = {}\nfx_buffer_bps = {}\nrounding_mode = {}\n",
         e.queue_max, e.batch_max, e.book_orders_max, e.outbox_batch_max, e.quote_ttl_ms.count(),
         e.hold_ttl_s.count(), e.fx_buffer_bps, quote(money::rounding_mode_name(e.rounding_mode)));
-    out += fmt::format("\n[metrics]\nenabled = {}\nlisten = {}\n", c.metrics.enabled,
-                       quote(c.metrics.listen.to_string()));
+    out += fmt::format("\n[metrics]\nenabled = {}\nlisten = {}\nexposure_alert_limits = {}\n",
+                       c.metrics.enabled, quote(c.metrics.listen.to_string()),
+                       amounts(c.metrics.exposure_alert_limits));
     out += fmt::format("\n[gateway]\nlisten = {}\nsender_comp_id = {}\nheartbeat_s = {}\n",
                        quote(c.gateway.listen.to_string()), quote(c.gateway.sender_comp_id),
                        c.gateway.heartbeat_s.count());
