@@ -1,6 +1,8 @@
 #include "tools/fxsettled/node.h"
 
+#include <atomic>
 #include <cstdio>
+#include <limits>
 #include <system_error>
 #include <utility>
 
@@ -28,6 +30,75 @@ class Node::ObservingSink final : public engine::EventSink<engine::Event> {
   private:
     edge::EdgeSink& next_;
     std::function<void(std::span<const engine::Delivery<engine::Event>>)> observe_;
+};
+
+// The gateway's submitter: the sequencer's, until close_intake() shuts it.
+class Node::GatedSubmitter final : public edge::CommandSubmitter {
+  public:
+    explicit GatedSubmitter(edge::CommandSubmitter& next) : next_(next) {}
+    engine::SubmitResult submit(engine::Command&& command) override {
+        if (closed_.load(std::memory_order_acquire))
+            return engine::SubmitResult::kNotRunning;
+        return next_.submit(std::move(command));
+    }
+    engine::SubmitResult submit_wait(engine::Command&& command,
+                                     std::chrono::milliseconds timeout) override {
+        if (closed_.load(std::memory_order_acquire))
+            return engine::SubmitResult::kNotRunning;
+        return next_.submit_wait(std::move(command), timeout);
+    }
+    void close() { closed_.store(true, std::memory_order_release); }
+
+  private:
+    edge::CommandSubmitter& next_;
+    std::atomic<bool> closed_{false};
+};
+
+// The venue host's handler: notes when each venue's rates arrive (metrics), then hands
+// everything to the VenueAdapter.
+class Node::RateWatch final : public adapters::Handler {
+  public:
+    RateWatch(const config::Config& config, edge::VenueAdapter& next, edge::ClockFn clock)
+        : next_(next), clock_(std::move(clock)), last_ns_(config.venues.size()) {
+        for (std::size_t i = 0; i < config.venues.size(); ++i)
+            index_[config.venues[i].target_comp_id] = i;
+        for (auto& a : last_ns_)
+            a.store(kNever, std::memory_order_relaxed);
+    }
+    std::string authenticate(const adapters::SessionKey& key, const std::string& username,
+                             const std::string& password) override {
+        return next_.authenticate(key, username, password);
+    }
+    void on_logon(const adapters::SessionKey& key) override { next_.on_logon(key); }
+    void on_logout(const adapters::SessionKey& key) override { next_.on_logout(key); }
+    void on_message(const adapters::SessionKey& key, adapters::WireMessage&& message) override {
+        if (message.msg_type == "W" || message.msg_type == "X") {
+            if (auto it = index_.find(key.target_comp_id); it != index_.end())
+                last_ns_[it->second].store(clock_().time_since_epoch().count(),
+                                           std::memory_order_relaxed);
+        }
+        next_.on_message(key, std::move(message));
+    }
+    void on_sent(const adapters::SessionKey& key,
+                 const std::vector<std::uint64_t>& tokens) override {
+        next_.on_sent(key, tokens);
+    }
+    std::optional<ledger::Timestamp> last(std::size_t venue) const {
+        if (venue >= last_ns_.size())
+            return std::nullopt;
+        const auto ns = last_ns_[venue].load(std::memory_order_relaxed);
+        if (ns == kNever)
+            return std::nullopt;
+        return ledger::Timestamp(ledger::Timestamp::duration(ns));
+    }
+
+  private:
+    static constexpr ledger::Timestamp::rep kNever =
+        std::numeric_limits<ledger::Timestamp::rep>::min();
+    edge::VenueAdapter& next_;
+    edge::ClockFn clock_;
+    std::map<std::string, std::size_t> index_;  // target CompID -> venue index
+    std::vector<std::atomic<ledger::Timestamp::rep>> last_ns_;
 };
 
 namespace {
@@ -168,8 +239,9 @@ Result<std::unique_ptr<Node>> Node::create(const config::Config& config, NodeOpt
         return fail(with_context(seq.error(), "cannot create the sequencer"));
     node->seq_ = std::move(*seq);
     node->submitter_ = std::make_unique<edge::SequencerSubmitter<Seq>>(*node->seq_);
-    node->gateway_ = std::make_unique<edge::Gateway>(c, *node->converter_, *node->submitter_, clock,
-                                                     options.log);
+    node->gateway_submitter_ = std::make_unique<GatedSubmitter>(*node->submitter_);
+    node->gateway_ = std::make_unique<edge::Gateway>(c, *node->converter_,
+                                                     *node->gateway_submitter_, clock, options.log);
     edge::VenueAdapterOptions vo;
     vo.stamp_rates_on_receipt = options.stamp_rates_on_receipt;
     node->venues_ = std::make_unique<edge::VenueAdapter>(c, *node->converter_, *node->submitter_,
@@ -204,7 +276,8 @@ Result<std::unique_ptr<Node>> Node::create(const config::Config& config, NodeOpt
     if (!gw.has_value())
         return fail(gw.error());
     node->gateway_host_ = std::move(*gw);
-    auto vh = make_host(edge::venue_host_options(c, files("venues")), *node->venues_, "venue");
+    node->rate_watch_ = std::make_unique<RateWatch>(c, *node->venues_, clock);
+    auto vh = make_host(edge::venue_host_options(c, files("venues")), *node->rate_watch_, "venue");
     if (!vh.has_value())
         return fail(vh.error());
     node->venue_host_ = std::move(*vh);
@@ -263,6 +336,22 @@ Status Node::stop(std::chrono::milliseconds grace) {
 
 void Node::wake() {
     seq_->wake();
+}
+
+void Node::close_intake() {
+    gateway_submitter_->close();
+}
+
+std::optional<ledger::Timestamp> Node::last_rate_at(engine::VenueIndex venue) const {
+    return rate_watch_->last(venue);
+}
+
+Status Node::health() const {
+    return seq_->error();
+}
+
+engine::SequencerCounters Node::sequencer_counters() const {
+    return seq_->counters();
 }
 
 bool Node::drained() const {

@@ -96,11 +96,26 @@ class Node {
 
     // Wakes the sequencer (e.g. after a test moved its clock past a cut-off).
     void wake();
+    // Stops intake: from now on the gateway answers every PSP request with a business
+    // reject ("busy: the engine is not running ...; nothing was done; retry"), while venue
+    // and bank replies still reach the engine (the daemon's shutdown, before drained()).
+    void close_intake();
     // True when every command the edge submitted was applied, the queue is empty and no
     // delivered row waits for QuickFIX to store its messages.
     bool drained() const;
 
     NodeCounters counters() const;
+    // OK, or the failure that stopped the sequencer (the node then serves nothing more:
+    // stop it and start a new process, which recovers from the ledger).
+    Status health() const;
+    // The sequencer's counters alone: atomic loads, no lock (metrics, per batch).
+    engine::SequencerCounters sequencer_counters() const;
+    // The adapters' read-only queries (thread-safe), for metrics.
+    const adapters::edge::VenueAdapter& venue_adapter() const { return *venues_; }
+    const adapters::edge::BankAdapter& bank_adapter() const { return *banks_; }
+    // The node clock's time when the venue's last rate message (W or X) arrived; nullopt
+    // before the first one. Thread-safe, no lock.
+    std::optional<ledger::Timestamp> last_rate_at(engine::VenueIndex venue) const;
     const config::Config& config() const { return config_; }
     ledger::Ledger& ledger() { return *ledger_; }
     const engine::Engine& engine() const { return *engine_; }
@@ -112,6 +127,8 @@ class Node {
 
   private:
     class ObservingSink;
+    class GatedSubmitter;
+    class RateWatch;
     Node() = default;
 
     config::Config config_;
@@ -126,8 +143,10 @@ class Node {
     std::unique_ptr<ObservingSink> observing_;
     std::unique_ptr<Seq> seq_;
     std::unique_ptr<adapters::edge::SequencerSubmitter<Seq>> submitter_;
+    std::unique_ptr<GatedSubmitter> gateway_submitter_;  // the gateway's: close_intake()
     std::unique_ptr<adapters::edge::Gateway> gateway_;
     std::unique_ptr<adapters::edge::VenueAdapter> venues_;
+    std::unique_ptr<RateWatch> rate_watch_;  // the venue host's handler, before venues_
     std::unique_ptr<adapters::edge::BankAdapter> banks_;
     std::unique_ptr<adapters::SessionHost> gateway_host_, venue_host_, bank_host_;
     bool started_ = false;
