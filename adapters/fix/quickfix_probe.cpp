@@ -12,7 +12,7 @@ QuickFixProbe probe_quickfix(const std::string& symbol, const std::string& cl_or
     QuickFixProbe out;
     try {
         FIX44::NewOrderSingle order(FIX::ClOrdID(cl_ord_id), FIX::Side(FIX::Side_BUY),
-                                    FIX::TransactTime(), FIX::OrdType(FIX::OrdType_LIMIT));
+                                    FIX::TransactTime{}, FIX::OrdType(FIX::OrdType_LIMIT));
         order.set(FIX::Symbol(symbol));
         order.getHeader().setField(FIX::SenderCompID("FXSETTLE"));
         order.getHeader().setField(FIX::TargetCompID("PSP1"));
