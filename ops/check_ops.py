@@ -3,11 +3,11 @@
 
   check_ops.py promtool ARGS...           run promtool (PATH or $PROMTOOL) with ARGS
   check_ops.py dashboard DASHBOARD.json   the Grafana dashboard parses and is well formed
-  check_ops.py names METRICS.txt ALERTS.yml DASHBOARD.json [DAEMON_METRICS.md]
+  check_ops.py names METRICS.txt ALERTS.yml DASHBOARD.json [METRICS.md [METRICS.cpp]]
                                           every metric and label the rules and the
-                                          dashboard use is in the metric list (and the
-                                          daemon's METRICS.md, when present, lists the
-                                          same metrics)
+                                          dashboard use is in the metric list; the
+                                          daemon's METRICS.md (when present) and the
+                                          names its source registers are the same list
   check_ops.py alerts ALERTS.yml RUNBOOK.md TEST.yml...
                                           every alert has a severity, a summary, a
                                           description, a runbook link to an existing
@@ -258,9 +258,9 @@ def cmake_targets():
 
 
 def cmd_names(args):
-    if len(args) not in (3, 4):
+    if len(args) not in (3, 4, 5):
         return fail(["usage: check_ops.py names METRICS.txt ALERTS.yml DASHBOARD.json "
-                     "[DAEMON_METRICS.md]"])
+                     "[DAEMON_METRICS.md [DAEMON_METRICS_SOURCE.cpp]]"])
     metrics, problems = read_metric_list(args[0])
     used = set()
     rules = alert_blocks(args[1])
@@ -291,7 +291,18 @@ def cmd_names(args):
     if unused:
         problems.append(f"metrics neither alerted on nor shown on the dashboard: "
                         f"{', '.join(unused)}")
-    if len(args) == 4:
+    if len(args) == 5:
+        # The daemon's source: every family is built with .Name("fxsettle_...").
+        with open(args[4], encoding="utf-8") as f:
+            registered = set(re.findall(r'\.Name\(\s*"(fxsettle_\w+)"', f.read()))
+        if not registered:
+            problems.append(f"{args[4]}: no .Name(\"fxsettle_...\") found")
+        else:
+            for name in sorted(set(metrics) - registered):
+                problems.append(f"{args[0]} lists {name}, which {args[4]} does not register")
+            for name in sorted(registered - set(metrics)):
+                problems.append(f"{args[4]} registers {name}, which {args[0]} lacks")
+    if len(args) >= 4:
         if os.path.exists(args[3]):
             with open(args[3], encoding="utf-8") as f:
                 text = f.read()
@@ -309,7 +320,7 @@ def cmd_names(args):
             if extra:
                 problems.append(f"{args[3]} names metrics {args[0]} lacks: {', '.join(extra)}")
         else:
-            print(f"note: {args[3]} does not exist; compared with {args[0]} only")
+            print(f"note: {args[3]} does not exist (yet): not compared")
     if not problems:
         print(f"{len(rules)} alert rules and {len(queries)} dashboard queries use only "
               f"listed metrics ({len(used)} of {len(metrics)} used)")
