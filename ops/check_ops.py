@@ -293,8 +293,10 @@ def cmd_names(args):
                         f"{', '.join(unused)}")
     if len(args) == 5:
         # The daemon's source: every family is built with .Name("fxsettle_...").
-        with open(args[4], encoding="utf-8") as f:
-            registered = set(re.findall(r'\.Name\(\s*"(fxsettle_\w+)"', f.read()))
+        registered = set()
+        if os.path.exists(args[4]):
+            with open(args[4], encoding="utf-8") as f:
+                registered = set(re.findall(r'\.Name\(\s*"(fxsettle_\w+)"', f.read()))
         if not registered:
             problems.append(f"{args[4]}: no .Name(\"fxsettle_...\") found")
         else:
