@@ -261,7 +261,8 @@ int run(int argc, char** argv) {
     }
     init_logging(level, log_json);
     const std::string version(engine::version());
-    log_fields(daemon_log(), spdlog::level::info, "starting",
+    // Debug only: a refused start prints nothing but its one line at the default level.
+    log_fields(daemon_log(), spdlog::level::debug, "starting",
                {{"version", version},
                 {"config", cfg.source_name},
                 {"node", cfg.node.name},

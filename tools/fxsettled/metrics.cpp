@@ -60,7 +60,7 @@ std::vector<double> increments(const Histogram::BucketBoundaries& bounds, double
 class CounterFeed {
   public:
     void feed(Family<Counter>& family, const Labels& labels, std::uint64_t value) {
-        auto [it, inserted] = last_.try_emplace(labels, 0);
+        auto [it, inserted] = last_.try_emplace({&family, labels}, 0);
         Counter& c = family.Add(labels);
         if (value > it->second) {
             c.Increment(static_cast<double>(value - it->second));
@@ -70,7 +70,7 @@ class CounterFeed {
     }
 
   private:
-    std::map<Labels, std::uint64_t> last_;
+    std::map<std::pair<const void*, Labels>, std::uint64_t> last_;  // (family, labels)
 };
 
 // What the engine thread copies out of one batch of deliveries (cheap, no formatting).
@@ -553,6 +553,9 @@ struct Metrics::Impl : public prometheus::Collectable {
                 if (!first_sequence)
                     first_sequence = info->last_sequence;
                 feed.feed(*entries_committed, {}, info->last_sequence - *first_sequence);
+            } else {
+                log_fields(metrics_log(), spdlog::level::debug, "cannot read the ledger's head",
+                           {{"error", info.error().message()}});
             }
         }
 
