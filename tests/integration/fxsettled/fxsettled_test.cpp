@@ -234,6 +234,9 @@ class FxsettledTest : public ::testing::Test {
             b.port = free_port();
             b.reconnect_interval_s = 1s;
         }
+        auto limit = money::parse_amount("1000000.00", *config_.currency_table.find("USD"));
+        ASSERT_TRUE(limit.has_value());
+        config_.metrics.exposure_alert_limits[*config_.currency_table.find("USD")] = *limit;
         write_config(config_, dir_ / "fxsettled.toml");
     }
 
@@ -425,6 +428,11 @@ TEST_F(FxsettledTest, MetricsMoveWithTrafficAndCutoffAndSigtermStopsCleanly) {
         << d->out();
     const std::string first = scrape(metrics_port_);
     EXPECT_EQ(metric(first, "fxsettle_build_info").value_or(0), 1) << first;
+    EXPECT_EQ(metric(first, "fxsettle_fx_position_limit", {"currency=\"USD\""}).value_or(0), 1e6)
+        << "[metrics] exposure_alert_limits.USD";
+    EXPECT_FALSE(metric(first, "fxsettle_fx_position_limit", {"currency=\"EUR\""}).has_value())
+        << "a currency without a limit has a limit series";
+    EXPECT_TRUE(metric(first, "fxsettle_fx_position_open", {"currency=\"CNY\""}).has_value());
     wait_metric("fxsettle_fix_session_up", 1, {"session=\"bank-intl\""});
     wait_metric("fxsettle_fix_session_up", 1, {"session=\"venue-a\""});
     wait_metric("fxsettle_ledger_verify_last_success_timestamp_seconds", 1);
