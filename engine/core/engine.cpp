@@ -152,21 +152,6 @@ struct Engine::Impl {
         ledger::Date value_date{};
         bool used = false;
     };
-    struct PayoutRec {
-        std::uint64_t id = 0;
-        PspIndex psp = 0;
-        std::string client_id;
-        CurrencyIndex currency = 0;
-        Amount amount;
-        CurrencyIndex funding = 0;
-        Amount held;
-        std::optional<Rate> rate;
-        bool locked = false;
-        std::optional<PspIndex> payee;
-        BankIndex bank = 0;
-        Beneficiary beneficiary;
-        ledger::Date value_date{};
-    };
     // Open commitments of a PSP in a currency for the risk checks (issue 8): outflows
     // (payout and order holds, trade legs it pays) and inflows (trade legs and internal
     // payouts it receives); FX sold and bought (orders and trades only).
@@ -219,7 +204,19 @@ struct Engine::Impl {
     std::map<std::pair<PspIndex, std::string>, std::uint64_t> order_by_client;
     std::map<std::uint64_t, TradeRec> trades;
     std::map<std::uint64_t, QuoteRec> quotes;
-    std::map<std::uint64_t, PayoutRec> payouts;
+    // Open payouts per payout currency, each in id order (ids only grow, so intake
+    // appends), kept as the DuePayouts a cut-off hands to Settlement: it moves them out
+    // in one pass (the whole vector when all are due), copying none.
+    struct OpenPayouts {
+        std::vector<DuePayout> due;  // locked_rate: the quote's rate when locked
+        struct Extra {
+            ledger::Date value_date{};
+            std::optional<Rate> estimate;  // unlocked cross-currency: the rate at intake
+        };
+        std::vector<Extra> extra;  // parallel to `due`
+    };
+    std::vector<OpenPayouts> payouts;  // [currency]
+    std::size_t payouts_open = 0;
     std::vector<Amount> mirror;  // [psp][currency][role]
     std::map<ledger::AccountId, std::size_t> mirror_slot;
     std::vector<Figures> figures;                 // [psp][currency]
@@ -1313,9 +1310,11 @@ struct Engine::Impl {
             fig(*cmd.payee_psp, *c).in += cmd.amount.amount;
         if (quote)
             quote->used = true;
-        payouts.emplace(
-            id, PayoutRec{id, cmd.psp, cmd.client_id, *c, cmd.amount.amount, *funding, held, rate,
-                          locked, cmd.payee_psp, bank, cmd.beneficiary, *value_date});
+        payouts[*c].due.push_back(DuePayout{id, cmd.client_id, cmd.psp, cmd.amount.amount, *funding,
+                                            held, locked ? rate : std::nullopt, cmd.payee_psp, bank,
+                                            cmd.beneficiary});
+        payouts[*c].extra.push_back(OpenPayouts::Extra{*value_date, locked ? std::nullopt : rate});
+        ++payouts_open;
         PayoutAccepted accepted{
             cmd.psp, cmd.client_id, id,         cmd.amount, Money{held, cur(*funding)},
             rate,    locked,        *value_date};
@@ -1655,20 +1654,43 @@ struct Engine::Impl {
             CurrencyCutoff cutoff;
             cutoff.currency = c;
             cutoff.value_date = value_date;
-            for (auto it = payouts.begin(); it != payouts.end();) {
-                const PayoutRec& rec = it->second;
-                if (rec.currency != c || rec.value_date > value_date) {
-                    ++it;
+            // Due payouts leave in id order; the others stay, in order.
+            OpenPayouts& open = payouts[c];
+            std::size_t due_count = 0;
+            for (const auto& e : open.extra)
+                due_count += e.value_date <= value_date ? 1 : 0;
+            for (std::size_t i = 0; i < open.due.size(); ++i) {
+                if (open.extra[i].value_date > value_date)
                     continue;
-                }
-                cutoff.payouts.push_back(DuePayout{
-                    rec.id, rec.client_id, rec.psp, rec.amount, rec.funding, rec.held,
-                    rec.locked ? rec.rate : std::nullopt, rec.payee, rec.bank, rec.beneficiary});
-                fig(rec.psp, rec.funding).out -= rec.held;
-                if (rec.payee)
-                    fig(*rec.payee, rec.currency).in -= rec.amount;
-                it = payouts.erase(it);
+                const DuePayout& p = open.due[i];
+                fig(p.payer, p.funding_currency).out -= p.held;
+                if (p.payee_psp)
+                    fig(*p.payee_psp, c).in -= p.amount;
             }
+            if (due_count == open.due.size()) {
+                cutoff.payouts = std::move(open.due);
+                open.due.clear();
+                open.extra.clear();
+            } else {
+                cutoff.payouts.reserve(due_count);
+                std::size_t kept = 0;
+                for (std::size_t i = 0; i < open.due.size(); ++i) {
+                    if (open.extra[i].value_date <= value_date) {
+                        cutoff.payouts.push_back(std::move(open.due[i]));
+                        continue;
+                    }
+                    if (kept != i) {
+                        open.due[kept] = std::move(open.due[i]);
+                        open.extra[kept] = std::move(open.extra[i]);
+                    }
+                    ++kept;
+                }
+                open.due.erase(open.due.begin() + static_cast<std::ptrdiff_t>(kept),
+                               open.due.end());
+                open.extra.erase(open.extra.begin() + static_cast<std::ptrdiff_t>(kept),
+                                 open.extra.end());
+            }
+            payouts_open -= due_count;
             for (auto it = trades.begin(); it != trades.end();) {
                 TradeRec& t = it->second;
                 const PairInfo& info = pairs[t.pair];
@@ -1726,21 +1748,20 @@ struct Engine::Impl {
             else
                 ++it;
         }
+        std::set<std::uint64_t> done_orders;
         for (auto it = orders.begin(); it != orders.end();) {
             const PairInfo& info = pairs[it->second.pair];
             if (!it->second.open && (involved(info.base) || involved(info.quote))) {
-                // Keep the ClOrdID mapping out of the way too.
-                for (auto m = order_by_client.begin(); m != order_by_client.end();) {
-                    if (m->second == it->first)
-                        m = order_by_client.erase(m);
-                    else
-                        ++m;
-                }
+                done_orders.insert(it->first);
                 it = orders.erase(it);
             } else {
                 ++it;
             }
         }
+        // Keep their ClOrdID mappings out of the way too (one pass, not one per order).
+        if (!done_orders.empty())
+            std::erase_if(order_by_client,
+                          [&](const auto& m) { return done_orders.contains(m.second); });
         return Status::ok();
     }
 
@@ -1895,21 +1916,37 @@ struct Engine::Impl {
             w.put(q.value_date);
             w.put(q.used);
         }
-        w.put(static_cast<std::uint64_t>(payouts.size()));
-        for (const auto& [id, p] : payouts) {
-            w.put(id);
-            w.put(p.psp);
+        // In id order over all currencies, as when they were kept in one map.
+        struct OpenRef {
+            const DuePayout* p;
+            const OpenPayouts::Extra* extra;
+            CurrencyIndex currency;
+        };
+        std::vector<OpenRef> open_payouts;
+        open_payouts.reserve(payouts_open);
+        for (CurrencyIndex c = 0; c < payouts.size(); ++c) {
+            for (std::size_t i = 0; i < payouts[c].due.size(); ++i)
+                open_payouts.push_back(OpenRef{&payouts[c].due[i], &payouts[c].extra[i], c});
+        }
+        std::sort(open_payouts.begin(), open_payouts.end(),
+                  [](const OpenRef& x, const OpenRef& y) { return x.p->id < y.p->id; });
+        w.put(static_cast<std::uint64_t>(open_payouts.size()));
+        for (const OpenRef& ref : open_payouts) {
+            const DuePayout& p = *ref.p;
+            const std::optional<Rate> rate = p.locked_rate ? p.locked_rate : ref.extra->estimate;
+            w.put(p.id);
+            w.put(p.payer);
             w.put(p.client_id);
-            w.put(p.currency);
+            w.put(ref.currency);
             w.put(p.amount);
-            w.put(p.funding);
+            w.put(p.funding_currency);
             w.put(p.held);
-            w.put(p.rate);
-            w.put(p.locked);
-            w.put(p.payee);
+            w.put(rate);
+            w.put(p.locked_rate.has_value());
+            w.put(p.payee_psp);
             w.put(p.bank);
             w.put(p.beneficiary);
-            w.put(p.value_date);
+            w.put(ref.extra->value_date);
         }
         w.put(mirror);
         for (const auto& f : figures) {
@@ -2004,6 +2041,7 @@ Result<Engine> Engine::create(const config::Config& config, Chart chart,
     s.next_cutoff.assign(config.cycles.size(), std::nullopt);
     s.mirror.assign(s.chart.psp_count() * s.currency_count * kRoles, Amount{});
     s.figures.assign(s.chart.psp_count() * s.currency_count, Impl::Figures{});
+    s.payouts.assign(s.currency_count, {});
     for (PspIndex psp = 0; psp < s.chart.psp_count(); ++psp) {
         for (CurrencyIndex c = 0; c < s.currency_count; ++c) {
             s.mirror_slot[s.chart.psp_available(psp, c)] = s.slot(psp, c, kRoleAvailable);
@@ -2177,7 +2215,7 @@ std::size_t Engine::open_orders() const {
     return n;
 }
 std::size_t Engine::open_payouts() const {
-    return impl_->payouts.size();
+    return impl_->payouts_open;
 }
 std::size_t Engine::open_trades() const {
     return impl_->trades.size();

@@ -7,6 +7,8 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <deque>
+#include <limits>
 #include <set>
 #include <tuple>
 #include <utility>
@@ -62,11 +64,129 @@ Result<Rate> conversion_rate(const Rate& rate, const money::Currency& funding,
                     funding.to_string() + " and " + payout.to_string());
 }
 
+__extension__ typedef unsigned __int128 UInt128;  // g++'s; -Wpedantic asks for the marker
+
+int bit_width_u128(UInt128 v) {
+    const auto hi = static_cast<std::uint64_t>(v >> 64);
+    if (hi != 0)
+        return 128 - __builtin_clzll(hi);
+    const auto lo = static_cast<std::uint64_t>(v);
+    return lo == 0 ? 0 : 64 - __builtin_clzll(lo);
+}
+
+// A non-negative Int128 as a built-in 128-bit integer, and back.
+UInt128 to_u128(const Int128& v) {
+    const auto lo = static_cast<std::uint64_t>(v & Int128(~std::uint64_t{0}));
+    const auto hi = static_cast<std::uint64_t>(v >> 64);
+    return (static_cast<UInt128>(hi) << 64) | lo;
+}
+Int128 from_u128(UInt128 v) {
+    return (Int128(static_cast<std::uint64_t>(v >> 64)) << 64) |
+           Int128(static_cast<std::uint64_t>(v));
+}
+
+// 10^n for 0 <= n <= 38 (all that fits).
+UInt128 pow10_u128(int n) {
+    static const auto table = [] {
+        std::array<UInt128, 39> t{};
+        t[0] = 1;
+        for (std::size_t i = 1; i < t.size(); ++i)
+            t[i] = t[i - 1] * 10;
+        return t;
+    }();
+    FXSETTLE_ASSERT(n >= 0 && n < static_cast<int>(table.size()), "settlement: 10^n out of range");
+    return table[static_cast<std::size_t>(n)];
+}
+
+// funding_for() in 128-bit arithmetic: the same search and the same rounding as
+// money::convert (whose results it reproduces wherever every product here stays below
+// 2^127), so the same answer; nullopt when a product could exceed that, or for a mode
+// it does not know, and the caller takes the general path. A cut-off prices every
+// cross-currency payout this way: hundreds of thousands at a large one.
+std::optional<Amount> funding_for_fast(const Amount& target, const Rate& conv,
+                                       money::RoundingMode mode) {
+    const money::Currency& from = conv.pair().base;
+    const money::Currency& to = conv.pair().quote;
+    const int scale =
+        money::kResidueDecimals - Rate::kDecimals + to.exponent - from.exponent;  // convert()'s
+    // convert() refuses these; the general path reports them.
+    if (!target.is_positive() || conv.mantissa() <= 0 || scale < 0 ||
+        from.exponent > money::kExponentMax || to.exponent > money::kExponentMax)
+        return std::nullopt;
+    switch (mode) {
+        case money::RoundingMode::kHalfEven:
+        case money::RoundingMode::kHalfUp:
+        case money::RoundingMode::kUp:
+        case money::RoundingMode::kDown:
+        case money::RoundingMode::kTowardZero:
+            break;
+        default:
+            return std::nullopt;
+    }
+    const UInt128 t = to_u128(target.minor());
+    const UInt128 m = to_u128(conv.mantissa());
+    const UInt128 num = pow10_u128(Rate::kDecimals + from.exponent);
+    const UInt128 factor = pow10_u128(scale);
+    const UInt128 residue_unit = pow10_u128(money::kResidueDecimals);
+    if (bit_width_u128(t) + bit_width_u128(num) > 126 ||
+        bit_width_u128(m) + bit_width_u128(pow10_u128(to.exponent)) > 126)
+        return std::nullopt;
+    const UInt128 den = m * pow10_u128(to.exponent);
+    UInt128 hi = (t * num + den - 1) / den;  // worth >= target
+    UInt128 lo = (t - 1) * num / den;        // worth <= target - 1
+    if (hi < 1)
+        hi = 1;
+    // Every x tried is <= hi: the products x * m * factor stay below 2^127.
+    if (bit_width_u128(hi) + bit_width_u128(m) + bit_width_u128(factor) > 126)
+        return std::nullopt;
+    auto reaches = [&](UInt128 x) {
+        const UInt128 exact = x * m * factor;
+        UInt128 q = exact / residue_unit;
+        const UInt128 r = exact - q * residue_unit;
+        if (r != 0) {
+            switch (mode) {
+                case money::RoundingMode::kUp:
+                    ++q;
+                    break;
+                case money::RoundingMode::kHalfUp:
+                    if (2 * r >= residue_unit)
+                        ++q;
+                    break;
+                case money::RoundingMode::kHalfEven:
+                    if (2 * r > residue_unit || (2 * r == residue_unit && (q & 1) != 0))
+                        ++q;
+                    break;
+                default:  // kDown, kTowardZero: x > 0, so both truncate
+                    break;
+            }
+        }
+        return q >= t;
+    };
+    bool hi_checked = false;
+    while (hi - lo > 1) {
+        const UInt128 mid = lo + (hi - lo) / 2;
+        if (reaches(mid)) {
+            hi = mid;
+            hi_checked = true;
+        } else {
+            lo = mid;
+        }
+    }
+    FXSETTLE_ASSERT(hi_checked || reaches(hi),
+                    "settlement: funding amount does not cover the payout");
+    auto amount = Amount::from_int(from_u128(hi));
+    if (!amount)
+        return std::nullopt;
+    return *amount;
+}
+
 // The smallest amount of conv.pair().base whose conversion at `conv` credits >= target.
 // Conversion is monotonic in the amount, so a binary search between an amount that
 // cannot reach the target (exactly worth target - 1 or less) and one that must (exactly
 // worth target or more) finds it, whatever the rounding mode and the size of the rate.
 Result<Amount> funding_for(const Amount& target, const Rate& conv, money::RoundingMode mode) {
+    if (auto fast = funding_for_fast(target, conv, mode))
+        return *fast;
     const money::Currency& from = conv.pair().base;
     const money::Currency& to = conv.pair().quote;
     if (!target.is_positive())
@@ -438,13 +558,64 @@ struct EntryBuilder {
 // Budget of a PSP's held accounts as handed to Settlement: every debit Settlement posts
 // on a held account is checked against it, so the ledger never refuses one.
 struct HeldMirror {
-    std::map<std::pair<PspIndex, CurrencyIndex>, Amount> held;
-    void credit(PspIndex p, CurrencyIndex c, const Amount& a) { held[{p, c}] += a; }
+    std::size_t currency_count = 0;
+    std::vector<Amount> held;  // [psp][currency]
+    HeldMirror(std::size_t psps, std::size_t currencies)
+        : currency_count(currencies), held(psps * currencies) {}
+    void credit(PspIndex p, CurrencyIndex c, const Amount& a) { held[p * currency_count + c] += a; }
     void debit(PspIndex p, CurrencyIndex c, const Amount& a) {
-        Amount& v = held[{p, c}];
+        Amount& v = held[p * currency_count + c];
         FXSETTLE_ASSERT(v >= a, "settlement: a debit exceeds what was held for the cycle");
         v -= a;
     }
+};
+
+// A set of non-zero ids (open addressing, linear probing): the cut-off checks every
+// payout id of a call for repeats, hundreds of thousands at a large cut-off.
+class IdSet {
+  public:
+    std::size_t size() const noexcept { return size_; }
+    void reserve(std::size_t n) {
+        std::size_t want = 16;
+        while (want < 2 * n)
+            want *= 2;
+        if (want > slots_.size())
+            rehash(want);
+    }
+    // False when `id` (non-zero) was there already.
+    bool insert(std::uint64_t id) {
+        if (2 * (size_ + 1) > slots_.size())
+            rehash(slots_.empty() ? 16 : 2 * slots_.size());
+        const std::size_t mask = slots_.size() - 1;
+        for (std::size_t i = mix(id) & mask;; i = (i + 1) & mask) {
+            if (slots_[i] == id)
+                return false;
+            if (slots_[i] == 0) {
+                slots_[i] = id;
+                ++size_;
+                return true;
+            }
+        }
+    }
+
+  private:
+    static std::size_t mix(std::uint64_t x) {
+        x ^= x >> 33;
+        x *= 0xff51afd7ed558ccdULL;
+        x ^= x >> 33;
+        return static_cast<std::size_t>(x);
+    }
+    void rehash(std::size_t n) {
+        std::vector<std::uint64_t> old = std::move(slots_);
+        slots_.assign(n, 0);
+        size_ = 0;
+        for (const std::uint64_t id : old) {
+            if (id != 0)
+                insert(id);
+        }
+    }
+    std::vector<std::uint64_t> slots_;
+    std::size_t size_ = 0;
 };
 
 }  // namespace
@@ -493,7 +664,9 @@ namespace {
 enum class Fate : std::uint8_t { kSettle = 0, kFailed = 1, kHeldBack = 2 };
 
 struct PayoutWork {
-    DuePayout payout;
+    // The payout, in the call's input (or a copy of a carried one): not copied again, a
+    // large cut-off has hundreds of thousands.
+    DuePayout* payout = nullptr;
     Fate fate = Fate::kSettle;
     bool no_rate = false;  // held back: unlocked, and no mid for its pair
     bool cross = false;    // funding currency != payout currency
@@ -557,7 +730,13 @@ struct Settlement::State::Cutoff {
     std::map<PairIndex, Rate> mids;
     std::vector<CurrencyWork> work;
     std::set<CurrencyIndex> seen_currencies;
-    std::set<PayoutId> seen_payouts;
+    IdSet seen_payouts;
+    std::deque<DuePayout> carried_copies;  // the state keeps its own until commit()
+    // Memos of pure functions of the call's input, for the per-payout steps: the pair of
+    // two currencies ([a][b]; -1 none, -2 not looked up yet) and the cycle rate of a PSP
+    // converting over a pair in one direction ([psp][pair][funding is base]).
+    std::vector<int> pair_memo;
+    std::vector<std::optional<Rate>> cycle_rate_memo;
     std::size_t items = 0;
 
     CycleId cycle_id;
@@ -595,13 +774,26 @@ struct Settlement::State::Cutoff {
           cycle_id(state.next_cycle),
           next_entry(state.next_entry),
           next_hedge(state.next_hedge),
-          next_order(state.next_order) {}
+          next_order(state.next_order),
+          mirror(psp_count, currency_count) {}
 
     EntryBuilder entries(const CurrencyWork& w) {
         return EntryBuilder{&next_entry, w.value_date, &ops};
     }
     std::string cycle_ref() const { return "cycle " + std::to_string(cycle_id); }
 
+    std::optional<PairIndex> pair_between(CurrencyIndex a, CurrencyIndex b) {
+        if (pair_memo.empty())
+            pair_memo.assign(currency_count * currency_count, -2);
+        int& memo = pair_memo[static_cast<std::size_t>(a) * currency_count + b];
+        if (memo == -2) {
+            const auto found = st.pair_of(a, b);
+            memo = found ? static_cast<int>(*found) : -1;
+        }
+        if (memo < 0)
+            return std::nullopt;
+        return static_cast<PairIndex>(memo);
+    }
     Status validate_market();
     Status add_currency(CurrencyCutoff& cc);
     Status add_payout(CurrencyWork& w, DuePayout& p, const std::string& code);
@@ -659,30 +851,36 @@ Status Settlement::State::Cutoff::add_currency(CurrencyCutoff& cc) {
     CurrencyWork w;
     w.currency = c;
     w.value_date = cc.value_date;
-    std::vector<DuePayout> payouts;
-    std::vector<DueTradeLeg> legs;
+    // Carried items first (copied: the state keeps them until commit()), then the new ones
+    // (moved), each straight into `work`.
     const auto it = st.carried.find(c);
-    const bool has_carried = it != st.carried.end();
-    payouts.reserve((has_carried ? it->second.payouts.size() : 0) + cc.payouts.size());
-    legs.reserve((has_carried ? it->second.trade_legs.size() : 0) + cc.trade_legs.size());
-    if (has_carried) {
-        payouts = it->second.payouts;
-        legs = it->second.trade_legs;
-    }
-    for (auto& p : cc.payouts)
-        payouts.push_back(std::move(p));
-    for (auto& l : cc.trade_legs)
-        legs.push_back(std::move(l));
-    items += payouts.size() + legs.size();
+    const Carried* carried = it != st.carried.end() ? &it->second : nullptr;
+    const std::size_t payout_count = (carried ? carried->payouts.size() : 0) + cc.payouts.size();
+    const std::size_t leg_count = (carried ? carried->trade_legs.size() : 0) + cc.trade_legs.size();
+    items += payout_count + leg_count;
     if (items > kCutoffItemsMax)
         return Status(StatusCode::kOutOfRange, "cutoff: more than kCutoffItemsMax items");
     const std::string code = chart.currency(c).to_string();
-    w.payouts.reserve(payouts.size());
-    w.legs.reserve(legs.size());
-    for (auto& p : payouts) {
+    w.payouts.reserve(payout_count);
+    w.legs.reserve(leg_count);
+    seen_payouts.reserve(seen_payouts.size() + payout_count);
+    if (carried) {
+        for (const auto& p : carried->payouts) {
+            carried_copies.push_back(p);
+            if (Status s = add_payout(w, carried_copies.back(), code); !s)
+                return s;
+        }
+    }
+    for (auto& p : cc.payouts) {
         if (Status s = add_payout(w, p, code); !s)
             return s;
     }
+    std::vector<DueTradeLeg> legs;
+    legs.reserve(leg_count);
+    if (carried)
+        legs = carried->trade_legs;
+    for (auto& l : cc.trade_legs)
+        legs.push_back(std::move(l));
     for (auto& l : legs) {
         if (l.payer >= psp_count || l.payee >= psp_count || l.payer == l.payee ||
             !l.amount.is_positive())
@@ -700,47 +898,48 @@ Status Settlement::State::Cutoff::add_currency(CurrencyCutoff& cc) {
 Status Settlement::State::Cutoff::add_payout(CurrencyWork& w, DuePayout& p,
                                              const std::string& code) {
     const CurrencyIndex c = w.currency;
-    const std::string where = "cutoff " + code + ": payout " + std::to_string(p.id) + ": ";
-    if (p.id == 0 || !seen_payouts.insert(p.id).second)
-        return Status(StatusCode::kInvalidArgument, where + "id zero or given twice");
+    // Built only for an error: a large cut-off validates hundreds of thousands of payouts.
+    const auto where = [&] { return "cutoff " + code + ": payout " + std::to_string(p.id) + ": "; };
+    if (p.id == 0 || !seen_payouts.insert(p.id))
+        return Status(StatusCode::kInvalidArgument, where() + "id zero or given twice");
     if (p.payer >= psp_count || !p.amount.is_positive() || p.funding_currency >= currency_count ||
         !p.held.is_positive())
         return Status(StatusCode::kInvalidArgument,
-                      where + "payer, funding currency, amount or held out of range");
+                      where() + "payer, funding currency, amount or held out of range");
     PayoutWork pw;
     if (p.payee_psp) {
         if (*p.payee_psp >= psp_count || *p.payee_psp == p.payer)
             return Status(StatusCode::kInvalidArgument,
-                          where + "internal payee out of range or the payer itself");
+                          where() + "internal payee out of range or the payer itself");
         if (!chart.bank_for(c))
-            return Status(StatusCode::kInvalidArgument, where + "no bank settles " + code);
+            return Status(StatusCode::kInvalidArgument, where() + "no bank settles " + code);
     } else if (p.bank < chart.bank_count() && chart.bank_serves(p.bank, c)) {
         pw.bank = p.bank;
     } else if (auto b = chart.bank_for(c)) {
         pw.bank = *b;
     } else {
-        return Status(StatusCode::kInvalidArgument, where + "no bank pays in " + code);
+        return Status(StatusCode::kInvalidArgument, where() + "no bank pays in " + code);
     }
     if (p.funding_currency == c) {
         if (p.held < p.amount)
             return Status(StatusCode::kInvalidArgument,
-                          where + "held less than the amount in the same currency");
+                          where() + "held less than the amount in the same currency");
     } else {
         pw.cross = true;
-        auto pair = st.pair_of(p.funding_currency, c);
+        auto pair = pair_between(p.funding_currency, c);
         if (!pair)
             return Status(StatusCode::kInvalidArgument,
-                          where + "no configured pair between its funding currency and " + code);
+                          where() + "no configured pair between its funding currency and " + code);
         pw.pair = *pair;
         if (p.locked_rate) {
             auto conv = conversion_rate(*p.locked_rate, chart.currency(p.funding_currency),
                                         chart.currency(c));
             if (!conv)
-                return Status(StatusCode::kInvalidArgument, where + conv.error().message());
+                return Status(StatusCode::kInvalidArgument, where() + conv.error().message());
             pw.conv = *conv;
         }
     }
-    pw.payout = std::move(p);
+    pw.payout = &p;
     w.payouts.push_back(std::move(pw));
     return Status::ok();
 }
@@ -750,7 +949,7 @@ Status Settlement::State::Cutoff::add_payout(CurrencyWork& w, DuePayout& p,
 Status Settlement::State::Cutoff::price() {
     for (auto& w : work) {
         for (auto& pw : w.payouts) {
-            mirror.credit(pw.payout.payer, pw.payout.funding_currency, pw.payout.held);
+            mirror.credit(pw.payout->payer, pw.payout->funding_currency, pw.payout->held);
             if (pw.cross) {
                 if (Status s = price_payout(w, pw); !s)
                     return s;
@@ -763,7 +962,7 @@ Status Settlement::State::Cutoff::price() {
 }
 
 Status Settlement::State::Cutoff::price_payout(CurrencyWork& w, PayoutWork& pw) {
-    const DuePayout& p = pw.payout;
+    const DuePayout& p = *pw.payout;
     const money::Currency& to = chart.currency(w.currency);
     const money::Currency& from = chart.currency(p.funding_currency);
     if (!pw.conv) {
@@ -774,13 +973,21 @@ Status Settlement::State::Cutoff::price_payout(CurrencyWork& w, PayoutWork& pw) 
             return Status::ok();
         }
         const bool buys_base = st.pairs[pw.pair].base == to;
-        auto r = psp_rate(mid->second, input.psps[p.payer].spread_bps, buys_base);
-        if (!r)
-            return r.error();
-        auto conv = conversion_rate(*r, from, to);
-        if (!conv)
-            return conv.error();
-        pw.conv = *conv;
+        if (cycle_rate_memo.empty())
+            cycle_rate_memo.resize(psp_count * st.pairs.size() * 2);
+        std::optional<Rate>& memo =
+            cycle_rate_memo[(static_cast<std::size_t>(p.payer) * st.pairs.size() + pw.pair) * 2 +
+                            (buys_base ? 1 : 0)];
+        if (!memo) {
+            auto r = psp_rate(mid->second, input.psps[p.payer].spread_bps, buys_base);
+            if (!r)
+                return r.error();
+            auto conv = conversion_rate(*r, from, to);
+            if (!conv)
+                return conv.error();
+            memo = *conv;
+        }
+        pw.conv = *memo;
     }
     auto cost = funding_for(p.amount, *pw.conv, mode);
     if (!cost)
@@ -815,9 +1022,9 @@ NetTable Settlement::State::Cutoff::net_positions() const {
         for (const auto& pw : work[wi].payouts) {
             if (pw.fate != Fate::kSettle)
                 continue;
-            net[wi][pw.payout.payer] -= pw.payout.amount.minor();
-            if (pw.payout.payee_psp)
-                net[wi][*pw.payout.payee_psp] += pw.payout.amount.minor();
+            net[wi][pw.payout->payer] -= pw.payout->amount.minor();
+            if (pw.payout->payee_psp)
+                net[wi][*pw.payout->payee_psp] += pw.payout->amount.minor();
         }
         for (const auto& lw : work[wi].legs) {
             if (lw.fate != Fate::kSettle)
@@ -927,7 +1134,7 @@ void Settlement::State::Cutoff::hold_back() {
     for (std::size_t wi = 0; wi < work.size(); ++wi) {
         for (std::size_t i = 0; i < work[wi].payouts.size(); ++i) {
             if (work[wi].payouts[i].fate == Fate::kSettle)
-                paid_by[wi][work[wi].payouts[i].payout.payer].first.push_back(i);
+                paid_by[wi][work[wi].payouts[i].payout->payer].first.push_back(i);
         }
         for (std::size_t i = 0; i < work[wi].legs.size(); ++i) {
             if (work[wi].legs[i].fate == Fate::kSettle && !work[wi].legs[i].must_settle)
@@ -954,9 +1161,9 @@ void Settlement::State::Cutoff::hold_back() {
                 auto& pw = w.payouts[i];
                 FXSETTLE_ASSERT(pw.fate == Fate::kSettle, "settlement: held back twice");
                 pw.fate = Fate::kHeldBack;
-                row[pw.payout.payer] += pw.payout.amount.minor();
-                if (pw.payout.payee_psp)
-                    row[*pw.payout.payee_psp] -= pw.payout.amount.minor();
+                row[pw.payout->payer] += pw.payout->amount.minor();
+                if (pw.payout->payee_psp)
+                    row[*pw.payout->payee_psp] -= pw.payout->amount.minor();
             }
             for (std::size_t i : legs) {
                 auto& lw = w.legs[i];
@@ -989,9 +1196,9 @@ void Settlement::State::Cutoff::carry() {
             if (pw.fate != Fate::kHeldBack)
                 continue;
             ++w.held_back;
-            mirror.debit(pw.payout.payer, pw.payout.funding_currency, pw.payout.held);
-            (pw.no_rate ? no_rate : capped)[pw.payout.payer].payouts.push_back(pw.payout.id);
-            kept.payouts.push_back(pw.payout);
+            mirror.debit(pw.payout->payer, pw.payout->funding_currency, pw.payout->held);
+            (pw.no_rate ? no_rate : capped)[pw.payout->payer].payouts.push_back(pw.payout->id);
+            kept.payouts.push_back(*pw.payout);
         }
         std::map<PspIndex, HoldBack> other_leg;
         for (auto& lw : w.legs) {
@@ -1046,8 +1253,8 @@ Status Settlement::State::Cutoff::convert() {
         for (std::size_t i = 0; i < w.payouts.size(); ++i) {
             const auto& pw = w.payouts[i];
             if (pw.fate == Fate::kSettle && pw.cross)
-                groups[{pw.payout.payer, pw.pair, pw.conv->mantissa(),
-                        pw.payout.locked_rate.has_value()}]
+                groups[{pw.payout->payer, pw.pair, pw.conv->mantissa(),
+                        pw.payout->locked_rate.has_value()}]
                     .push_back(i);
         }
         for (const auto& [key, members] : groups) {
@@ -1065,15 +1272,15 @@ Status Settlement::State::Cutoff::convert_group(std::size_t wi, const GroupKey& 
     const PspIndex p = std::get<0>(key);
     const PairIndex pair = std::get<1>(key);
     const Rate conv = *w.payouts[members.front()].conv;
-    const CurrencyIndex f = w.payouts[members.front()].payout.funding_currency;
+    const CurrencyIndex f = w.payouts[members.front()].payout->funding_currency;
     const money::Currency& from = chart.currency(f);
     const money::Currency& to = chart.currency(w.currency);
     Amount need;
     Amount held;
     Amount cost_sum;
     for (std::size_t i : members) {
-        need += w.payouts[i].payout.amount;
-        held += w.payouts[i].payout.held;
+        need += w.payouts[i].payout->amount;
+        held += w.payouts[i].payout->held;
         cost_sum += w.payouts[i].cost;
     }
     auto pooled = funding_for(need, conv, mode);
@@ -1128,10 +1335,19 @@ Status Settlement::State::Cutoff::convert_group(std::size_t wi, const GroupKey& 
     }
     // Each payout's share of the funding, largest remainder first-come, summing to x.
     Amount allocated;
+    // x, amounts and need are positive; below 2^63 each, the product fits 128 bits.
+    const Int128 small = Int128(std::numeric_limits<std::int64_t>::max());
+    const bool narrow = x.minor() <= small && need.minor() <= small;
     for (std::size_t i : members) {
-        const Int256 share =
-            Int256(x.minor()) * Int256(w.payouts[i].payout.amount.minor()) / Int256(need.minor());
-        w.payouts[i].funded = Money{to_amount(share), from};
+        const Amount& amount = w.payouts[i].payout->amount;
+        if (narrow && amount.minor() <= small) {
+            const UInt128 share =
+                to_u128(x.minor()) * to_u128(amount.minor()) / to_u128(need.minor());
+            w.payouts[i].funded = Money{*Amount::from_int(from_u128(share)), from};
+        } else {
+            const Int256 share = Int256(x.minor()) * Int256(amount.minor()) / Int256(need.minor());
+            w.payouts[i].funded = Money{to_amount(share), from};
+        }
         allocated += w.payouts[i].funded.amount;
     }
     Amount rest = x - allocated;
@@ -1162,14 +1378,14 @@ void Settlement::State::Cutoff::release_same_currency(CurrencyWork& w) {
     for (auto& pw : w.payouts) {
         if (pw.fate != Fate::kSettle || pw.cross)
             continue;
-        pw.funded = st.money_of(pw.payout.amount, w.currency);
-        if (pw.payout.held > pw.payout.amount) {
-            const Amount extra = pw.payout.held - pw.payout.amount;
-            mirror.debit(pw.payout.payer, w.currency, extra);
-            entries(w).simple(chart.psp_held(pw.payout.payer, w.currency),
-                              chart.psp_available(pw.payout.payer, w.currency),
+        pw.funded = st.money_of(pw.payout->amount, w.currency);
+        if (pw.payout->held > pw.payout->amount) {
+            const Amount extra = pw.payout->held - pw.payout->amount;
+            mirror.debit(pw.payout->payer, w.currency, extra);
+            entries(w).simple(chart.psp_held(pw.payout->payer, w.currency),
+                              chart.psp_available(pw.payout->payer, w.currency),
                               st.money_of(extra, w.currency),
-                              cycle_ref() + " payout " + std::to_string(pw.payout.id) +
+                              cycle_ref() + " payout " + std::to_string(pw.payout->id) +
                                   ": held beyond the amount released");
         }
     }
@@ -1307,9 +1523,9 @@ std::vector<netting::Obligation> Settlement::State::Cutoff::obligations_of(const
     for (std::size_t i = 0; i < w.payouts.size(); ++i) {
         const auto& pw = w.payouts[i];
         if (pw.fate == Fate::kSettle)
-            add(netting::Obligation{pw.payout.payer,
-                                    pw.payout.payee_psp ? *pw.payout.payee_psp : netting::kExternal,
-                                    pw.bank, w.currency, pw.payout.amount, i});
+            add(netting::Obligation{
+                pw.payout->payer, pw.payout->payee_psp ? *pw.payout->payee_psp : netting::kExternal,
+                pw.bank, w.currency, pw.payout->amount, i});
     }
     for (std::size_t i = 0; i < w.legs.size(); ++i) {
         const auto& lw = w.legs[i];
@@ -1343,15 +1559,18 @@ Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
         so.lines.reserve(order.lines.size());
         std::map<PspIndex, Amount> by_payer;
         Amount total;
+        // Each external payout is in one line of one order: its beneficiary and client id
+        // move into the line (the later steps read neither for an external payout).
         for (const std::uint32_t li : order.lines) {
-            const auto& pw = w.payouts.at(obligations.at(li).reference);
-            ev.lines.push_back(PaymentLine{pw.payout.id, pw.payout.payer, pw.payout.beneficiary,
-                                           pw.payout.amount});
-            so.lines.push_back(Line{
-                pw.payout.id, pw.payout.client_id, pw.payout.payer, pw.payout.amount, pw.funded,
-                pw.cross ? std::optional<Rate>(*pw.conv) : std::nullopt, LineStatus::kOpen});
-            by_payer[pw.payout.payer] += pw.payout.amount;
-            total += pw.payout.amount;
+            auto& pw = w.payouts.at(obligations.at(li).reference);
+            ev.lines.push_back(PaymentLine{pw.payout->id, pw.payout->payer,
+                                           std::move(pw.payout->beneficiary), pw.payout->amount});
+            so.lines.push_back(Line{pw.payout->id, std::move(pw.payout->client_id),
+                                    pw.payout->payer, pw.payout->amount, pw.funded,
+                                    pw.cross ? std::optional<Rate>(*pw.conv) : std::nullopt,
+                                    LineStatus::kOpen});
+            by_payer[pw.payout->payer] += pw.payout->amount;
+            total += pw.payout->amount;
         }
         FXSETTLE_ASSERT(total == order.total, "settlement: payment order total mismatch");
         so.open_lines = static_cast<std::uint32_t>(so.lines.size());
@@ -1409,13 +1628,13 @@ Amount Settlement::State::Cutoff::post_internal(
                    ref);
     // Internal payouts are settled now.
     for (const auto& pw : w.payouts) {
-        if (pw.fate != Fate::kSettle || !pw.payout.payee_psp)
+        if (pw.fate != Fate::kSettle || !pw.payout->payee_psp)
             continue;
         PayoutSettled ev;
-        ev.psp = pw.payout.payer;
-        ev.client_id = pw.payout.client_id;
-        ev.payout_id = pw.payout.id;
-        ev.amount = st.money_of(pw.payout.amount, c);
+        ev.psp = pw.payout->payer;
+        ev.client_id = pw.payout->client_id;
+        ev.payout_id = pw.payout->id;
+        ev.amount = st.money_of(pw.payout->amount, c);
         ev.funded = pw.funded;
         if (pw.cross)
             ev.rate = *pw.conv;
@@ -1500,7 +1719,7 @@ Status Settlement::State::Cutoff::settle(CurrencyWork& w) {
 
 void Settlement::State::Cutoff::commit(SettlementOutput& out) {
     // Everything handed over is accounted for: settled, returned, failed or carried.
-    for (const auto& [key, left] : mirror.held)
+    for (const Amount& left : mirror.held)
         FXSETTLE_ASSERT(left.is_zero(), "settlement: held funds of the cycle left unaccounted");
     CycleReport report;
     report.cycle_id = cycle_id;

@@ -964,17 +964,32 @@ TEST_F(SettlementTest, FundingAmountIsTheSmallestThatCoversThePayout) {
         const money::Currency funding = r.pair().base == payout ? r.pair().quote : r.pair().base;
         // The rate the ledger converts at: the given one, or its inverse rounded down.
         const Rate conv = r.pair().base == funding ? r : *r.inverted(money::RoundingMode::kDown);
-        for (int i = 0; i < 300; ++i) {
-            const Amount target = A(std::uniform_int_distribution<std::int64_t>(1, 1'000'000)(rng));
-            auto x = Settlement::funding_amount(Money{target, payout}, funding, r);
-            ASSERT_TRUE(x.has_value()) << x.error().to_string();
-            auto got = money::convert(Money{*x, funding}, conv);
-            ASSERT_TRUE(got.has_value());
-            EXPECT_GE(got->converted.amount, target) << c.pair << " " << target.to_string();
-            if (*x > A(1)) {
-                auto less = money::convert(Money{*x - A(1), funding}, conv);
-                ASSERT_TRUE(less.has_value());
-                EXPECT_LT(less->converted.amount, target) << c.pair << " " << target.to_string();
+        // Every rounding mode, small and large targets: the 128-bit path and, for the
+        // largest, the general one must both give the smallest covering amount.
+        for (const auto mode : {money::RoundingMode::kHalfEven, money::RoundingMode::kHalfUp,
+                                money::RoundingMode::kUp, money::RoundingMode::kDown,
+                                money::RoundingMode::kTowardZero}) {
+            for (int i = 0; i < 300; ++i) {
+                const std::int64_t top = i % 3 == 0   ? 1'000'000
+                                         : i % 3 == 1 ? 1'000'000'000'000'000
+                                                      : std::int64_t{1} << 62;
+                Amount target = A(std::uniform_int_distribution<std::int64_t>(1, top)(rng));
+                if (i % 50 == 49)  // beyond 64 bits: the general path
+                    target = *Amount::from_int(target.minor() << 40);
+                auto x = Settlement::funding_amount(Money{target, payout}, funding, r, mode);
+                ASSERT_TRUE(x.has_value()) << x.error().to_string();
+                auto got = money::convert(Money{*x, funding}, conv, mode);
+                ASSERT_TRUE(got.has_value());
+                EXPECT_GE(got->converted.amount, target)
+                    << c.pair << " " << target.to_string() << " mode "
+                    << money::rounding_mode_name(mode);
+                if (*x > A(1)) {
+                    auto less = money::convert(Money{*x - A(1), funding}, conv, mode);
+                    ASSERT_TRUE(less.has_value());
+                    EXPECT_LT(less->converted.amount, target)
+                        << c.pair << " " << target.to_string() << " mode "
+                        << money::rounding_mode_name(mode);
+                }
             }
         }
     }
