@@ -321,6 +321,8 @@ std::string_view settlement_code_name(SettlementCode code) noexcept {
             return "line_already_rejected";
         case SettlementCode::kLineAlreadyConfirmed:
             return "line_already_confirmed";
+        case SettlementCode::kPaymentOrderNoLongerKept:
+            return "payment_order_no_longer_kept";
         case SettlementCode::kUnknownHedge:
             return "unknown_hedge";
         case SettlementCode::kVenueMismatch:
@@ -329,6 +331,8 @@ std::string_view settlement_code_name(SettlementCode code) noexcept {
             return "fill_exceeds_hedge";
         case SettlementCode::kFillPriceInvalid:
             return "fill_price_invalid";
+        case SettlementCode::kHedgeNoLongerKept:
+            return "hedge_no_longer_kept";
     }
     return "unknown";
 }
@@ -422,6 +426,7 @@ struct Settlement::State {
         ledger::Date value_date{};
         ledger::Timestamp deadline{};
         bool open = true;
+        ledger::Date closed_on{};  // when !open
         std::vector<std::string> exec_ids;
     };
     std::map<HedgeId, Hedge> hedges;
@@ -445,8 +450,20 @@ struct Settlement::State {
         std::vector<Line> lines;
         std::uint32_t open_lines = 0;
     };
-    std::map<PaymentOrderId, Order> orders;
+    std::map<PaymentOrderId, Order> orders;  // with open lines
     std::size_t open_lines = 0;
+    std::size_t lines_kept = 0;  // of `orders`
+    // A finished order (every line confirmed or rejected and posted), kept only to answer
+    // repeated and conflicting replies as before, for kFinishedDaysKept days.
+    struct FinishedOrder {
+        BankIndex bank = 0;
+        ledger::Date finished_on{};
+        std::vector<PayoutId> payout_ids;  // per line
+        std::vector<bool> rejected;        // per line: rejected, else confirmed
+    };
+    std::map<PaymentOrderId, FinishedOrder> finished_orders;
+    std::size_t finished_lines = 0;
+    std::optional<ledger::Date> pruned_on;  // the day of the last prune()
     // Mirror of the settlement accounts: in transit per (bank, currency). Only
     // Settlement debits them, so a confirmation or rejection never exceeds this.
     std::map<std::pair<BankIndex, CurrencyIndex>, Amount> in_transit;
@@ -476,17 +493,71 @@ struct Settlement::State {
         if (v.is_zero())
             open_exposure.erase(pair);
     }
+    // An id this Settlement issued whose record prune() dropped.
+    bool hedge_dropped(HedgeId id) const {
+        return id != 0 && id < next_hedge && !hedges.contains(id);
+    }
+    bool order_dropped(PaymentOrderId id) const {
+        return id != 0 && id < next_order && !orders.contains(id) && !finished_orders.contains(id);
+    }
     Amount exposure(PairIndex pair) const {
         auto it = open_exposure.find(pair);
         return it == open_exposure.end() ? Amount{} : it->second;
     }
     struct Cutoff;  // one cutoff() call, below
 
+    // An order whose last open line was just answered: only its compact record stays.
+    void finish_order(std::map<PaymentOrderId, Order>::iterator it, ledger::Timestamp now) {
+        const Order& o = it->second;
+        FXSETTLE_ASSERT(o.open_lines == 0, "settlement: finishing an order with open lines");
+        FinishedOrder f;
+        f.bank = o.bank;
+        f.finished_on = std::chrono::floor<std::chrono::days>(now);
+        f.payout_ids.reserve(o.lines.size());
+        f.rejected.reserve(o.lines.size());
+        for (const Line& line : o.lines) {
+            f.payout_ids.push_back(line.payout_id);
+            f.rejected.push_back(line.status == LineStatus::kRejected);
+        }
+        lines_kept -= o.lines.size();
+        finished_lines += o.lines.size();
+        finished_orders.emplace(it->first, std::move(f));
+        orders.erase(it);
+    }
+
+    void answer_finished(PaymentOrderId id, const FinishedOrder& f, BankIndex bank,
+                         std::optional<std::uint32_t> line, bool rejection,
+                         std::vector<SettlementEvent>& events) const;
+    std::map<PaymentOrderId, Order>::iterator open_order_for_line(
+        PaymentOrderId id, BankIndex bank, std::uint32_t line, bool rejection,
+        std::vector<SettlementEvent>& events);
+
+    // Once a day: drops finished orders and closed hedges older than kFinishedDaysKept.
+    void prune(ledger::Timestamp now) {
+        const ledger::Date today = std::chrono::floor<std::chrono::days>(now);
+        if (pruned_on && *pruned_on >= today)
+            return;
+        pruned_on = today;
+        const ledger::Date oldest_kept = today - std::chrono::days(kFinishedDaysKept);
+        for (auto it = finished_orders.begin(); it != finished_orders.end();) {
+            if (it->second.finished_on < oldest_kept) {
+                finished_lines -= it->second.payout_ids.size();
+                it = finished_orders.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        std::erase_if(hedges, [&](const auto& entry) {
+            return !entry.second.open && entry.second.closed_on < oldest_kept;
+        });
+    }
+
     // Closes an open hedge; what it did not fill becomes open exposure, reported.
     void close_hedge(HedgeId id, Hedge& h, ExposureReason reason, std::string detail,
-                     std::vector<SettlementEvent>& events) {
+                     ledger::Timestamp now, std::vector<SettlementEvent>& events) {
         FXSETTLE_ASSERT(h.open, "settlement: closing a hedge twice");
         h.open = false;
+        h.closed_on = std::chrono::floor<std::chrono::days>(now);
         deadlines.erase({h.deadline, id});
         const Amount rest = h.base_amount - h.filled_base;
         if (rest.is_zero())
@@ -1767,8 +1838,10 @@ void Settlement::State::Cutoff::commit(SettlementOutput& out) {
     }
     for (const auto& [pair, delta] : exposure_delta)
         st.add_exposure(pair, delta);
-    for (auto& [id, o] : new_orders)
+    for (auto& [id, o] : new_orders) {
+        st.lines_kept += o.lines.size();
         st.orders.emplace(id, std::move(o));
+    }
     st.open_lines += new_open_lines;
     for (const auto& [key, a] : transit_delta)
         st.in_transit[key] += a;
@@ -1811,7 +1884,7 @@ Status Settlement::cutoff(CutoffInput input, ledger::Timestamp now, SettlementOu
 
 // ---- hedge replies --------------------------------------------------------------------
 
-Status Settlement::on_hedge_fill(const HedgeFill& fill, ledger::Timestamp /*now*/,
+Status Settlement::on_hedge_fill(const HedgeFill& fill, ledger::Timestamp now,
                                  SettlementOutput& out) {
     State& st = *state_;
     const Chart& chart = *st.chart;
@@ -1825,6 +1898,11 @@ Status Settlement::on_hedge_fill(const HedgeFill& fill, ledger::Timestamp /*now*
         return Status::ok();
     };
     auto it = st.hedges.find(fill.hedge_order_id);
+    if (it == st.hedges.end() && st.hedge_dropped(fill.hedge_order_id))
+        return reject(SettlementCode::kHedgeNoLongerKept,
+                      "hedge order " + std::to_string(fill.hedge_order_id) + " closed more than " +
+                          std::to_string(kFinishedDaysKept) +
+                          " days ago and is no longer kept; nothing changed");
     if (it == st.hedges.end())
         return reject(SettlementCode::kUnknownHedge,
                       "no hedge order " + std::to_string(fill.hedge_order_id));
@@ -1929,30 +2007,34 @@ Status Settlement::on_hedge_fill(const HedgeFill& fill, ledger::Timestamp /*now*
         st.close_hedge(fill.hedge_order_id, h, ExposureReason::kVenueCancelledRest,
                        "the venue ended the order with " +
                            (h.base_amount - h.filled_base).to_string() + " unfilled",
-                       out.events);
+                       now, out.events);
     }
     return Status::ok();
 }
 
-Status Settlement::on_hedge_reject(const HedgeReject& reject, ledger::Timestamp /*now*/,
+Status Settlement::on_hedge_reject(const HedgeReject& reject, ledger::Timestamp now,
                                    SettlementOutput& out) {
     State& st = *state_;
     auto it = st.hedges.find(reject.hedge_order_id);
     if (it == st.hedges.end() || it->second.venue != reject.venue) {
+        const bool dropped = it == st.hedges.end() && st.hedge_dropped(reject.hedge_order_id);
         SettlementReplyRejected ev;
-        ev.code =
-            it == st.hedges.end() ? SettlementCode::kUnknownHedge : SettlementCode::kVenueMismatch;
+        ev.code = dropped                 ? SettlementCode::kHedgeNoLongerKept
+                  : it == st.hedges.end() ? SettlementCode::kUnknownHedge
+                                          : SettlementCode::kVenueMismatch;
         ev.venue = reject.venue;
         ev.hedge_order_id = reject.hedge_order_id;
         ev.text = "reject of hedge order " + std::to_string(reject.hedge_order_id) +
-                  (it == st.hedges.end() ? ": no such order" : ": sent to another venue");
+                  (dropped                 ? ": closed long ago, no longer kept; nothing changed"
+                   : it == st.hedges.end() ? ": no such order"
+                                           : ": sent to another venue");
         out.events.push_back(std::move(ev));
         return Status::ok();
     }
     if (!it->second.open)
         return Status::ok();  // a repeat, or after the order ended
     st.close_hedge(it->first, it->second, ExposureReason::kHedgeRejected,
-                   "venue rejected: " + reject.text, out.events);
+                   "venue rejected: " + reject.text, now, out.events);
     return Status::ok();
 }
 
@@ -1962,8 +2044,9 @@ Status Settlement::on_tick(ledger::Timestamp now, SettlementOutput& out) {
         const HedgeId id = st.deadlines.begin()->second;
         State::Hedge& h = st.hedges.at(id);
         st.close_hedge(id, h, ExposureReason::kHedgeTimedOut, "no complete fill by the deadline",
-                       out.events);
+                       now, out.events);
     }
+    st.prune(now);
     return Status::ok();
 }
 
@@ -1990,23 +2073,66 @@ SettlementReplyRejected bank_reject(SettlementCode code, BankIndex bank, std::ui
 
 }  // namespace
 
-Status Settlement::on_bank_confirmation(const BankConfirmation& confirmation,
-                                        ledger::Timestamp /*now*/, SettlementOutput& out) {
+// The answer to a reply naming a finished order, as when the order was kept whole: the
+// bank and line are checked, a repeat changes nothing, a conflict is refused. `line`
+// nullopt: a whole-order confirmation. `rejection`: the reply rejects the line.
+void Settlement::State::answer_finished(PaymentOrderId id, const FinishedOrder& f, BankIndex bank,
+                                        std::optional<std::uint32_t> line, bool rejection,
+                                        std::vector<SettlementEvent>& events) const {
+    const std::string what = rejection ? "rejection" : "confirmation";
+    if (f.bank != bank || (line && *line >= f.payout_ids.size())) {
+        const SettlementCode code =
+            f.bank != bank ? SettlementCode::kBankMismatch : SettlementCode::kUnknownLine;
+        events.push_back(bank_reject(code, bank, id, line,
+                                     line ? what + " of payment order " + std::to_string(id) +
+                                                " line " + std::to_string(*line) + ": " +
+                                                std::string(settlement_code_name(code))
+                                          : "confirmation of payment order " + std::to_string(id) +
+                                                ": sent to another bank"));
+        return;
+    }
+    if (!line)
+        return;  // a repeat
+    const bool was_rejected = f.rejected[*line];
+    if (was_rejected == rejection)
+        return;  // a repeat
+    if (was_rejected) {
+        events.push_back(bank_reject(SettlementCode::kLineAlreadyRejected, f.bank, id, *line,
+                                     "payout " + std::to_string(f.payout_ids[*line]) +
+                                         " was rejected before; its funds are returned"));
+    } else {
+        events.push_back(
+            bank_reject(SettlementCode::kLineAlreadyConfirmed, f.bank, id, *line,
+                        "payout " + std::to_string(f.payout_ids[*line]) + " was confirmed before"));
+    }
+}
+
+Status Settlement::on_bank_confirmation(const BankConfirmation& confirmation, ledger::Timestamp now,
+                                        SettlementOutput& out) {
     State& st = *state_;
     const Chart& chart = *st.chart;
+    if (auto f = st.finished_orders.find(confirmation.payment_order_id);
+        f != st.finished_orders.end()) {
+        st.answer_finished(f->first, f->second, confirmation.bank, std::nullopt, false, out.events);
+        return Status::ok();
+    }
     auto it = st.orders.find(confirmation.payment_order_id);
     if (it == st.orders.end() || it->second.bank != confirmation.bank) {
         const bool unknown = it == st.orders.end();
+        const bool dropped = unknown && st.order_dropped(confirmation.payment_order_id);
         out.events.push_back(bank_reject(
-            unknown ? SettlementCode::kUnknownPaymentOrder : SettlementCode::kBankMismatch,
+            dropped   ? SettlementCode::kPaymentOrderNoLongerKept
+            : unknown ? SettlementCode::kUnknownPaymentOrder
+                      : SettlementCode::kBankMismatch,
             confirmation.bank, confirmation.payment_order_id, std::nullopt,
             "confirmation of payment order " + std::to_string(confirmation.payment_order_id) +
-                (unknown ? ": no such order" : ": sent to another bank")));
+                (dropped   ? ": finished long ago, no longer kept; nothing changed"
+                 : unknown ? ": no such order"
+                           : ": sent to another bank")));
         return Status::ok();
     }
     State::Order& o = it->second;
-    if (o.open_lines == 0)
-        return Status::ok();  // a repeat
+    FXSETTLE_ASSERT(o.open_lines > 0, "settlement: a kept order without open lines");
     Amount total;
     for (auto& line : o.lines) {
         if (line.status != State::LineStatus::kOpen)
@@ -2033,27 +2159,44 @@ Status Settlement::on_bank_confirmation(const BankConfirmation& confirmation,
         chart.settlement(o.bank, o.currency), chart.nostro(o.bank, o.currency),
         st.money_of(total, o.currency),
         "payment order " + std::to_string(it->first) + " confirmed by " + chart.bank_id(o.bank));
+    st.finish_order(it, now);
     return Status::ok();
 }
 
+// The order a line reply names, when it is kept with open lines; otherwise the reply has
+// been answered (a refusal, or a finished order's repeat or conflict) and nullptr returned.
+std::map<PaymentOrderId, Settlement::State::Order>::iterator Settlement::State::open_order_for_line(
+    PaymentOrderId id, BankIndex bank, std::uint32_t line, bool rejection,
+    std::vector<SettlementEvent>& events) {
+    if (auto f = finished_orders.find(id); f != finished_orders.end()) {
+        answer_finished(id, f->second, bank, line, rejection, events);
+        return orders.end();
+    }
+    auto it = orders.find(id);
+    if (it == orders.end() || it->second.bank != bank || line >= it->second.lines.size()) {
+        const SettlementCode code =
+            it == orders.end() ? (order_dropped(id) ? SettlementCode::kPaymentOrderNoLongerKept
+                                                    : SettlementCode::kUnknownPaymentOrder)
+            : it->second.bank != bank ? SettlementCode::kBankMismatch
+                                      : SettlementCode::kUnknownLine;
+        events.push_back(bank_reject(code, bank, id, line,
+                                     std::string(rejection ? "rejection" : "confirmation") +
+                                         " of payment order " + std::to_string(id) + " line " +
+                                         std::to_string(line) + ": " +
+                                         std::string(settlement_code_name(code))));
+        return orders.end();
+    }
+    return it;
+}
+
 Status Settlement::on_bank_line_confirmation(const BankLineConfirmation& confirmation,
-                                             ledger::Timestamp /*now*/, SettlementOutput& out) {
+                                             ledger::Timestamp now, SettlementOutput& out) {
     State& st = *state_;
     const Chart& chart = *st.chart;
-    auto it = st.orders.find(confirmation.payment_order_id);
-    if (it == st.orders.end() || it->second.bank != confirmation.bank ||
-        confirmation.line >= it->second.lines.size()) {
-        const SettlementCode code = it == st.orders.end() ? SettlementCode::kUnknownPaymentOrder
-                                    : it->second.bank != confirmation.bank
-                                        ? SettlementCode::kBankMismatch
-                                        : SettlementCode::kUnknownLine;
-        out.events.push_back(bank_reject(
-            code, confirmation.bank, confirmation.payment_order_id, confirmation.line,
-            "confirmation of payment order " + std::to_string(confirmation.payment_order_id) +
-                " line " + std::to_string(confirmation.line) + ": " +
-                std::string(settlement_code_name(code))));
+    auto it = st.open_order_for_line(confirmation.payment_order_id, confirmation.bank,
+                                     confirmation.line, false, out.events);
+    if (it == st.orders.end())
         return Status::ok();
-    }
     State::Order& o = it->second;
     State::Line& line = o.lines[confirmation.line];
     if (line.status == State::LineStatus::kConfirmed)
@@ -2085,26 +2228,19 @@ Status Settlement::on_bank_line_confirmation(const BankLineConfirmation& confirm
     ev.rate = line.rate;
     ev.value_date = o.value_date;
     out.events.push_back(std::move(ev));
+    if (o.open_lines == 0)
+        st.finish_order(it, now);
     return Status::ok();
 }
 
-Status Settlement::on_bank_line_rejection(const BankLineRejection& rejection,
-                                          ledger::Timestamp /*now*/, SettlementOutput& out) {
+Status Settlement::on_bank_line_rejection(const BankLineRejection& rejection, ledger::Timestamp now,
+                                          SettlementOutput& out) {
     State& st = *state_;
     const Chart& chart = *st.chart;
-    auto it = st.orders.find(rejection.payment_order_id);
-    if (it == st.orders.end() || it->second.bank != rejection.bank ||
-        rejection.line >= it->second.lines.size()) {
-        const SettlementCode code = it == st.orders.end() ? SettlementCode::kUnknownPaymentOrder
-                                    : it->second.bank != rejection.bank
-                                        ? SettlementCode::kBankMismatch
-                                        : SettlementCode::kUnknownLine;
-        out.events.push_back(bank_reject(
-            code, rejection.bank, rejection.payment_order_id, rejection.line,
-            "rejection of payment order " + std::to_string(rejection.payment_order_id) + " line " +
-                std::to_string(rejection.line) + ": " + std::string(settlement_code_name(code))));
+    auto it = st.open_order_for_line(rejection.payment_order_id, rejection.bank, rejection.line,
+                                     true, out.events);
+    if (it == st.orders.end())
         return Status::ok();
-    }
     State::Order& o = it->second;
     State::Line& line = o.lines[rejection.line];
     if (line.status == State::LineStatus::kRejected)
@@ -2135,6 +2271,8 @@ Status Settlement::on_bank_line_rejection(const BankLineRejection& rejection,
     ev.text = rejection.text;
     ev.refunded = back;
     out.events.push_back(std::move(ev));
+    if (o.open_lines == 0)
+        st.finish_order(it, now);
     return Status::ok();
 }
 
@@ -2194,6 +2332,7 @@ void Settlement::append_state(std::string& out) const {
         put_date(out, h.value_date);
         put_time(out, h.deadline);
         put_bool(out, h.open);
+        put_date(out, h.closed_on);
         put_u64(out, h.exec_ids.size());
         for (const auto& e : h.exec_ids)
             put_str(out, e);
@@ -2224,6 +2363,19 @@ void Settlement::append_state(std::string& out) const {
             out.push_back(static_cast<char>(l.status));
         }
     }
+    put_u64(out, st.finished_orders.size());
+    for (const auto& [id, f] : st.finished_orders) {
+        put_u64(out, id);
+        put_u64(out, f.bank);
+        put_date(out, f.finished_on);
+        put_u64(out, f.payout_ids.size());
+        for (std::size_t i = 0; i < f.payout_ids.size(); ++i) {
+            put_u64(out, f.payout_ids[i]);
+            put_bool(out, f.rejected[i]);
+        }
+    }
+    // pruned_on is left out: like the time of the last batch, it is the log's position
+    // (prune() on a day it already ran changes nothing).
     put_u64(out, st.in_transit.size());
     for (const auto& [key, a] : st.in_transit) {
         put_u64(out, key.first);
@@ -2273,6 +2425,22 @@ std::size_t Settlement::hedges_in_flight() const noexcept {
 
 std::size_t Settlement::open_payment_lines() const noexcept {
     return state_->open_lines;
+}
+
+std::size_t Settlement::payment_orders_open() const noexcept {
+    return state_->orders.size();
+}
+
+std::size_t Settlement::payment_orders_finished_kept() const noexcept {
+    return state_->finished_orders.size();
+}
+
+std::size_t Settlement::payment_lines_kept() const noexcept {
+    return state_->lines_kept + state_->finished_lines;
+}
+
+std::size_t Settlement::hedges_kept() const noexcept {
+    return state_->hedges.size();
 }
 
 std::size_t Settlement::held_back_items(CurrencyIndex currency) const {

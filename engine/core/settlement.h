@@ -91,6 +91,16 @@ inline constexpr std::size_t kFillExecIdsMax = 4096;
 // The aggregate cap counts the net debits of every cut-off of a value date; what settled
 // for a date this many days before a cut-off's earliest value date is forgotten.
 inline constexpr int kSettledDebitsDaysKept = 7;
+// Finished work leaves the state (issue 4 follow-up: memory stays bounded over many days).
+// A payment order whose every line is confirmed or rejected (and posted) keeps only a
+// compact record (bank, each line's payout id and outcome), so that a repeated or
+// conflicting bank reply is answered exactly as before; a hedge order that is closed
+// (filled in full, rejected, timed out or ended by the venue) stays whole, so that a late
+// or repeated fill is still handled. Both are dropped kFinishedDaysKept days after the
+// day they finished (on the first call of a later day: on_tick() runs every batch); a
+// reply naming one after that changes nothing and is refused with
+// kPaymentOrderNoLongerKept or kHedgeNoLongerKept.
+inline constexpr int kFinishedDaysKept = 7;
 static_assert(kCutoffItemsMax <= netting::kObligationsMax,
               "every item of a cut-off becomes at most one netting obligation");
 
@@ -177,13 +187,15 @@ enum class SettlementCode : std::uint16_t {
     kFxBufferExceeded = 901,     // PayoutFailed: the cycle rate costs more than was held
     kUnknownPaymentOrder = 910,  // replies
     kUnknownLine = 911,
-    kBankMismatch = 912,          // the reply's bank is not the order's
-    kLineAlreadyRejected = 913,   // a confirmation of a rejected line
-    kLineAlreadyConfirmed = 914,  // a rejection of a confirmed line
+    kBankMismatch = 912,              // the reply's bank is not the order's
+    kLineAlreadyRejected = 913,       // a confirmation of a rejected line
+    kLineAlreadyConfirmed = 914,      // a rejection of a confirmed line
+    kPaymentOrderNoLongerKept = 915,  // finished more than kFinishedDaysKept days ago
     kUnknownHedge = 920,
     kVenueMismatch = 921,
     kFillExceedsHedge = 922,
-    kFillPriceInvalid = 923,  // a price on another pair
+    kFillPriceInvalid = 923,   // a price on another pair
+    kHedgeNoLongerKept = 924,  // closed more than kFinishedDaysKept days ago
 };
 std::string_view settlement_code_name(SettlementCode code) noexcept;
 
@@ -443,6 +455,13 @@ class Settlement {
     std::size_t hedges_in_flight() const noexcept;
     std::size_t open_payment_lines() const noexcept;
     std::size_t held_back_items(CurrencyIndex currency) const;
+    // What the state keeps (bounded by kFinishedDaysKept, see there): payment orders with
+    // open lines, their lines, finished orders' compact records and their lines, and
+    // hedge orders (open or closed).
+    std::size_t payment_orders_open() const noexcept;
+    std::size_t payment_orders_finished_kept() const noexcept;
+    std::size_t payment_lines_kept() const noexcept;
+    std::size_t hedges_kept() const noexcept;
 
     // The rate a PSP converts at in the cycle: the mid moved against the PSP by its
     // spread (up when the PSP buys the pair's base, down when it sells it), rounded

@@ -715,6 +715,182 @@ TEST_F(SettlementTest, LineRejectionReturnsFundsAndConfirmationsAreIdempotent) {
     EXPECT_TRUE(bad.operations.empty());
 }
 
+// ---- pruning --------------------------------------------------------------------------
+
+// Forty days of cut-offs, each with a payment order of three lines and a hedge, every
+// reply answered: what the state keeps stays bounded by kFinishedDaysKept, and replies
+// to finished orders and closed hedges behave as before while kept, and are refused
+// with the "no longer kept" codes (changing nothing) once dropped.
+TEST_F(SettlementTest, FinishedOrdersAndHedgesArePrunedAndRepeatsStillBehave) {
+    const PspIndex a = psp("alpha"), b = psp("borealis");
+    const CurrencyIndex cny = ccy("CNY"), usd = ccy("USD");
+    const BankIndex bk = bank("bank-cn");
+    const VenueIndex va = venue("venue-a");
+    constexpr int kDays = 40;
+    std::vector<PaymentOrderId> order_of_day;
+    std::vector<HedgeId> hedge_of_day;
+    std::size_t most_lines = 0, most_hedges = 0, most_finished = 0;
+    for (int d = 0; d < kDays; ++d) {
+        const std::int64_t t0 = 86'400LL * (d + 1) + 10'000;
+        const PayoutId id0 = static_cast<PayoutId>(10 * d + 1);
+        auto p1 = external(id0, a, 1000);
+        auto p2 = external(id0 + 1, b, 2000);
+        auto p3 = external(id0 + 2, a, 10'623'375'00);
+        funded(p1, cny, cny);
+        funded(p2, cny, cny);
+        funded(p3, cny, usd, A(1'500'000'00));
+        auto out = run(input({currency_cutoff("CNY", {p1, p2, p3})}, {mid("USD/CNY", "7.1")},
+                             {quote("venue-a", "USD/CNY", "7.0990", "7.1010", 1'000'000'000'00,
+                                    1'000'000'000'00)}),
+                       at_s(t0));
+        const auto orders = events_of<PaymentOrder>(out.events);
+        const auto hedges = events_of<HedgeOrder>(out.events);
+        ASSERT_EQ(orders.size(), 1u) << "day " << d;
+        ASSERT_EQ(orders[0].lines.size(), 3u);
+        ASSERT_EQ(hedges.size(), 1u) << "day " << d;
+        order_of_day.push_back(orders[0].order_id);
+        hedge_of_day.push_back(hedges[0].hedge_id);
+
+        SettlementOutput r;
+        if (d % 2 == 1) {
+            ASSERT_TRUE(
+                settlement_
+                    ->on_bank_line_rejection(BankLineRejection{bk, orders[0].order_id, 0, "closed"},
+                                             at_s(t0 + 1), r)
+                    .is_ok());
+        }
+        ASSERT_TRUE(settlement_
+                        ->on_bank_confirmation(BankConfirmation{bk, orders[0].order_id, "R"},
+                                               at_s(t0 + 2), r)
+                        .is_ok());
+        if (d % 3 == 0) {
+            ASSERT_TRUE(settlement_
+                            ->on_hedge_fill(
+                                HedgeFill{va, hedges[0].hedge_id, "F" + std::to_string(d),
+                                          hedges[0].base_amount, rate("USD/CNY", "7.1010"), true},
+                                at_s(t0 + 3), r)
+                            .is_ok());
+        } else if (d % 3 == 1) {
+            ASSERT_TRUE(
+                settlement_
+                    ->on_hedge_reject(HedgeReject{va, hedges[0].hedge_id, "no"}, at_s(t0 + 3), r)
+                    .is_ok());
+        }
+        ASSERT_TRUE(settlement_->on_tick(at_s(t0 + 3'600), r).is_ok());  // times out the rest
+        commit_out(r);
+        EXPECT_EQ(settlement_->payment_orders_open(), 0u);
+        EXPECT_EQ(settlement_->hedges_in_flight(), 0u);
+        most_lines = std::max(most_lines, settlement_->payment_lines_kept());
+        most_hedges = std::max(most_hedges, settlement_->hedges_kept());
+        most_finished = std::max(most_finished, settlement_->payment_orders_finished_kept());
+
+        // Within the window a repeat is answered as before.
+        SettlementOutput again;
+        ASSERT_TRUE(settlement_
+                        ->on_bank_confirmation(BankConfirmation{bk, orders[0].order_id, "R"},
+                                               at_s(t0 + 3'601), again)
+                        .is_ok());
+        ASSERT_TRUE(
+            settlement_
+                ->on_bank_line_confirmation(BankLineConfirmation{bk, orders[0].order_id, 2, "R2"},
+                                            at_s(t0 + 3'601), again)
+                .is_ok());
+        EXPECT_TRUE(again.events.empty()) << "day " << d;
+        EXPECT_TRUE(again.operations.empty());
+    }
+    // Kept: the finished work of the last kFinishedDaysKept + 1 days at most.
+    const std::size_t window = kFinishedDaysKept + 1;
+    EXPECT_LE(most_finished, window);
+    EXPECT_LE(most_lines, 3 * window);
+    EXPECT_LE(most_hedges, window);
+    EXPECT_EQ(settlement_->payment_orders_finished_kept(), window);
+
+    const std::int64_t later = 86'400LL * (kDays + 1) + 20'000;
+    // A recent finished order: repeats are repeats, conflicts are refused as before.
+    const PaymentOrderId recent = order_of_day[kDays - 1];  // odd day: line 0 rejected
+    ASSERT_EQ((kDays - 1) % 2, 1);
+    SettlementOutput r;
+    ASSERT_TRUE(
+        settlement_
+            ->on_bank_line_rejection(BankLineRejection{bk, recent, 0, "closed"}, at_s(later), r)
+            .is_ok());
+    ASSERT_TRUE(settlement_->on_bank_confirmation(BankConfirmation{bk, recent, "R"}, at_s(later), r)
+                    .is_ok());
+    EXPECT_TRUE(r.events.empty());
+    ASSERT_TRUE(
+        settlement_
+            ->on_bank_line_confirmation(BankLineConfirmation{bk, recent, 0, "X"}, at_s(later), r)
+            .is_ok());
+    ASSERT_TRUE(
+        settlement_
+            ->on_bank_line_rejection(BankLineRejection{bk, recent, 1, "late"}, at_s(later), r)
+            .is_ok());
+    ASSERT_TRUE(
+        settlement_
+            ->on_bank_line_confirmation(BankLineConfirmation{bk, recent, 3, "X"}, at_s(later), r)
+            .is_ok());
+    ASSERT_TRUE(
+        settlement_
+            ->on_bank_confirmation(BankConfirmation{bank("bank-intl"), recent, "R"}, at_s(later), r)
+            .is_ok());
+    auto rej = events_of<SettlementReplyRejected>(r.events);
+    ASSERT_EQ(rej.size(), 4u);
+    EXPECT_EQ(rej[0].code, SettlementCode::kLineAlreadyRejected);
+    EXPECT_EQ(rej[0].text, "payout " + std::to_string(10 * (kDays - 1) + 1) +
+                               " was rejected before; its funds are returned");
+    EXPECT_EQ(rej[1].code, SettlementCode::kLineAlreadyConfirmed);
+    EXPECT_EQ(rej[2].code, SettlementCode::kUnknownLine);
+    EXPECT_EQ(rej[3].code, SettlementCode::kBankMismatch);
+    EXPECT_TRUE(r.operations.empty());
+
+    // A closed hedge still kept takes a late fill (the venue did fill it).
+    const HedgeId timed_out = hedge_of_day[kDays - 1];       // day 39: 39 % 3 == 0 was filled
+    const HedgeId rejected_hedge = hedge_of_day[kDays - 2];  // 38 % 3 == 2: timed out
+    (void)timed_out;
+    SettlementOutput late;
+    ASSERT_TRUE(settlement_
+                    ->on_hedge_fill(HedgeFill{va, rejected_hedge, "LATE", A(1),
+                                              rate("USD/CNY", "7.1010"), false},
+                                    at_s(later), late)
+                    .is_ok());
+    const auto late_fills = events_of<HedgeFilled>(late.events);
+    ASSERT_EQ(late_fills.size(), 1u);
+    EXPECT_TRUE(late_fills[0].late);
+    commit_out(late);
+
+    // Dropped ones: refused as no longer kept, nothing changes.
+    const auto digest = settlement_->state_digest();
+    SettlementOutput old;
+    ASSERT_TRUE(
+        settlement_
+            ->on_bank_confirmation(BankConfirmation{bk, order_of_day[0], "R"}, at_s(later), old)
+            .is_ok());
+    ASSERT_TRUE(settlement_
+                    ->on_bank_line_rejection(BankLineRejection{bk, order_of_day[1], 0, "closed"},
+                                             at_s(later), old)
+                    .is_ok());
+    ASSERT_TRUE(settlement_
+                    ->on_hedge_fill(
+                        HedgeFill{va, hedge_of_day[0], "F0", A(1), rate("USD/CNY", "7.1010"), true},
+                        at_s(later), old)
+                    .is_ok());
+    ASSERT_TRUE(
+        settlement_->on_hedge_reject(HedgeReject{va, hedge_of_day[1], "no"}, at_s(later), old)
+            .is_ok());
+    ASSERT_TRUE(
+        settlement_->on_bank_confirmation(BankConfirmation{bk, 100'000, "R"}, at_s(later), old)
+            .is_ok());
+    rej = events_of<SettlementReplyRejected>(old.events);
+    ASSERT_EQ(rej.size(), 5u);
+    EXPECT_EQ(rej[0].code, SettlementCode::kPaymentOrderNoLongerKept);
+    EXPECT_EQ(rej[1].code, SettlementCode::kPaymentOrderNoLongerKept);
+    EXPECT_EQ(rej[2].code, SettlementCode::kHedgeNoLongerKept);
+    EXPECT_EQ(rej[3].code, SettlementCode::kHedgeNoLongerKept);
+    EXPECT_EQ(rej[4].code, SettlementCode::kUnknownPaymentOrder);
+    EXPECT_TRUE(old.operations.empty());
+    EXPECT_EQ(settlement_->state_digest(), digest);
+}
+
 // ---- hold-back ------------------------------------------------------------------------
 
 TEST_F(SettlementTest, NetDebitCapBreachHoldsBackEverythingOfThatPspUntilTheNextCycle) {
