@@ -246,7 +246,7 @@ std::vector<Booking> BankSim::bookings() const {
 
 std::string BankSim::camt053(const money::Currency& currency) const {
     std::lock_guard lock(state_mu_);
-    return book_.camt053(currency, std::chrono::system_clock::now());
+    return book_.camt053(currency, sim_now(options_.clock));
 }
 
 void BankSim::set_reject_permille(std::uint32_t permille) {
@@ -264,7 +264,7 @@ Result<std::vector<std::filesystem::path>> BankSim::write_statements(
     }
     std::lock_guard lock(state_mu_);
     std::vector<std::filesystem::path> out;
-    const auto now = std::chrono::system_clock::now();
+    const auto now = sim_now(options_.clock);
     for (const money::Currency& c : options_.currencies) {
         const auto p = dir / (options_.bank_comp_id + "-" + c.to_string() + ".camt053.xml");
         std::ofstream f(p, std::ios::binary | std::ios::trunc);
@@ -293,7 +293,7 @@ Result<std::string> BankSim::send_deposit(const std::string& psp_account,
         return fail(StatusCode::kInvalidArgument, "a deposit amount must be positive");
     }
     std::lock_guard lock(state_mu_);
-    const auto now = std::chrono::system_clock::now();
+    const auto now = sim_now(options_.clock);
     const auto today = utc_today(now);
     const std::string ref =
         options_.bank_comp_id + "-DEP-" + fix_date(today) + "-" + std::to_string(++next_ref_);
@@ -343,7 +343,7 @@ void BankSim::on_payment_order(const SessionKey& key, const WireMessage& m) {
         answers_.erase(answers_.begin());
     }
     ++figures_.orders;
-    const auto now = std::chrono::system_clock::now();
+    const auto now = sim_now(options_.clock);
     const auto today = utc_today(now);
     const std::string ccy_code = m.find(15) ? *m.find(15) : "";
     std::optional<money::Currency> ccy;

@@ -49,6 +49,10 @@ struct BankOptions {
     std::uint64_t seed = 1;
     // Where stop() (and write_statements()) put the camt.053 files; empty: nowhere.
     std::string statement_dir;
+    // The business clock: deposits and confirmations are dated by it, statements created
+    // at it (the node's clock, when that runs faster than real time). Empty: the system
+    // clock.
+    SimClock clock;
 };
 
 constexpr std::size_t kBankOrdersMax = 1'000'000;

@@ -157,7 +157,7 @@ WireMessage PspFlow::new_order(std::chrono::system_clock::time_point now) {
         return payout('P', now);
     }
     // Mostly selling collections for CNY; some buying back.
-    const char side = rng_.chance_permille(800) ? '2' : '1';
+    const char side = rng_.chance_permille(options_->buy_permille) ? '1' : '2';
     const std::int64_t major = payout_major(rng_, base.code_view());
     const std::string qty = money::format_amount(whole_units(major, base), base);
     // A limit a few ticks through or away from the mid.
@@ -168,6 +168,9 @@ WireMessage PspFlow::new_order(std::chrono::system_clock::time_point now) {
     d.add(11, cl).add(1, identity_.psp_id).add(55, q->symbol()).add(54, std::string(1, side));
     d.add(60, fix_timestamp(now)).add(38, qty).add(40, "2").add(44, format_price(q->pair, px));
     d.add(15, base.to_string()).add(59, std::string(1, tif));
+    if (!options_->settl_type.empty()) {
+        d.add(63, options_->settl_type);
+    }
     if (tif != '3' && resting_.size() < kPspRestingMax) {
         resting_.push_back({cl, q->symbol(), side, qty, px});
     }
@@ -183,13 +186,16 @@ WireMessage PspFlow::rfq() {
     r.add(131, id);
     const std::string symbol =
         q ? q->symbol() : base.to_string() + "/" + identity_.payout.to_string();
-    r.groups.push_back(WireGroup{
-        146,
-        {{{55, symbol},
-          {54, "2"},
-          {38, money::format_amount(whole_units(payout_major(rng_, base.code_view()), base), base)},
-          {15, base.to_string()},
-          {1, identity_.psp_id}}}});
+    std::vector<WireField> entry{
+        {55, symbol},
+        {54, "2"},
+        {38, money::format_amount(whole_units(payout_major(rng_, base.code_view()), base), base)},
+        {15, base.to_string()},
+        {1, identity_.psp_id}};
+    if (!options_->settl_type.empty()) {
+        entry.push_back({63, options_->settl_type});
+    }
+    r.groups.push_back(WireGroup{146, {std::move(entry)}});
     rfq_side_[id] = base.to_string();
     return r;
 }
@@ -223,6 +229,9 @@ WireMessage PspFlow::payout(char kind, std::chrono::system_clock::time_point now
         u.add(7110, kind == 'O' ? "supplier invoice" : "seller payout");
     }
     u.add(7111, "REF-" + id);
+    if (!options_->settl_type.empty()) {
+        u.add(63, options_->settl_type);
+    }
     return u;
 }
 
@@ -255,6 +264,9 @@ std::optional<WireMessage> PspFlow::payout_for_quote(const WireMessage& s,
     u.add(7105, bank != options_->banks.end() ? bank->second : "unknown-bank");
     u.add(7106, b.account).add(7107, b.name).add(7108, b.country);
     u.add(7110, "seller payout at a quoted rate").add(7111, "REF-" + id);
+    if (!options_->settl_type.empty()) {
+        u.add(63, options_->settl_type);
+    }
     return u;
 }
 
@@ -359,6 +371,11 @@ bool PspSim::done() const {
     return options_.messages_max != 0 && sent_ >= options_.messages_max;
 }
 
+void PspSim::stop_sending() {
+    std::lock_guard lock(state_mu_);
+    options_.messages_max = std::max<std::uint64_t>(sent_, 1);
+}
+
 std::optional<std::size_t> PspSim::psp_of(const SessionKey& key) const {
     for (std::size_t i = 0; i < options_.psps.size(); ++i) {
         if (options_.psps[i].sender_comp_id == key.sender_comp_id) {
@@ -377,7 +394,22 @@ void PspSim::send_request(std::size_t psp, WireMessage m, bool possdup) {
     } else {
         last_[psp] = m;
     }
+    if (options_.max_in_flight != 0) {
+        const int tag = m.msg_type == "R" ? 131 : m.msg_type == "U1" ? 7100 : 11;
+        if (const std::string* id = m.find(tag)) {
+            in_flight_[*id] = Clock::now();
+        }
+    }
     schedule_send(key, std::move(m));
+}
+
+void PspSim::answered(const WireMessage& m, int tag) {
+    if (options_.max_in_flight == 0) {
+        return;
+    }
+    if (const std::string* id = m.find(tag)) {
+        in_flight_.erase(*id);
+    }
 }
 
 bool PspSim::resend_last(const std::string& psp_id) {
@@ -397,7 +429,7 @@ bool PspSim::send_now(const std::string& psp_id) {
     for (std::size_t i = 0; i < options_.psps.size(); ++i) {
         if (options_.psps[i].psp_id == psp_id) {
             post([this, i](Clock::time_point) {
-                send_request(i, flows_[i].next(std::chrono::system_clock::now()), false);
+                send_request(i, flows_[i].next(sim_now(options_.clock)), false);
             });
             return true;
         }
@@ -424,8 +456,13 @@ void PspSim::on_tick(Clock::time_point now) {
         credit_micro_ = 0;
         return;
     }
+    if (options_.max_in_flight != 0) {
+        std::erase_if(in_flight_,
+                      [&](const auto& e) { return now - e.second > options_.in_flight_timeout; });
+    }
     while (credit_micro_ >= 1'000'000 &&
-           (options_.messages_max == 0 || sent_ < options_.messages_max)) {
+           (options_.messages_max == 0 || sent_ < options_.messages_max) &&
+           (options_.max_in_flight == 0 || in_flight_.size() < options_.max_in_flight)) {
         credit_micro_ -= 1'000'000;
         const std::size_t psp = up[turn_++ % up.size()];
         ++sent_;
@@ -433,12 +470,19 @@ void PspSim::on_tick(Clock::time_point now) {
             send_request(psp, *last_[psp], true);
             continue;
         }
-        send_request(psp, flows_[psp].next(std::chrono::system_clock::now()), false);
+        send_request(psp, flows_[psp].next(sim_now(options_.clock)), false);
     }
 }
 
 void PspSim::on_app_message(const SessionKey& key, WireMessage&& m, Clock::time_point) {
     counts_.add("recv/" + m.msg_type);
+    if (m.msg_type == "8" || m.msg_type == "9") {
+        answered(m, 11);
+    } else if (m.msg_type == "S" || m.msg_type == "AG") {
+        answered(m, 131);
+    } else if (m.msg_type == "U2") {
+        answered(m, 7100);
+    }
     const auto psp = psp_of(key);
     if (m.msg_type == "8") {
         if (const std::string* et = m.find(150)) {
@@ -452,7 +496,7 @@ void PspSim::on_app_message(const SessionKey& key, WireMessage&& m, Clock::time_
             counts_.add("U2/" + *st);
         }
     } else if (m.msg_type == "S" && psp) {
-        if (auto u1 = flows_[*psp].payout_for_quote(m, std::chrono::system_clock::now())) {
+        if (auto u1 = flows_[*psp].payout_for_quote(m, sim_now(options_.clock))) {
             send_request(*psp, std::move(*u1), false);
         }
     } else if (m.msg_type == "j" || m.msg_type == "3" || m.msg_type == "AG" || m.msg_type == "9") {

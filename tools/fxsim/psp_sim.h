@@ -64,6 +64,16 @@ struct PspOptions {
     PspMix mix;
     std::uint32_t possdup_permille = 0;
     std::uint64_t seed = 1;
+    // Orders that buy the collection currency (the rest sell it), permille.
+    std::uint32_t buy_permille = 200;
+    // SettlType (63) on orders, RFQs and payouts ("1": today); empty: none (spot).
+    std::string settl_type;
+    SimClock clock;  // TransactTime; empty: the system clock
+    // Flow control, as a PSP's client library keeps it: at most this many requests sent
+    // and not yet answered (0: no limit). A request counts as answered at its first
+    // answer (8 or 9 for D/F/G, S or AG for R, U2 for U1), or after in_flight_timeout.
+    std::uint32_t max_in_flight = 0;
+    std::chrono::milliseconds in_flight_timeout{10'000};
 };
 
 constexpr std::uint32_t kPspRatePerSecondMax = 100'000;
@@ -120,6 +130,8 @@ class PspSim final : public SimRuntime {
     // Requests sent so far (all PSPs), and whether messages_max was reached.
     std::uint64_t sent() const;
     bool done() const;
+    // Sends no new request from now on (answers are still taken); done() becomes true.
+    void stop_sending();
     // Sends the last request of `psp_id` again with PossDupFlag; false when it has none.
     bool resend_last(const std::string& psp_id);
     // Sends the next request of `psp_id` now (tests); false for an unknown PSP.
@@ -132,6 +144,7 @@ class PspSim final : public SimRuntime {
     void on_tick(Clock::time_point now) override;
     void send_request(std::size_t psp, WireMessage m, bool possdup);
     std::optional<std::size_t> psp_of(const SessionKey& key) const;
+    void answered(const WireMessage& m, int tag);
 
     PspOptions options_;
     std::vector<PspFlow> flows_;
@@ -142,6 +155,7 @@ class PspSim final : public SimRuntime {
     std::uint64_t credit_micro_ = 0;  // millionths of a message the rate allows now
     Clock::time_point last_tick_{};
     Rng rng_;
+    std::map<std::string, Clock::time_point> in_flight_;  // request id -> sent at
 };
 
 }  // namespace fxsettle::fxsim

@@ -27,6 +27,51 @@ std::uint64_t hash_text(std::string_view text) noexcept {
     return h;
 }
 
+std::chrono::system_clock::time_point sim_now(const SimClock& clock) {
+    return clock ? clock() : std::chrono::system_clock::now();
+}
+
+SimClock accelerated_clock(std::chrono::system_clock::time_point start, std::uint32_t rate) {
+    const auto origin = std::chrono::steady_clock::now();
+    const std::int64_t factor = rate == 0 ? 1 : rate;
+    return [start, origin, factor] {
+        const auto real = std::chrono::steady_clock::now() - origin;
+        return start +
+               std::chrono::duration_cast<std::chrono::system_clock::duration>(real * factor);
+    };
+}
+
+std::optional<std::chrono::system_clock::time_point> parse_utc_instant(std::string_view text) {
+    // YYYY-MM-DDTHH:MM:SSZ
+    if (text.size() != 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' ||
+        text[13] != ':' || text[16] != ':' || text[19] != 'Z') {
+        return std::nullopt;
+    }
+    auto num = [&](std::size_t at, std::size_t n) -> int {
+        int v = 0;
+        for (std::size_t i = at; i < at + n; ++i) {
+            if (text[i] < '0' || text[i] > '9') {
+                return -1;
+            }
+            v = v * 10 + (text[i] - '0');
+        }
+        return v;
+    };
+    const int y = num(0, 4), mo = num(5, 2), d = num(8, 2), h = num(11, 2), mi = num(14, 2),
+              se = num(17, 2);
+    if (y < 0 || mo < 0 || d < 0 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59) {
+        return std::nullopt;
+    }
+    const std::chrono::year_month_day ymd{std::chrono::year{y},
+                                          std::chrono::month{static_cast<unsigned>(mo)},
+                                          std::chrono::day{static_cast<unsigned>(d)}};
+    if (!ymd.ok()) {
+        return std::nullopt;
+    }
+    return std::chrono::sys_days(ymd) + std::chrono::hours(h) + std::chrono::minutes(mi) +
+           std::chrono::seconds(se);
+}
+
 std::chrono::year_month_day utc_today(std::chrono::system_clock::time_point t) {
     return std::chrono::year_month_day(std::chrono::floor<std::chrono::days>(t));
 }

@@ -38,6 +38,18 @@ using adapters::WireGroup;
 using adapters::WireMessage;
 using Clock = std::chrono::steady_clock;
 
+// The business clock a simulator stamps and dates with (TransactTime, value and booking
+// dates, statement times). Empty: the system clock. The demo runs fxsettled on an
+// accelerated clock and gives the simulators the same one (accelerated_clock).
+using SimClock = std::function<std::chrono::system_clock::time_point()>;
+// now() of `clock`, or of the system clock when it is empty.
+std::chrono::system_clock::time_point sim_now(const SimClock& clock);
+// A clock that reads `start` at the moment it is made and then runs `rate` times faster
+// than real time (rate >= 1), as `fxsettled --clock-start --clock-rate` does.
+SimClock accelerated_clock(std::chrono::system_clock::time_point start, std::uint32_t rate);
+// Parses "YYYY-MM-DDTHH:MM:SSZ" (UTC); nullopt when malformed.
+std::optional<std::chrono::system_clock::time_point> parse_utc_instant(std::string_view text);
+
 // A small, fast, seeded generator (SplitMix64): the same seed gives the same sequence on
 // every platform, which std::uniform_int_distribution does not promise.
 class Rng {

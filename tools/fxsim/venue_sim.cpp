@@ -17,10 +17,6 @@ money::Amount pow10_amount(int exponent) {
     return money::Amount::from_minor(v);
 }
 
-std::string now_text() {
-    return fix_timestamp(std::chrono::system_clock::now());
-}
-
 }  // namespace
 
 // ---- VenueBook -------------------------------------------------------------------------
@@ -416,7 +412,7 @@ WireMessage VenueSim::report(VenueOrder& o, char exec_type, const money::Amount&
     } else {
         r.add(151, "0").add(14, "0").add(6, "0");
     }
-    r.add(60, now_text());
+    r.add(60, fix_timestamp(sim_now(options_.clock)));
     if (!text.empty()) {
         r.add(58, text);
     }
@@ -533,7 +529,7 @@ void VenueSim::on_status_request(const SessionKey& key, const WireMessage& m, bo
         r.add(17, options_.venue_comp_id + "-UNKNOWN-" + std::to_string(figures_.status_requests));
         r.add(150, "I").add(39, "8").add(103, "5");
         r.add(55, m.find(55) ? *m.find(55) : "").add(54, m.find(54) ? *m.find(54) : "1");
-        r.add(151, "0").add(14, "0").add(6, "0").add(60, now_text());
+        r.add(151, "0").add(14, "0").add(6, "0").add(60, fix_timestamp(sim_now(options_.clock)));
         r.add(58, "unknown ClOrdID " + cl);
     } else {
         VenueOrder& o = it->second;

@@ -64,6 +64,7 @@ struct VenueOptions {
     std::chrono::milliseconds stream_interval{250};
     std::uint64_t seed = 1;
     VenueFaults faults;
+    SimClock clock;  // TransactTime of reports; empty: the system clock
 };
 
 constexpr std::uint32_t kVenueDepthMax = 20;
