@@ -1,172 +1,147 @@
-// fxsettle-demo, engine stage: runs a seeded business day of the default configuration
-// through the real engine (order books, quotes, payout intake, settlement cycles, netting,
-// hedging) under the real sequencer (one engine thread, one LMDB write transaction per
-// batch, transactional outbox) on a fresh ledger file, and reports what it did.
+// fxsettle-demo: the README's main job. One settlement day over FIX on loopback, with the
+// real daemon as a separate process:
 //
-// Everything runs in one process. Simulated PSPs submit commands through
-// Sequencer::submit; simulated venues stream rates (as VenueRate commands) and fill the
-// hedge orders the engine sends; simulated banks confirm payment orders and reject a few
-// beneficiary lines. The clock is simulated: it jumps from one phase of business to the
-// next cut-off, so a day takes seconds. FIX sessions and the fxsettled daemon come with
-// later issues; here the counterparties talk to the sequencer directly.
+//   1. picks free loopback ports and writes the run's config (the embedded default with
+//      its ports, files and the PSPs' limits sized for the day's volume) to <dir>;
+//   2. starts `fxsettled` as a child process on an accelerated clock (--clock-start,
+//      --clock-rate) and waits for its ready line;
+//   3. starts the venue and bank simulators (fxsim's VenueSim and BankSim, in this
+//      process, on the config's ports and the same accelerated clock); the banks send the
+//      PSPs' deposits (U6);
+//   4. runs five PSPs' traffic through PspSim (FIX sessions to the gateway): orders on
+//      every pair in both directions, RFQs and payouts at the quoted rate, payouts at the
+//      cycle's rate, outflows to suppliers abroad, internal payouts; with a progress line;
+//   5. lets the clock pass every cut-off of the day (two per currency), waits until every
+//      payout is settled or failed, no bank order is unconfirmed and the outbox is empty
+//      (the daemon's /metrics), then stops fxsettled with SIGTERM;
+//   6. checks the ledger file: trial balance zero per currency, verify (the library and
+//      `fxledger verify`), each bank simulator's camt.053 reconciled against its nostro
+//      (`fxledger reconcile`), and replays the daemon's command log through a fresh
+//      engine to report the day's figures (outcomes, gross vs net per currency, liquidity
+//      saving, payments before and after, internal cross, hedges and their cost).
 //
-// The day (UTC, on DemoOptions::business_date, which must be a business day of CNY, USD,
-// EUR and SGD):
-//   02:30  venue rates; PSP pay-ins (Deposit); the first half of the payouts and orders
-//   03:00  CNY cut-off
-//   05:10  fresh rates; the second half
-//   08:00  CNY and SGD cut-offs, 09:00 EUR, 14:00 USD and EUR, 19:00 USD
-// At each cut-off the engine converts, crosses and hedges, nets per currency, posts, and
-// emits obligations and payment orders; the simulated venues and banks answer at once.
-// Commands come from one simulated driver in a seeded order, so a seed always gives the
-// same day (the same ledger head hash).
+// Exit code 0 when every check passed, 1 when one failed or the run did not complete, 2
+// on a usage error.
 #pragma once
 
-#include <array>
 #include <chrono>
-#include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <ostream>
 #include <string>
-#include <string_view>
 #include <vector>
 
-#include "config/config.h"
 #include "engine/base/status.h"
 #include "engine/money/amount.h"
 #include "engine/money/currency.h"
-#include "ledger/ledger.h"
-#include "ledger/types.h"
+#include "engine/money/rate.h"
 
 namespace fxsettle::demo {
 
-inline constexpr std::string_view kDefaultLedgerPath = "var/demo-ledger.mdb";
+inline constexpr std::uint64_t kDefaultInstructions = 50'000;
+inline constexpr std::uint64_t kInstructionsMax = 1'000'000;
+inline constexpr std::uint32_t kDefaultRatePerSecond = 5'000;
+inline constexpr std::uint32_t kDefaultClockRate = 900;
 inline constexpr std::uint64_t kDefaultSeed = 20'261'123;
-inline constexpr std::uint32_t kDefaultPayouts = 3'000;
-inline constexpr std::uint32_t kPayoutsMax = 200'000;
-
-// The engine-state key that marks a ledger file as the demo's own: the demo replaces an
-// existing file only when it carries this key.
-inline constexpr std::string_view kMarkerKey = "fxsettle-demo/marker";
 
 struct DemoOptions {
-    std::filesystem::path ledger_path{std::string(kDefaultLedgerPath)};
+    std::filesystem::path dir;                          // empty: var/demo-<UTC time>
+    std::uint64_t instructions = kDefaultInstructions;  // PSP requests in all
+    std::uint32_t rate_per_s = kDefaultRatePerSecond;   // PSP requests per second
+    std::uint32_t clock_rate = kDefaultClockRate;       // engine seconds per real second
+    // A Tuesday every currency settles on (Monday 23 November is a holiday in Japan).
+    std::string clock_start = "2026-11-24T00:00:00Z";
+    // The PSPs stop sending at this engine time of day (before the morning's last Asian
+    // cut-offs), so that every instruction settles the same day; fewer requests than
+    // `instructions` are sent when the daemon takes them slower than that.
+    std::chrono::minutes intake_close{4 * 60 + 30};
+    std::uint32_t max_in_flight = 100;  // PSP requests sent and not yet answered
     std::uint64_t seed = kDefaultSeed;
-    std::uint32_t payouts = kDefaultPayouts;  // 1..kPayoutsMax; orders are a third of it
-    std::chrono::year_month_day business_date{std::chrono::year{2026}, std::chrono::November,
-                                              std::chrono::day{23}};
+    std::filesystem::path fxsettled;     // the daemon binary
+    std::filesystem::path fxledger;      // the finance tool binary
+    std::chrono::seconds deadline{300};  // the whole run, real time
+    bool progress_tty = false;           // \r-updated progress instead of periodic lines
 };
 
-// Accepted and rejected outcomes of one family of PSP commands.
+// Accepted and rejected outcomes of one family of PSP requests.
 struct Outcomes {
-    std::uint64_t submitted = 0;
     std::uint64_t accepted = 0;
     std::uint64_t rejected = 0;
 };
 
-// One currency's cycles over the day (the sums of its CycleReport figures).
+// One currency's cycles over the day (sums of the engine's CycleReport figures).
 struct CurrencyDay {
     money::Currency currency;
-    std::uint32_t cycles = 0;  // its cut-offs of the day
-    money::Amount gross;       // obligations before netting
-    money::Amount net;         // pay-ins after netting
-    std::uint64_t payments_before = 0;
-    std::uint64_t payments_after = 0;
-    money::Amount fx_volume;   // converted into this currency
-    money::Amount fx_crossed;  // of which matched internally
-    std::uint64_t held_back = 0;
-    std::uint64_t failed = 0;
+    std::uint32_t cycles = 0;
+    money::Amount gross, net;
+    std::uint64_t payments_before = 0, payments_after = 0;
+    std::uint64_t held_back = 0, failed = 0;
 };
 
 // One pair over the day.
 struct PairDay {
     money::CurrencyPair pair;
-    std::uint64_t trades = 0;   // order-book trades between PSPs
-    money::Amount traded_base;  // their base volume
+    std::uint64_t book_trades = 0;  // order-book trades between PSPs
+    money::Amount book_base;
+    money::Amount bought_base, sold_base, crossed_base;  // cut-off conversions
     std::uint64_t hedge_orders = 0;
-    money::Amount hedged_base;  // sent to venues
-    money::Amount filled_base;  // filled by them
-    money::Amount hedge_cost;   // against mid, quote minor units, from the fills
+    money::Amount hedged_base, filled_base;
+    money::Amount hedge_cost;  // against mid, quote minor units, from the fills
+};
+
+struct CheckResult {
+    std::string name;
+    bool ok = false;
+    std::string detail;
 };
 
 struct DemoReport {
-    std::filesystem::path ledger_path;
-    std::string config_source;
-    std::string business_date;  // "2026-11-23"
-    std::string day_after;      // "2026-11-24": the end of the day's statements
-    std::uint64_t seed = 0;
-    std::size_t psps = 0;
-    std::size_t currencies = 0;
-    std::size_t banks = 0;
-    std::size_t venues = 0;
-    bool replaced_old_ledger = false;
-    // Account codes for the suggested fxledger commands.
-    std::string example_nostro;
-    std::string example_settlement;
-    std::string example_psp_held;
+    std::filesystem::path dir, config_path, ledger_path, log_path, metrics_path, statement_dir;
+    std::string metrics_url;
+    std::string clock_start;
+    std::uint32_t clock_rate = 0;
+    std::string clock_end;  // the engine time when the daemon was stopped
+    std::size_t psps = 0, currencies = 0, pairs = 0;
 
-    Outcomes deposits;
-    Outcomes orders;
-    Outcomes quotes;
-    Outcomes payouts;
-    std::uint64_t locked_payouts = 0;    // accepted at a quote's rate
-    std::uint64_t unlocked_payouts = 0;  // accepted cross-currency, at the cycle's rate
-    std::uint64_t internal_payouts = 0;  // accepted to another PSP
-    std::uint64_t conversions = 0;       // ConversionExecuted
-    std::uint64_t cycles = 0;            // CycleReport
-    std::uint64_t obligations = 0;       // SettlementObligation
-    std::uint64_t payment_orders = 0;
-    std::uint64_t payment_lines = 0;
-    std::uint64_t bank_confirmations = 0;  // sent by the simulated banks
-    std::uint64_t line_rejections = 0;     // sent by the simulated banks
-    std::uint64_t payouts_settled = 0;     // PayoutSettled
-    std::uint64_t payouts_failed = 0;      // PayoutFailed
-    std::uint64_t hedge_fills = 0;         // HedgeFilled
-    std::uint64_t hold_backs = 0;
-    std::uint64_t exposures = 0;           // ExposureReported
-    std::uint64_t unexpected = 0;          // SettlementReplyRejected: a simulator bug
-    std::vector<CurrencyDay> by_currency;  // currencies that settled or converted, by code
-    std::vector<PairDay> by_pair;          // pairs with a trade or a hedge, config order
+    // What the PSPs sent and heard back (PspSim's counters).
+    std::uint64_t sent = 0, requested = 0;
+    std::string intake_closed;  // the engine time the PSPs stopped sending
+    std::uint64_t u2_accepted = 0, u2_rejected = 0, u2_settled = 0, u2_failed = 0;
+    std::uint64_t obligations_received = 0;
 
-    std::uint64_t commands = 0;  // applied by the sequencer
-    std::uint64_t events = 0;    // delivered from the outbox
-    std::uint64_t commits = 0;   // ledger write transactions
-    std::uint64_t accounts = 0;  // read back from the ledger after the day
-    std::uint64_t entries = 0;
-    std::vector<ledger::TrialBalanceRow> trial_balance;
-    ledger::VerifyReport verify;
-    std::array<std::uint8_t, 32> head_hash{};
+    // From the replayed command log.
+    Outcomes deposits, orders, quotes, payouts;
+    std::uint64_t locked_payouts = 0, cycle_rate_payouts = 0, internal_payouts = 0;
+    std::uint64_t payouts_settled = 0, payouts_failed = 0;
+    std::uint64_t cycles = 0, obligations = 0, payment_orders = 0, payment_lines = 0;
+    std::uint64_t hedge_fills = 0, hold_backs = 0, commands = 0, batches = 0;
+    // Rejections of PSP requests by reason: count and the first one's text.
+    std::map<std::string, std::pair<std::uint64_t, std::string>> reject_reasons;
+    std::vector<CurrencyDay> by_currency;
+    std::vector<PairDay> by_pair;
 
-    std::chrono::nanoseconds run_elapsed{};     // the day through the sequencer
-    std::chrono::nanoseconds verify_elapsed{};  // read back, trial balance and verify()
-    std::chrono::nanoseconds total_elapsed{};
+    // From the bank simulators.
+    std::uint64_t bank_orders = 0, bank_lines_confirmed = 0, bank_lines_rejected = 0;
 
-    // Debits equal credits, posted and pending, in every currency of the trial balance.
-    bool trial_balance_zero() const;
-    // verify() passed, the trial balance is zero and no simulator reply was refused.
-    bool sound() const { return verify.ok && trial_balance_zero() && unexpected == 0; }
+    std::uint64_t entries = 0, accounts = 0;
+    std::vector<std::string> trial_balance;  // one formatted row per currency
+    std::vector<CheckResult> checks;
+    std::vector<std::string> reconciled;  // one line per statement
+    std::chrono::milliseconds elapsed{};
+
+    bool ok() const;
 };
 
-// Runs the day described above for `config` on a new ledger at options.ledger_path
-// (parent folders are created). An existing file there is removed first only when it is
-// a ledger that carries kMarkerKey; anything else fails with kFailedPrecondition naming
-// the path, and is left alone. Fails with a Status when the options are out of range
-// (kInvalidArgument), the configuration lacks what the day needs (kFailedPrecondition:
-// a PSP, bank, venue or pair the simulators use; a business date that is not a business
-// day), the ledger cannot be opened or written, or the sequencer stops with an error.
-// A failing verify() or trial balance is reported in the returned report (see sound()).
-Result<DemoReport> run_demo(const config::Config& config, const DemoOptions& options);
+// Runs the demo; progress lines go to `progress`, the report is printed to `out`.
+// Fails with a Status when the run could not complete (a port, the daemon, a deadline);
+// a failing check is in the report (ok() false).
+Result<DemoReport> run_demo(const DemoOptions& options, std::ostream& progress);
 
-// Prints the report for people: what this stage is, the commands and their outcomes,
-// the cycles' figures (gross vs net, liquidity saving, payments before and after, the
-// internal cross ratio), hedges, bank replies, the trial balance, verify(), timing, and
-// the fxledger commands to try next. `fxledger` is how to invoke fxledger in them.
-void print_report(const DemoReport& report, std::string_view fxledger, std::ostream& out);
+void print_report(const DemoReport& report, const DemoOptions& options, std::ostream& out);
 
-// The program: parses --ledger, --seed and --payouts, loads the embedded default config,
-// runs the day and prints the report. Returns 0 when everything succeeded and the ledger
-// is sound, 1 when something failed or the ledger is not sound, 2 on a usage error.
+// The program: parses the options (--dir, --instructions, --rate, --clock-rate, --seed,
+// --fxsettled, --fxledger, --deadline-s), runs the demo and prints the report.
 int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
 
 }  // namespace fxsettle::demo
