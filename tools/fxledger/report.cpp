@@ -315,6 +315,14 @@ Result<ledger::Timestamp> parse_time(std::string_view text) {
     if (!day) {
         return fail(day.error());
     }
+    // A ledger time is 64-bit nanoseconds since 1970 (about 1677-09-21 to 2262-04-11):
+    // a year outside these whole years would overflow (signed overflow, found by
+    // tests/fuzz statement_import with a camt.053 DtTm in the year 1013).
+    const int year = static_cast<int>(year_month_day(*day).year());
+    if (year < kTimeYearMin || year > kTimeYearMax) {
+        return bad("is outside the years " + std::to_string(kTimeYearMin) + "-" +
+                   std::to_string(kTimeYearMax) + " a ledger time can hold");
+    }
     if (text.size() == 10) {
         return ledger::Timestamp(*day);
     }

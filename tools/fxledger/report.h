@@ -88,9 +88,12 @@ std::string csv_field(std::string_view text);
 std::string format_time(ledger::Timestamp t);
 // "2026-11-23".
 std::string format_date(ledger::Date d);
+// The whole years a ledger::Timestamp (64-bit nanoseconds since 1970) can hold.
+inline constexpr int kTimeYearMin = 1678;
+inline constexpr int kTimeYearMax = 2261;
 // Accepts an RFC 3339 date-time ("2026-11-23T10:00:00Z", "…T10:00:00.25+01:00", 't'/'z'
-// or a space as separator) or a plain date ("2026-11-23": midnight UTC). Fails with
-// kInvalidArgument naming the text and what is wrong.
+// or a space as separator) or a plain date ("2026-11-23": midnight UTC), in the years
+// kTimeYearMin-kTimeYearMax. Fails with kInvalidArgument naming the text and what is wrong.
 Result<ledger::Timestamp> parse_time(std::string_view text);
 // "2026-11-23" (or the date part of an RFC 3339 date-time).
 Result<ledger::Date> parse_date(std::string_view text);

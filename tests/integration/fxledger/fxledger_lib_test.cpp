@@ -7,6 +7,7 @@
 #include "tests/integration/fxledger/fxledger_test_support.h"
 #include "tools/fxledger/commands.h"
 #include "tools/fxledger/report.h"
+#include "tools/fxledger/statement.h"
 
 namespace fxsettle::fxledger::testing {
 namespace {
@@ -32,6 +33,35 @@ TEST(FxledgerLib, TimesRoundTripExactly) {
         }
     }
     EXPECT_EQ(format_date(*parse_date("2026-11-23T23:59:59Z")), "2026-11-23");
+}
+
+// Found by tests/fuzz (statement_import): a time in the year 1013 overflowed the 64-bit
+// nanoseconds of a ledger time (UBSan: signed integer overflow in std::chrono).
+TEST(FxledgerLib, TimesOutsideWhatALedgerTimeHoldsAreRefusedNamingTheRange) {
+    for (const char* bad :
+         {"1013-11-24T01:02:03+09:00", "1013-11-24", "0000-01-01T00:00:00Z", "1677-12-31T23:59:59Z",
+          "2262-01-01T00:00:00Z", "9999-12-31T23:59:59Z"}) {
+        auto t = parse_time(bad);
+        ASSERT_FALSE(t.has_value()) << bad << " gave " << format_time(*t);
+        EXPECT_EQ(t.error().code(), StatusCode::kInvalidArgument) << bad;
+        EXPECT_THAT(t.error().message(), ::testing::HasSubstr("outside the years 1678-2261"))
+            << bad;
+    }
+    for (const char* good : {"1678-01-01T00:00:00Z", "2261-12-31T23:59:59.999999999Z"}) {
+        auto t = parse_time(good);
+        ASSERT_TRUE(t.has_value()) << good << ": " << t.error().to_string();
+        EXPECT_EQ(format_time(*t), good);
+    }
+    // The camt.053 entry that found it: the reader falls back to the DtTm's date part
+    // when the time does not parse, so the line keeps its calendar date.
+    const std::string camt =
+        "<Document><BkToCstmrStmt><Stmt><Ntry><Amt Ccy=\"JPY\">1000</Amt>"
+        "<CdtDbtInd>DBIT</CdtDbtInd><ValDt><DtTm>1013-11-24T01:02:03+09:00</DtTm></ValDt>"
+        "<NtryRef>R-1</NtryRef></Ntry></Stmt></BkToCstmrStmt></Document>";
+    auto statement = parse_camt053_statement(camt);
+    ASSERT_TRUE(statement.has_value()) << statement.error().to_string();
+    ASSERT_EQ(statement->lines.size(), 1u);
+    EXPECT_EQ(format_date(statement->lines[0].date), "1013-11-24");
 }
 
 TEST(FxledgerLib, AtIsASequenceOrATime) {
