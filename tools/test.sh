@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, then builds with warnings as
-# errors and runs every test twice, in a release build and in an ASan+UBSan build.
+# errors and runs every test twice, in a release build and in an ASan+UBSan build, then
+# builds the libFuzzer targets (clang) and runs each for 10 s (tools/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,3 +15,4 @@ for preset in release asan; do
     ctest --preset "$preset" -j "$jobs"
 done
 echo "== all tests passed in the release and asan builds"
+tools/fuzz.sh --seconds 10
