@@ -31,6 +31,7 @@
 
 #include "adapters/fix/bind_override.h"
 #include "adapters/fix/lmdb_store.h"
+#include "adapters/fix/masking_log.h"
 #include "adapters/fix/strict_validation.h"
 #include "adapters/fix/wire_codec.h"
 
@@ -221,7 +222,7 @@ struct SessionHost::Impl : public FIX::Application {
     std::unique_ptr<FIX::DataDictionary> dictionary;
     std::unique_ptr<LmdbStoreFactory> lmdb;
     std::unique_ptr<NoClockResetStoreFactory> store;
-    std::unique_ptr<FIX::FileLogFactory> log_factory;
+    std::unique_ptr<FIX::LogFactory> log_factory;  // MaskingLogFactory (masking_log.h)
     FIX::SessionSettings settings;
     std::unique_ptr<FIX::Acceptor> acceptor;
     std::unique_ptr<FIX::Initiator> initiator;
@@ -714,7 +715,9 @@ std::unique_ptr<SessionHost> SessionHost::create(HostOptions options, Handler& h
                  "cannot create log_dir " + impl->options.log_dir + ": " + std::strerror(errno));
             return nullptr;
         }
-        impl->log_factory.reset(new FIX::FileLogFactory(impl->options.log_dir));
+        // The logs hold every message: owner only, and passwords masked (masking_log.h).
+        ::chmod(impl->options.log_dir.c_str(), 0700);
+        impl->log_factory.reset(new MaskingLogFactory(impl->options.log_dir));
     }
     for (const SessionSpec& spec : impl->options.sessions) {
         std::unique_ptr<SessionSlot> s(new SessionSlot());
