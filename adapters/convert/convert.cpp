@@ -1051,7 +1051,14 @@ Inbound Converter::from_psp(engine::PspIndex psp, const WireMessage& message,
     Inbound in;
     const std::string& type = message.msg_type;
     Try<engine::Command> command = fail(Reason::kNone, "");
-    if (type == "D") {
+    const bool request = type == "D" || type == "F" || type == "G" || type == "H" || type == "R" ||
+                         type == "U1" || type == "AN";
+    const std::string* text = message.find(tag::kText);
+    if (request && text != nullptr && text->size() > kPspTextBytesMax) {
+        command =
+            fail(Reason::kTextTooLong, "Text (58): " + std::to_string(text->size()) +
+                                           " bytes; at most " + std::to_string(kPspTextBytesMax));
+    } else if (type == "D") {
         command = impl_->new_order(psp, message);
     } else if (type == "F") {
         command = impl_->cancel_or_replace(psp, message, false);

@@ -57,6 +57,9 @@ namespace fxsettle::adapters::convert {
 inline constexpr std::size_t kRememberedRequestsMax = std::size_t{1} << 20;
 inline constexpr std::size_t kQuoteRequestSymbolsMax = 1;   // NoRelatedSym entries on an R
 inline constexpr std::size_t kMarketDataEntriesMax = 1024;  // NoMDEntries handled per W/X
+// Text (58) on a PSP's request: the engine does not keep it, so a longer one is refused
+// (text_too_long) rather than carried through an oversized message.
+inline constexpr std::size_t kPspTextBytesMax = 1024;
 
 // FIX field tags the converter reads or writes (config/fix/README.md has the full table).
 namespace tag {
