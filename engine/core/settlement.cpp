@@ -1614,52 +1614,66 @@ Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
     const CurrencyIndex c = w.currency;
     Amount sent;
     for (const auto& order : result.orders) {
-        const PaymentOrderId order_id = next_order++;
-        PaymentOrder ev{.order_id = order_id,
-                        .cycle_id = cycle_id,
-                        .bank = order.bank,
-                        .currency = c,
-                        .value_date = w.value_date,
-                        .total = order.total,
-                        .lines = {}};
-        Order so;
-        so.bank = order.bank;
-        so.currency = c;
-        so.value_date = w.value_date;
-        ev.lines.reserve(order.lines.size());
-        so.lines.reserve(order.lines.size());
-        std::map<PspIndex, Amount> by_payer;
-        Amount total;
-        // Each external payout is in one line of one order: its beneficiary and client id
-        // move into the line (the later steps read neither for an external payout).
-        for (const std::uint32_t li : order.lines) {
-            auto& pw = w.payouts.at(obligations.at(li).reference);
-            ev.lines.push_back(PaymentLine{pw.payout->id, pw.payout->payer,
-                                           std::move(pw.payout->beneficiary), pw.payout->amount});
-            so.lines.push_back(Line{pw.payout->id, std::move(pw.payout->client_id),
-                                    pw.payout->payer, pw.payout->amount, pw.funded,
-                                    pw.cross ? std::optional<Rate>(*pw.conv) : std::nullopt,
-                                    LineStatus::kOpen});
-            by_payer[pw.payout->payer] += pw.payout->amount;
-            total += pw.payout->amount;
+        // An order of more than kPaymentOrderLinesMax lines goes to the bank as several
+        // payment orders of at most that many lines each (in line order), so that every one
+        // fits one FIX message (adapters/fix/wire.h: kWireGroupEntriesMax).
+        Amount order_sum;
+        for (std::size_t first = 0; first < order.lines.size(); first += kPaymentOrderLinesMax) {
+            const std::size_t last = std::min(order.lines.size(), first + kPaymentOrderLinesMax);
+            const std::span<const std::uint32_t> chunk(order.lines.data() + first, last - first);
+            Amount chunk_total;
+            for (const std::uint32_t li : chunk)
+                chunk_total += w.payouts.at(obligations.at(li).reference).payout->amount;
+            const PaymentOrderId order_id = next_order++;
+            PaymentOrder ev{.order_id = order_id,
+                            .cycle_id = cycle_id,
+                            .bank = order.bank,
+                            .currency = c,
+                            .value_date = w.value_date,
+                            .total = chunk_total,
+                            .lines = {}};
+            Order so;
+            so.bank = order.bank;
+            so.currency = c;
+            so.value_date = w.value_date;
+            ev.lines.reserve(chunk.size());
+            so.lines.reserve(chunk.size());
+            std::map<PspIndex, Amount> by_payer;
+            Amount total;
+            // Each external payout is in one line of one order: its beneficiary and client id
+            // move into the line (the later steps read neither for an external payout).
+            for (const std::uint32_t li : chunk) {
+                auto& pw = w.payouts.at(obligations.at(li).reference);
+                ev.lines.push_back(PaymentLine{pw.payout->id, pw.payout->payer,
+                                               std::move(pw.payout->beneficiary),
+                                               pw.payout->amount});
+                so.lines.push_back(Line{pw.payout->id, std::move(pw.payout->client_id),
+                                        pw.payout->payer, pw.payout->amount, pw.funded,
+                                        pw.cross ? std::optional<Rate>(*pw.conv) : std::nullopt,
+                                        LineStatus::kOpen});
+                by_payer[pw.payout->payer] += pw.payout->amount;
+                total += pw.payout->amount;
+            }
+            FXSETTLE_ASSERT(total == chunk_total, "settlement: payment order total mismatch");
+            order_sum += total;
+            so.open_lines = static_cast<std::uint32_t>(so.lines.size());
+            new_open_lines += so.lines.size();
+            std::vector<std::pair<ledger::AccountId, Amount>> debits;
+            debits.reserve(by_payer.size());
+            for (const auto& [p, a] : by_payer) {
+                mirror.debit(p, c, a);
+                debits.emplace_back(chart.psp_held(p, c), a);
+            }
+            entries(w).fan(debits, ledger::Side::kDebit, chart.settlement(order.bank, c),
+                           chart.currency(c),
+                           cycle_ref() + " payment order " + std::to_string(order_id) + " to " +
+                               chart.bank_id(order.bank));
+            sent += total;
+            transit_delta[{order.bank, c}] += total;
+            new_orders.emplace(order_id, std::move(so));
+            events_settle.push_back(std::move(ev));
         }
-        FXSETTLE_ASSERT(total == order.total, "settlement: payment order total mismatch");
-        so.open_lines = static_cast<std::uint32_t>(so.lines.size());
-        new_open_lines += so.lines.size();
-        std::vector<std::pair<ledger::AccountId, Amount>> debits;
-        debits.reserve(by_payer.size());
-        for (const auto& [p, a] : by_payer) {
-            mirror.debit(p, c, a);
-            debits.emplace_back(chart.psp_held(p, c), a);
-        }
-        entries(w).fan(debits, ledger::Side::kDebit, chart.settlement(order.bank, c),
-                       chart.currency(c),
-                       cycle_ref() + " payment order " + std::to_string(order_id) + " to " +
-                           chart.bank_id(order.bank));
-        sent += total;
-        transit_delta[{order.bank, c}] += total;
-        new_orders.emplace(order_id, std::move(so));
-        events_settle.push_back(std::move(ev));
+        FXSETTLE_ASSERT(order_sum == order.total, "settlement: payment order total mismatch");
     }
     return sent;
 }

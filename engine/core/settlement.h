@@ -87,6 +87,10 @@ inline constexpr std::uint64_t kSettlementEntryIdHi = 0x5345'544C'0000'0001ULL;
 inline constexpr std::size_t kCutoffItemsMax = netting::kObligationsMax;  // payouts + legs
 inline constexpr std::size_t kCutoffCurrenciesMax = 64;
 inline constexpr std::size_t kHedgesInFlightMax = 1u << 16;
+// Lines of one payment order: a bank's lines of one currency and cycle beyond this go out
+// as several payment orders, each small enough for one FIX message (the adapters' wire
+// limit is 4096 group entries; a 1000-line U3 is about 150 kB).
+inline constexpr std::size_t kPaymentOrderLinesMax = 1000;
 inline constexpr std::size_t kFillExecIdsMax = 4096;
 // The aggregate cap counts the net debits of every cut-off of a value date; what settled
 // for a date this many days before a cut-off's earliest value date is forgotten.

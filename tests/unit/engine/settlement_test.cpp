@@ -1176,7 +1176,7 @@ TEST_F(SettlementTest, FundingAmountIsTheSmallestThatCoversThePayout) {
 
 // A large cycle: 100,000 payouts (a fifth funded in USD) become a handful of aggregated
 // entries, well inside one ledger batch. Prints the time (never asserts it).
-TEST_F(SettlementTest, LargeCyclePostsAFewAggregatedEntries) {
+TEST_F(SettlementTest, LargeCyclePostsAggregatedEntriesAndSplitsTheBankOrderIntoFixSizedOrders) {
     const CurrencyIndex cny = ccy("CNY"), usd = ccy("USD");
     const std::vector<PspIndex> psps = {psp("alpha"), psp("borealis"), psp("coral"), psp("delta"),
                                         psp("ember")};
@@ -1211,15 +1211,28 @@ TEST_F(SettlementTest, LargeCyclePostsAFewAggregatedEntries) {
                 static_cast<long long>(
                     std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()),
                 out.operations.size(), out.events.size());
-    EXPECT_LE(out.operations.size(), 50u);
+    // One entry per payment order (100 of them) and a few per PSP and currency.
+    EXPECT_LE(out.operations.size(), 150u);
     commit_out(out);
     for (PspIndex p : psps) {
         EXPECT_TRUE(held(p, cny).is_zero());
         EXPECT_TRUE(held(p, usd).is_zero());
     }
+    // The bank's 100,000 lines go out as 100 payment orders of kPaymentOrderLinesMax lines,
+    // in payout order, each with its own total, so each fits one FIX message.
     const auto orders = events_of<PaymentOrder>(out.events);
-    ASSERT_EQ(orders.size(), 1u);
-    EXPECT_EQ(orders[0].lines.size(), 100'000u);
+    ASSERT_EQ(orders.size(), 100'000u / kPaymentOrderLinesMax);
+    PayoutId expected_id = 1;
+    for (const auto& o : orders) {
+        ASSERT_EQ(o.lines.size(), kPaymentOrderLinesMax) << "payment order " << o.order_id;
+        Amount sum;
+        for (const auto& l : o.lines) {
+            EXPECT_EQ(l.payout_id, expected_id) << "payment order " << o.order_id;
+            ++expected_id;
+            sum += l.amount;
+        }
+        EXPECT_EQ(sum, o.total) << "payment order " << o.order_id << " total";
+    }
 }
 
 // ---- property ---------------------------------------------------------------------------
