@@ -55,8 +55,8 @@ struct DemoOptions {
     // The PSPs stop sending at this engine time of day (before the morning's last Asian
     // cut-offs), so that every instruction settles the same day; fewer requests than
     // `instructions` are sent when the daemon takes them slower than that.
-    std::chrono::minutes intake_close{4 * 60 + 30};
-    std::uint32_t max_in_flight = 100;  // PSP requests sent and not yet answered
+    std::chrono::minutes intake_close{5 * 60};
+    std::uint32_t max_in_flight = 400;  // PSP requests sent and not yet answered
     std::uint64_t seed = kDefaultSeed;
     std::filesystem::path fxsettled;     // the daemon binary
     std::filesystem::path fxledger;      // the finance tool binary
