@@ -226,6 +226,7 @@ rounding_mode = "toward_zero"
 [metrics]
 enabled = false
 listen = "[::1]:9100"
+exposure_alert_limits = { USD = "2500.00" }
 
 [gateway]
 listen = "0.0.0.0:0"
@@ -317,7 +318,7 @@ Config every_field_expected() {
     c.log.level = "debug";
     c.ledger = {"/srv/fx/ledger", 128, 4096, 500};
     c.engine = {1000, 100, 5000, 64, 1500ms, 3600s, 150, money::RoundingMode::kTowardZero};
-    c.metrics = {false, {"::1", 9100}};
+    c.metrics = {false, {"::1", 9100}, {}};
     c.gateway.listen.host = "0.0.0.0";
     c.gateway.listen.port = 0;
     c.gateway.sender_comp_id = "GW.1";
@@ -347,6 +348,7 @@ Config every_field_expected() {
         "AABBCCDDEEFF00112233445566778899aabbccddeeff00112233445566778899";
     psp.spread_bps = 7;
     psp.funding_mode = FundingMode::kPostfunded;
+    c.metrics.exposure_alert_limits = {{usd, money::Amount::from_minor(250'000)}};
     psp.credit_limits = {{usd, money::Amount::from_minor(150)},
                          {jpy, money::Amount::from_minor(100)}};
     psp.net_debit_caps = {{cnh, money::Amount{}}};
