@@ -293,6 +293,11 @@ std::optional<ledger::Timestamp> parse_utc_timestamp(std::string_view text) {
     const std::string_view hh = text.substr(9, 2), mm = text.substr(12, 2), ss = text.substr(15, 2);
     if (!date || !all_digits(hh) || !all_digits(mm) || !all_digits(ss))
         return std::nullopt;
+    // A ledger time is 64-bit nanoseconds since 1970, which ends in April 2262: a later
+    // time is refused like any other invalid one, never converted with an overflow (found
+    // by the fix_to_command fuzz target: SendingTime in the year 3026).
+    if (year_month_day{*date}.year() > year{2261})
+        return std::nullopt;
     const int h = digits_value(hh), mi = digits_value(mm), se = digits_value(ss);
     if (h > 23 || mi > 59 || se > 60)
         return std::nullopt;

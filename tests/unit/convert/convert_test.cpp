@@ -170,6 +170,12 @@ TEST(ConvertTimes, TimestampsAndDatesFormatAndParseBack) {
     EXPECT_EQ(parse_utc_timestamp("20250310-24:00:00"), std::nullopt);
     EXPECT_EQ(parse_utc_timestamp("20250230-09:30:15"), std::nullopt);
     EXPECT_EQ(parse_utc_timestamp("2025031009:30:15"), std::nullopt);
+    // The last year a ledger time (64-bit ns) holds whole, and beyond it (no overflow).
+    EXPECT_EQ(parse_utc_timestamp("22611231-23:59:59"),
+              ledger::Timestamp{std::chrono::sys_days{2261y / 12 / 31}} + 86'399s);
+    EXPECT_EQ(parse_utc_timestamp("22620101-00:00:00"), std::nullopt);
+    EXPECT_EQ(parse_utc_timestamp("30261123-10:00:00.123"), std::nullopt);
+    EXPECT_EQ(parse_utc_timestamp("99991231-23:59:59"), std::nullopt);
     EXPECT_EQ(format_fix_date(std::chrono::sys_days{2025y / 3 / 12}), "20250312");
     EXPECT_EQ(parse_fix_date("20250312"), std::chrono::sys_days{2025y / 3 / 12});
     EXPECT_EQ(parse_fix_date("99991231"), std::chrono::sys_days{9999y / 12 / 31});
