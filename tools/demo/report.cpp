@@ -556,7 +556,7 @@ void print_report(const DemoReport& r, const DemoOptions& options, std::ostream&
         << "  " << fxl << " trial-balance\n"
         << "  " << fxl << " balance bank-cn/nostro/CNY\n"
         << "  " << fxl << " statement bank-cn/nostro/CNY\n"
-        << "  " << fxl << " entries --from 2026-11-23T03:00:00Z | head\n"
+        << "  " << fxl << " entries --from " << r.clock_start.substr(0, 10) << "T03:00:00Z | head\n"
         << "  " << fxl << " export --format hledger --output day.journal\n"
         << "  " << fxl << " reconcile --account bank-cn/nostro/CNY --statement "
         << shell_word((r.statement_dir / "BANKCN-CNY.camt053.xml").string()) << "\n";
