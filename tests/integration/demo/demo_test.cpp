@@ -44,6 +44,10 @@ DemoOptions small_day(const std::filesystem::path& dir) {
     o.instructions = 2'000;
     o.rate_per_s = 1'000;
     o.clock_rate = 2'000;  // the day's 22 cut-offs in about 40 s
+    // The PSPs' first answers can take several real seconds (logons, the venues' first
+    // rates), which at x2000 is hours of engine time: keep intake open until 10:00 so the
+    // 2,000 requests go out on a loaded machine too.
+    o.intake_close = std::chrono::hours(10);
     o.fxsettled = FXSETTLED_BIN;
     o.fxledger = FXLEDGER_BIN;
     o.deadline = std::chrono::seconds(400);
