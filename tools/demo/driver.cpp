@@ -27,6 +27,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config/config.h"
+#include "config/fix_dictionary.h"
 #include "tools/demo/demo.h"
 #include "tools/demo/internal.h"
 #include "tools/fxsim/bank_sim.h"
@@ -364,7 +365,10 @@ Result<DemoReport> run_demo(const DemoOptions& options, std::ostream& progress) 
     progress << "fxsettled (pid " << daemon.pid() << ") " << ready->substr(10) << "\n";
 
     // 3. Venues and banks on the config's ports.
-    const std::string dictionary = dictionary_path();
+    auto written_dictionary = config::write_fix_dictionary(dir);
+    if (!written_dictionary)
+        return fail(written_dictionary.error());
+    const std::string dictionary = written_dictionary->string();
     std::vector<std::unique_ptr<fxsim::VenueSim>> venues;
     std::vector<std::unique_ptr<fxsim::BankSim>> banks;
     std::uint64_t seed = options.seed;

@@ -9,9 +9,6 @@
 
 namespace fxsettle::demo {
 
-// The FIX 4.4 data dictionary of the source tree.
-std::string dictionary_path();
-
 // Reads fxsettled's /metrics over HTTP (loopback) and sums series by name.
 class MetricsScraper {
   public:

@@ -222,10 +222,6 @@ Status replay(const config::Config& config, ledger::ReadView& view, DemoReport& 
 
 }  // namespace
 
-std::string dictionary_path() {
-    return std::string(FXSETTLE_DEMO_SOURCE_DIR) + "/config/fix/FIX44-fxsettle.xml";
-}
-
 bool MetricsScraper::scrape() {
     const auto colon = host_port_.rfind(':');
     if (colon == std::string::npos)

@@ -8,6 +8,7 @@
 
 #include "adapters/convert/convert.h"
 #include "adapters/edge/host_options.h"
+#include "config/fix_dictionary.h"
 #include "engine/core/engine.h"
 #include "ledger/ledger.h"
 
@@ -181,8 +182,13 @@ Result<std::unique_ptr<Node>> Node::create(const config::Config& config, NodeOpt
                          message.c_str());
         };
     }
-    if (options.dictionary_path.empty())
-        options.dictionary_path = FXSETTLE_NODE_DEFAULT_DICTIONARY;
+    if (options.dictionary_path.empty()) {
+        // The compiled-in dictionary, written into the data directory for QuickFIX.
+        auto written = config::write_fix_dictionary(node->data_dir_);
+        if (!written)
+            return fail(std::move(written.error()));
+        options.dictionary_path = written->string();
+    }
     if (!std::filesystem::is_regular_file(options.dictionary_path, ec))
         return fail(
             StatusCode::kInvalidArgument,

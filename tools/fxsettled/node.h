@@ -51,7 +51,8 @@ struct NodeOptions {
     engine::Clock clock;
     // Where the edge logs (empty: stderr, one line per message).
     adapters::edge::LogFn log;
-    // The FIX 4.4 data dictionary (empty: the source tree's config/fix/FIX44-fxsettle.xml).
+    // The FIX 4.4 data dictionary (empty: the compiled-in copy of
+    // config/fix/FIX44-fxsettle.xml, written to <data_dir>/FIX44-fxsettle.xml).
     std::string dictionary_path;
     // QuickFIX message and event logs under <data_dir>/fix-logs/<host>.
     bool fix_logs = true;

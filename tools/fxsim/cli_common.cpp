@@ -4,16 +4,20 @@
 #include <spdlog/spdlog.h>
 
 #include <ctime>
+#include <filesystem>
+#include <system_error>
+
+#include "config/fix_dictionary.h"
 
 namespace fxsettle::fxsim {
 
 void add_common_options(CLI::App& app, CommonCli& cli, const std::string& default_store) {
-    cli.dictionary_path = default_dictionary_path();
     cli.store_path = default_store;
     app.add_option("--config", cli.config_path,
                    "fxsettle config file (default: the embedded default config)");
-    app.add_option("--dictionary", cli.dictionary_path, "FIX 4.4 data dictionary")
-        ->capture_default_str();
+    app.add_option("--dictionary", cli.dictionary_path,
+                   "FIX 4.4 data dictionary (default: the compiled-in one, written next to "
+                   "the --store file)");
     app.add_option("--store", cli.store_path, "LMDB file for FIX session state")
         ->capture_default_str();
     app.add_option("--fix-log-dir", cli.log_dir, "directory for QuickFIX message logs");
@@ -23,8 +27,25 @@ void add_common_options(CLI::App& app, CommonCli& cli, const std::string& defaul
         ->capture_default_str();
 }
 
-std::string default_dictionary_path() {
-    return FXSIM_DEFAULT_DICTIONARY;
+bool resolve_dictionary(CommonCli& cli, std::string* error) {
+    if (!cli.dictionary_path.empty())
+        return true;
+    std::filesystem::path dir = std::filesystem::path(cli.store_path).parent_path();
+    if (dir.empty())
+        dir = ".";
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+        *error = "cannot create " + dir.string() + ": " + ec.message();
+        return false;
+    }
+    auto written = config::write_fix_dictionary(dir);
+    if (!written) {
+        *error = written.error().message();
+        return false;
+    }
+    cli.dictionary_path = written->string();
+    return true;
 }
 
 bool set_log_level(const std::string& level) {

@@ -11,8 +11,8 @@
 namespace fxsettle::fxsim {
 
 struct CommonCli {
-    std::string config_path;  // empty: the embedded default config
-    std::string dictionary_path;
+    std::string config_path;      // empty: the embedded default config
+    std::string dictionary_path;  // empty: the compiled-in dictionary (resolve_dictionary)
     std::string store_path;
     std::string log_dir;
     std::string log_level = "info";
@@ -21,8 +21,9 @@ struct CommonCli {
 
 // Adds --config, --dictionary, --store, --fix-log-dir, --log-level and --seed.
 void add_common_options(CLI::App& app, CommonCli& cli, const std::string& default_store);
-// The dictionary compiled in (the source tree's config/fix/FIX44-fxsettle.xml).
-std::string default_dictionary_path();
+// Without --dictionary, writes the compiled-in dictionary next to the --store file and
+// points cli.dictionary_path at it; false with *error naming the file when it cannot.
+bool resolve_dictionary(CommonCli& cli, std::string* error);
 // Sets spdlog's level; false for an unknown level name.
 bool set_log_level(const std::string& level);
 

@@ -36,6 +36,10 @@ int main(int argc, char** argv) {
     app.add_option("--statement-dir", o.statement_dir, "where camt.053 files go on exit")
         ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
+    if (std::string error; !resolve_dictionary(common, &error)) {
+        std::cerr << "fxsim-bank: " << error << "\n";
+        return 1;
+    }
     if (!set_log_level(common.log_level)) {
         std::cerr << "fxsim-bank: unknown --log-level '" << common.log_level << "'\n";
         return 2;

@@ -74,6 +74,10 @@ int main(int argc, char** argv) {
     app.add_option("--mix-outflow", o.mix.outflow)->capture_default_str();
     app.add_option("--mix-internal", o.mix.internal)->capture_default_str();
     CLI11_PARSE(app, argc, argv);
+    if (std::string error; !resolve_dictionary(common, &error)) {
+        std::cerr << "fxsim-psp: " << error << "\n";
+        return 1;
+    }
     if (!set_log_level(common.log_level)) {
         std::cerr << "fxsim-psp: unknown --log-level '" << common.log_level << "'\n";
         return 2;

@@ -47,6 +47,10 @@ int main(int argc, char** argv) {
                    "log a session out at a random message in 1..N");
     app.add_flag("--silent", o.faults.silent, "send no market data (stale rates)");
     CLI11_PARSE(app, argc, argv);
+    if (std::string error; !resolve_dictionary(common, &error)) {
+        std::cerr << "fxsim-venue: " << error << "\n";
+        return 1;
+    }
     if (!set_log_level(common.log_level)) {
         std::cerr << "fxsim-venue: unknown --log-level '" << common.log_level << "'\n";
         return 2;
