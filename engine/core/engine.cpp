@@ -33,8 +33,6 @@ constexpr std::size_t kRoleAvailable = 0;
 constexpr std::size_t kRoleHeld = 1;
 constexpr std::size_t kRoleReceivable = 2;
 constexpr std::size_t kRoles = 3;
-// How far ahead the schedule looks for a currency's next business day with a cut-off.
-constexpr int kCutoffSearchDaysMax = 31;
 
 struct Reject {
     Reason reason = Reason::kNone;
@@ -1579,19 +1577,7 @@ struct Engine::Impl {
 
     // ---- the schedule ---------------------------------------------------------------
     std::optional<ledger::Timestamp> cutoff_after(std::size_t cycle, ledger::Timestamp t) const {
-        const auto& cfg = config.cycles[cycle];
-        ledger::Date day = date_of(t);
-        for (int i = 0; i < kCutoffSearchDaysMax; ++i, day += std::chrono::days(1)) {
-            auto business = calendars.is_business_day(cfg.currency, day);
-            if (!business || !*business)
-                continue;
-            for (const auto& minutes : cfg.cutoffs) {
-                const ledger::Timestamp at = ledger::Timestamp(day) + minutes;
-                if (at > t)
-                    return at;
-            }
-        }
-        return std::nullopt;
+        return engine::cutoff_after(config.cycles[cycle], calendars, t);
     }
 
     Status run_due(ledger::Timestamp until) {
@@ -1989,6 +1975,23 @@ RiskLimits risk_limits(const config::PspConfig& psp) {
                       psp.short_position_limits};
 }
 
+std::optional<ledger::Timestamp> cutoff_after(const config::CycleConfig& cycle,
+                                              const calendar::CalendarSet& calendars,
+                                              ledger::Timestamp t) {
+    ledger::Date day = date_of(t);
+    for (int i = 0; i < kCutoffSearchDaysMax; ++i, day += std::chrono::days(1)) {
+        auto business = calendars.is_business_day(cycle.currency, day);
+        if (!business || !*business)
+            continue;
+        for (const auto& minutes : cycle.cutoffs) {
+            const ledger::Timestamp at = ledger::Timestamp(day) + minutes;
+            if (at > t)
+                return at;
+        }
+    }
+    return std::nullopt;
+}
+
 Result<Engine> Engine::create(const config::Config& config) {
     auto chart = Chart::build(config);
     if (!chart)
@@ -2213,6 +2216,14 @@ std::size_t Engine::open_orders() const {
     for (const auto& [id, o] : impl_->orders)
         n += o.open ? 1 : 0;
     return n;
+}
+std::vector<Engine::OpenOrderRef> Engine::open_order_refs() const {
+    std::vector<OpenOrderRef> refs;
+    for (const auto& [id, o] : impl_->orders) {
+        if (o.open)
+            refs.push_back({id, o.pair, o.side == book::Side::kBuy});
+    }
+    return refs;
 }
 std::size_t Engine::open_payouts() const {
     return impl_->payouts_open;

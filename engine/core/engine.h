@@ -125,6 +125,14 @@ class Engine {
     PspBalances balances(PspIndex psp, CurrencyIndex currency) const;
     std::uint64_t batches_applied() const;
     std::size_t open_orders() const;
+    // The open orders (resting in the books), in id order: what the daemon's book-depth
+    // metric starts from after a restart.
+    struct OpenOrderRef {
+        std::uint64_t id = 0;
+        PairIndex pair = 0;
+        bool buy = false;
+    };
+    std::vector<OpenOrderRef> open_order_refs() const;
     std::size_t open_payouts() const;
     std::size_t open_trades() const;
     std::size_t live_quotes() const;
@@ -149,5 +157,13 @@ std::vector<Command> limits_from_config(const config::Config& current,
 
 // A PSP's limits as the config states them.
 RiskLimits risk_limits(const config::PspConfig& psp);
+
+// The schedule the engine runs: the first cut-off of `cycle` after `t` on a business day
+// of the cycle currency's calendar in `calendars` (weekends and holidays skipped), or none
+// within kCutoffSearchDaysMax days. The daemon's next-cut-off metric uses it too.
+inline constexpr int kCutoffSearchDaysMax = 31;
+std::optional<ledger::Timestamp> cutoff_after(const config::CycleConfig& cycle,
+                                              const calendar::CalendarSet& calendars,
+                                              ledger::Timestamp t);
 
 }  // namespace fxsettle::engine

@@ -31,7 +31,8 @@ namespace {
 
 // How long a stop waits for the engine to apply what it took in and for the outbox to be
 // handed to the sessions, and how long each host waits for its logouts.
-constexpr std::chrono::seconds kDrainDeadline{15};
+constexpr std::uint32_t kDrainTimeoutDefaultS = 15;
+constexpr std::uint32_t kDrainTimeoutMaxS = 3600;
 constexpr std::chrono::milliseconds kLogoutGrace{2000};
 
 std::string one_line(std::string text) {
@@ -194,6 +195,7 @@ int run(int argc, char** argv) {
     std::string config_path, data_dir, ledger_path, log_level, clock_start;
     std::optional<std::uint16_t> gateway_port, metrics_port;
     std::uint64_t clock_rate = 1;
+    std::uint32_t drain_timeout_s = kDrainTimeoutDefaultS;
     bool log_json = false, check_config = false;
     app.add_option("--config", config_path, "TOML config file (default: the embedded one)");
     app.add_option("--data-dir", data_dir, "working directory for FIX stores and logs");
@@ -209,6 +211,11 @@ int run(int argc, char** argv) {
                    "the engine clock starts at this UTC instant, e.g. 2026-11-23T02:00:00Z");
     app.add_option("--clock-rate", clock_rate, "the engine clock runs this many times real time")
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1'000'000}));
+    app.add_option("--drain-timeout", drain_timeout_s,
+                   "on SIGTERM/SIGINT, wait up to this many seconds for the engine and the "
+                   "outbox to drain before logging the sessions out")
+        ->capture_default_str()
+        ->check(CLI::Range(std::uint32_t{0}, kDrainTimeoutMaxS));
     app.add_flag("--check-config", check_config,
                  "load and check the config with the overrides, print OK, exit");
     try {
@@ -373,7 +380,7 @@ int run(int argc, char** argv) {
     // Stop intake, let the engine finish what it took in and the sessions take the
     // outbox, then log the sessions out and stop the engine.
     node->close_intake();
-    const auto deadline = std::chrono::steady_clock::now() + kDrainDeadline;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(drain_timeout_s);
     bool drained = node->drained();
     while (!drained && std::chrono::steady_clock::now() < deadline && node->health()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -383,7 +390,7 @@ int run(int argc, char** argv) {
         log_fields(daemon_log(), spdlog::level::warn,
                    "not drained by the deadline; what is left stays in the outbox and is "
                    "delivered again at the next start",
-                   {{"deadline_s", std::to_string(kDrainDeadline.count())}});
+                   {{"deadline_s", std::to_string(drain_timeout_s)}});
     const Status stopped = node->stop(kLogoutGrace);
     if (metrics)
         metrics->stop();

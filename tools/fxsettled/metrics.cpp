@@ -115,6 +115,8 @@ struct Observed {
 
 struct Metrics::Impl : public prometheus::Collectable {
     const config::Config& config;
+    // The engine's holiday calendars, for the next-cut-off gauge (immutable).
+    engine::calendar::CalendarSet calendars;
     MetricsOptions options;
     engine::Clock clock;
     std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
@@ -189,8 +191,9 @@ struct Metrics::Impl : public prometheus::Collectable {
     bool verify_wanted = false;
     std::thread collector, verifier;
 
-    Impl(const config::Config& c, MetricsOptions o, engine::Clock k)
-        : config(c), options(std::move(o)), clock(std::move(k)) {
+    Impl(const config::Config& c, engine::calendar::CalendarSet cals, MetricsOptions o,
+         engine::Clock k)
+        : config(c), calendars(std::move(cals)), options(std::move(o)), clock(std::move(k)) {
         auto& r = *registry;
         build_info = &prometheus::BuildGauge()
                           .Name("fxsettle_build_info")
@@ -254,9 +257,7 @@ struct Metrics::Impl : public prometheus::Collectable {
                               .Register(r);
         book_depth = &prometheus::BuildGauge()
                           .Name("fxsettle_order_book_depth")
-                          .Help(
-                              "Orders resting in the book, per pair and side (orders seen "
-                              "by this process)")
+                          .Help("Orders resting in the book, per pair and side")
                           .Register(r);
         position_open = &prometheus::BuildGauge()
                              .Name("fxsettle_fx_position_open")
@@ -592,7 +593,7 @@ struct Metrics::Impl : public prometheus::Collectable {
         std::erase_if(unconfirmed_since, [&](const auto& kv) { return !still.contains(kv.first); });
 
         for (const config::CycleConfig& cy : config.cycles) {
-            if (auto next = next_cutoff(cy, now))
+            if (auto next = engine::cutoff_after(cy, calendars, now))
                 cycle_next_cutoff->Add({{"currency", cy.currency.to_string()}})
                     .Set(seconds_of(*next));
         }
@@ -691,30 +692,6 @@ struct Metrics::Impl : public prometheus::Collectable {
             position_open->Add({{"currency", currency}}).Set(value);
     }
 
-    // The next cut-off of `cycle` after `now`: weekends and the cycle's extra closures
-    // skipped (the holiday calendars are the engine's; a cut-off on a holiday shows here).
-    static std::optional<ledger::Timestamp> next_cutoff(const config::CycleConfig& cycle,
-                                                        ledger::Timestamp now) {
-        if (cycle.cutoffs.empty())
-            return std::nullopt;
-        auto day = std::chrono::floor<std::chrono::days>(now);
-        for (int i = 0; i < 14; ++i, day += std::chrono::days(1)) {
-            const std::chrono::weekday wd{day};
-            if (wd == std::chrono::Saturday || wd == std::chrono::Sunday)
-                continue;
-            const std::chrono::year_month_day ymd{day};
-            if (std::find(cycle.holidays.begin(), cycle.holidays.end(), ymd) !=
-                cycle.holidays.end())
-                continue;
-            for (const auto m : cycle.cutoffs) {
-                const ledger::Timestamp t = ledger::Timestamp(day) + m;
-                if (t > now)
-                    return t;
-            }
-        }
-        return std::nullopt;
-    }
-
     // ---- the verifier ----------------------------------------------------------------
 
     void verify_once() {
@@ -777,7 +754,10 @@ Metrics::~Metrics() {
 Result<std::unique_ptr<Metrics>> Metrics::create(const config::Config& config,
                                                  const MetricsOptions& options,
                                                  engine::Clock clock) {
-    auto impl = std::make_shared<Impl>(config, options, std::move(clock));
+    auto calendars = engine::calendar::CalendarSet::from_config(config);
+    if (!calendars)
+        return fail(calendars.error());
+    auto impl = std::make_shared<Impl>(config, std::move(*calendars), options, std::move(clock));
     const std::string where = options.host + ":" + std::to_string(options.port);
     try {
         impl->exposer = std::make_unique<prometheus::Exposer>(where, 2);
@@ -809,6 +789,10 @@ void Metrics::attach(node::Node& node) {
     Impl& m = *impl_;
     m.node = &node;
     m.exposure = node.engine().settlement().open_exposure();
+    // Orders resting from before a restart (the collector thread owns open_orders and
+    // has not started yet).
+    for (const auto& o : node.engine().open_order_refs())
+        m.open_orders[o.id] = {o.pair, o.buy};
     const engine::SequencerCounters sc = node.sequencer_counters();
     {
         std::lock_guard lock(m.batch_mu);

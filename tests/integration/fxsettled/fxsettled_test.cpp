@@ -484,8 +484,10 @@ TEST_F(FxsettledTest, MetricsMoveWithTrafficAndCutoffAndSigtermStopsCleanly) {
     ASSERT_NO_FATAL_FAILURE(
         expect_refused(args(free_port(), free_port()), kExitLedgerLocked, "ledger"));
 
+    const std::string before_stop = scrape(metrics_port_);
     const double entries =
-        metric(scrape(metrics_port_), "fxsettle_ledger_entries_committed_total").value_or(0);
+        metric(before_stop, "fxsettle_ledger_entries_committed_total").value_or(0);
+    const double resting = metric(before_stop, "fxsettle_order_book_depth").value_or(-1);
     ASSERT_EQ(::kill(d->pid(), SIGTERM), 0);
     const std::optional<int> rc = d->wait_exit();
     ASSERT_TRUE(rc.has_value()) << "no exit after SIGTERM: " << d->err();
@@ -511,6 +513,20 @@ TEST_F(FxsettledTest, MetricsMoveWithTrafficAndCutoffAndSigtermStopsCleanly) {
     ASSERT_TRUE(balance.has_value());
     for (const ledger::TrialBalanceRow& row : *balance)
         EXPECT_EQ(row.debits_posted, row.credits_posted) << row.currency.to_string();
+    view->reset();  // the read transaction first, then the ledger
+    reopened->reset();
+
+    // Restarted on the same ledger (the clock at the same instant, so no Day order
+    // expires): the book depth counts the orders resting from before the restart.
+    auto again = start({"--clock-start", "2026-03-10T03:05:00Z", "--clock-rate", "1"});
+    ASSERT_TRUE(again);
+    const double resting_again =
+        metric(scrape(metrics_port_), "fxsettle_order_book_depth").value_or(-1);
+    EXPECT_GT(resting, 0) << "no order rested before the restart: the check proves nothing";
+    EXPECT_EQ(resting_again, resting)
+        << "orders resting before the restart (" << resting << ") are not all counted after it";
+    ASSERT_EQ(::kill(again->pid(), SIGTERM), 0);
+    EXPECT_EQ(again->wait_exit().value_or(-1), 0) << again->err();
 }
 
 // SIGTERM, then SIGINT while it stops: the second signal exits at once with 130.
