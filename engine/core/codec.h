@@ -7,8 +7,9 @@
 // Versions. Encoding always writes kVersion; decoding reads every version from
 // kVersionMin to kVersion, so rows written before an upgrade (unsent outbox rows, the
 // command log that recover() replays) stay readable. A struct whose layout changed keeps
-// its older field list in FieldsV<n> below (hand-written, never regenerated): the
-// decoder reads those fields and leaves the newer ones at their defaults.
+// its older field list in FieldsV<n> below (hand-written, never regenerated); new fields
+// are appended, so an older list is a prefix of the current one (static_assert'ed), and
+// the decoder reads the older fields and leaves the newer ones at their defaults.
 //   1: the first layout.
 //   2: OrderRejected, OrderCancelled and QuoteRejected gained `pair`, OrderRejected and
 //      OrderCancelled `side`, OrderReplaced `side` (event_types.h), so the gateway builds
