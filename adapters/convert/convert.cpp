@@ -1549,7 +1549,13 @@ Outbound Converter::to_wire(const engine::Event& event, ledger::Timestamp now) {
             } else if constexpr (std::is_same_v<E, engine::OrderCancelled>) {
                 const bool expired = e.reason == engine::book::CancelReason::kExpired;
                 const char status = expired ? 'C' : '4';
-                auto r = im.recall(e.psp, Family::kOrder, e.orig_client_id);
+                // Symbol and Side from the event; only an event of a version-1 outbox row
+                // (written before the engine added them) falls back on the memory.
+                std::optional<Remembered> r;
+                if (e.pair && e.side)
+                    r = Remembered{pair_text(*e.pair), side_char(*e.side), e.order_id, status};
+                if (!r)
+                    r = im.recall(e.psp, Family::kOrder, e.orig_client_id);
                 if (!r)
                     r = im.recall(e.psp, Family::kOrder, e.client_id);
                 const std::string text =
@@ -1575,13 +1581,20 @@ Outbound Converter::to_wire(const engine::Event& event, ledger::Timestamp now) {
                     .add(tag::kProduct, "4")
                     .add(tag::kSide, std::string(1, r->side))
                     .add(tag::kLeavesQty, "0")
-                    .add(tag::kCumQty, base_text(r->symbol, e.cum_quantity))
+                    .add(tag::kCumQty, e.pair ? fmt(e.cum_quantity, e.pair->base)
+                                              : base_text(r->symbol, e.cum_quantity))
                     .add(tag::kAvgPx, "0")
                     .add(tag::kTransactTime, ts)
                     .add(tag::kText, text);
                 return Outbound{psp_dest(e.psp), {std::move(m)}, {}};
             } else if constexpr (std::is_same_v<E, engine::OrderReplaced>) {
-                auto r = im.recall(e.psp, Family::kOrder, e.orig_client_id);
+                // Symbol from the price's pair, Side from the event; only an event of a
+                // version-1 outbox row (no side) falls back on the memory.
+                std::optional<Remembered> r;
+                if (e.side)
+                    r = Remembered{pair_text(e.price.pair()), side_char(*e.side), e.order_id, '0'};
+                if (!r)
+                    r = im.recall(e.psp, Family::kOrder, e.orig_client_id);
                 if (!r)
                     r = im.recall(e.psp, Family::kOrder, e.client_id);
                 if (!r)
@@ -1656,8 +1669,14 @@ Outbound Converter::to_wire(const engine::Event& event, ledger::Timestamp now) {
                     return Outbound{psp_dest(e.psp), {std::move(m)}, {}};
                 }
                 const bool status = e.request == engine::RequestKind::kOrderStatus;
-                const auto r =
-                    im.recall(e.psp, status ? Family::kStatus : Family::kOrder, e.client_id);
+                // Symbol and Side from the event (a new order's own, or the known order's);
+                // else (a status request for an unknown order, an event of a version-1
+                // outbox row) from the memory of the request.
+                std::optional<Remembered> r;
+                if (e.pair && e.side)
+                    r = Remembered{pair_text(*e.pair), side_char(*e.side), 0, '8'};
+                if (!r)
+                    r = im.recall(e.psp, status ? Family::kStatus : Family::kOrder, e.client_id);
                 if (!r)
                     return fallback_j(e.psp, status ? "H" : "D", e.client_id, e.reason,
                                       reason_text);
@@ -1694,12 +1713,18 @@ Outbound Converter::to_wire(const engine::Event& event, ledger::Timestamp now) {
             } else if constexpr (std::is_same_v<E, engine::QuoteRejected>) {
                 const std::string text =
                     e.text.empty() ? std::string(engine::reason_name(e.reason)) : e.text;
-                const auto r = im.recall(e.psp, Family::kQuote, e.client_id);
-                if (!r)
+                // The Symbol from the event; else (currencies no pair converts, an event of
+                // a version-1 outbox row) from the memory of the request.
+                std::optional<std::string> symbol;
+                if (e.pair)
+                    symbol = pair_text(*e.pair);
+                else if (const auto r = im.recall(e.psp, Family::kQuote, e.client_id))
+                    symbol = r->symbol;
+                if (!symbol)
                     return fallback_j(e.psp, "R", e.client_id, e.reason, text);
                 return Outbound{
                     psp_dest(e.psp),
-                    {Impl::quote_reject_ag(e.client_id, r->symbol, e.reason, text, false)},
+                    {Impl::quote_reject_ag(e.client_id, *symbol, e.reason, text, false)},
                     {}};
             } else if constexpr (std::is_same_v<E, engine::PayoutAccepted>) {
                 WireMessage m = payout_status_u2(e, "A", e.held);

@@ -20,14 +20,20 @@
 // (ExecID, PosMaintRptID, SettlObligMsgID, ...), so an outbox row delivered again after a
 // restart repeats the same ids and the counterparty can drop the repeat.
 //
-// State: several engine events lack fields FIX requires (OrderCancelled, OrderReplaced and
-// OrderRejected carry no Symbol or Side; QuoteRejected no Symbol). The Converter remembers,
-// per PSP and client id, the Symbol and Side of the requests it converted and of the orders
-// the engine reported (bounded: kRememberedRequestsMax, oldest forgotten first). When an
-// event needs what was forgotten (after a restart, say), to_wire answers with a
-// BusinessMessageReject (RefMsgType of the request, BusinessRejectRefID = the client id)
-// carrying the same ReasonCode and Text, which the dictionary always allows. The venue side
-// keeps the top of book per venue and symbol for MarketDataIncrementalRefresh.
+// State: the engine's OrderCancelled, OrderReplaced, OrderRejected and QuoteRejected carry
+// the pair and side that Symbol and Side come from (event_types.h), so their reports need
+// no memory, also after a restart. A few cases still do, and for them the Converter
+// remembers, per PSP and client id, the Symbol and Side of the requests it converted and
+// the OrderID and OrdStatus of the orders the engine reported (bounded:
+// kRememberedRequestsMax, oldest forgotten first): the rejection of a status request for
+// an order the engine does not know (its Symbol and Side are only in the request), the
+// OrderID and OrdStatus of an OrderCancelReject (NONE and 8 when not known), a
+// QuoteRejected of currencies no pair converts, and events decoded from outbox rows
+// written before the engine added those fields (codec.h version 1). When such an event
+// needs what was forgotten, to_wire answers with a BusinessMessageReject (RefMsgType of
+// the request, BusinessRejectRefID = the client id) carrying the same ReasonCode and Text,
+// which the dictionary always allows. The venue side keeps the top of book per venue and
+// symbol for MarketDataIncrementalRefresh.
 //
 // Threads: every member function may be called from any thread, concurrently (one mutex
 // guards the remembered state; calls are short and never block on I/O).

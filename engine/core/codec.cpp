@@ -216,6 +216,17 @@ money::Rate Reader::rate() {
 
 namespace {
 
+void check_version(Reader& reader, std::uint8_t version) {
+    if (!reader.ok())
+        return;
+    if (version < kVersionMin || version > kVersion) {
+        reader.fail("version " + std::to_string(version) + " is not one of " +
+                    std::to_string(kVersionMin) + ".." + std::to_string(kVersion));
+        return;
+    }
+    reader.set_version(version);
+}
+
 template <typename T>
 std::string encode_value(const T& value) {
     std::string out;
@@ -229,8 +240,7 @@ template <typename T>
 Result<T> decode_value(std::string_view bytes, std::string_view what) {
     Reader reader(bytes);
     const std::uint8_t version = reader.u8();
-    if (reader.ok() && version != kVersion)
-        reader.fail("version " + std::to_string(version) + " is not " + std::to_string(kVersion));
+    check_version(reader, version);
     T value = reader.get<T>();
     if (reader.ok() && !reader.at_end())
         reader.fail(std::to_string(bytes.size() - reader.position()) + " trailing bytes");
@@ -268,8 +278,7 @@ std::string encode_batch(ledger::Timestamp now, std::span<const Command> command
 Result<DecodedBatch> decode_batch(std::string_view bytes) {
     Reader reader(bytes);
     const std::uint8_t version = reader.u8();
-    if (reader.ok() && version != kVersion)
-        reader.fail("version " + std::to_string(version) + " is not " + std::to_string(kVersion));
+    check_version(reader, version);
     DecodedBatch batch;
     batch.now = reader.get<ledger::Timestamp>();
     batch.commands = reader.get<std::vector<Command>>();

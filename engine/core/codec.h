@@ -4,6 +4,18 @@
 // follows the structs' declaration order (fields.h, generated), new alternatives are
 // appended to the variants, and kVersion changes when an existing layout changes.
 //
+// Versions. Encoding always writes kVersion; decoding reads every version from
+// kVersionMin to kVersion, so rows written before an upgrade (unsent outbox rows, the
+// command log that recover() replays) stay readable. A struct whose layout changed keeps
+// its older field list in FieldsV<n> below (hand-written, never regenerated); new fields
+// are appended, so an older list is a prefix of the current one (static_assert'ed), and
+// the decoder reads the older fields and leaves the newer ones at their defaults.
+//   1: the first layout.
+//   2: OrderRejected, OrderCancelled and QuoteRejected gained `pair`, OrderRejected and
+//      OrderCancelled `side`, OrderReplaced `side` (event_types.h), so the gateway builds
+//      Symbol and Side from the event, not from its memory of the request, which a
+//      restart loses. Commands and command batches are the same in 1 and 2.
+//
 // Layout: one version byte, the variant's alternative index (LEB128), then each field:
 // unsigned integers and enums as LEB128, signed ones and amounts as zig-zag LEB128
 // (128-bit for amounts and rate mantissas), bools as one byte, strings and vectors as a
@@ -38,7 +50,8 @@
 
 namespace fxsettle::engine::codec {
 
-inline constexpr std::uint8_t kVersion = 1;
+inline constexpr std::uint8_t kVersion = 2;
+inline constexpr std::uint8_t kVersionMin = 1;  // the oldest version decoding reads
 // A string or vector longer than this is refused when decoding (corrupt length).
 inline constexpr std::uint64_t kCountMax = std::uint64_t{1} << 28;
 
@@ -78,6 +91,40 @@ struct IsVariant<std::variant<T...>> : std::true_type {};
 template <typename T>
 concept HasFields = requires {
     Fields<T>::list;
+};
+
+// The version-1 field lists of the structs whose layout changed in version 2 (see the
+// top of this file). Frozen: they describe rows already on disk.
+template <typename T>
+struct FieldsV1;
+template <>
+struct FieldsV1<OrderRejected> {
+    static constexpr auto list = std::make_tuple(
+        &OrderRejected::psp, &OrderRejected::client_id, &OrderRejected::orig_client_id,
+        &OrderRejected::request, &OrderRejected::reason, &OrderRejected::text);
+};
+template <>
+struct FieldsV1<OrderCancelled> {
+    static constexpr auto list = std::make_tuple(
+        &OrderCancelled::psp, &OrderCancelled::client_id, &OrderCancelled::orig_client_id,
+        &OrderCancelled::order_id, &OrderCancelled::reason, &OrderCancelled::cancelled,
+        &OrderCancelled::cum_quantity, &OrderCancelled::released);
+};
+template <>
+struct FieldsV1<OrderReplaced> {
+    static constexpr auto list = std::make_tuple(
+        &OrderReplaced::psp, &OrderReplaced::client_id, &OrderReplaced::orig_client_id,
+        &OrderReplaced::order_id, &OrderReplaced::price, &OrderReplaced::quantity,
+        &OrderReplaced::leaves, &OrderReplaced::priority_kept, &OrderReplaced::held);
+};
+template <>
+struct FieldsV1<QuoteRejected> {
+    static constexpr auto list = std::make_tuple(&QuoteRejected::psp, &QuoteRejected::client_id,
+                                                 &QuoteRejected::reason, &QuoteRejected::text);
+};
+template <typename T>
+concept HasFieldsV1 = requires {
+    FieldsV1<T>::list;
 };
 
 // Appends the encoding of values to a string.
@@ -165,10 +212,13 @@ class Writer {
 };
 
 // Reads values back. The first problem is kept (and later reads return placeholders);
-// check status() once at the end.
+// check status() once at the end. Structs are read in the layout of `version` (kVersion
+// unless set_version() names an older one).
 class Reader {
   public:
     explicit Reader(std::string_view bytes) : bytes_(bytes) {}
+
+    void set_version(std::uint8_t version) noexcept { version_ = version; }
 
     bool ok() const noexcept { return error_.empty(); }
     bool at_end() const noexcept { return pos_ == bytes_.size(); }
@@ -275,6 +325,11 @@ class Reader {
             return get_alternative<T>(std::make_index_sequence<std::variant_size_v<T>>{});
         } else {
             static_assert(HasFields<T>, "no decoding for this type");
+            if constexpr (HasFieldsV1<T>) {
+                if (version_ == 1)
+                    return get_v1<T>(
+                        std::make_index_sequence<std::tuple_size_v<decltype(Fields<T>::list)>>{});
+            }
             // Braced initialisation evaluates left to right: fields in declaration order.
             return std::apply(
                 [&](auto... member) {
@@ -285,6 +340,29 @@ class Reader {
     }
 
   private:
+    // Decodes T in its version-1 layout: the fields FieldsV1<T> lists, which are the first
+    // of Fields<T>'s (the newer fields were appended), then the newer fields' defaults.
+    template <typename T, std::size_t I>
+    using FieldType =
+        std::remove_cvref_t<decltype(std::declval<T&>().*std::get<I>(Fields<T>::list))>;
+    template <typename T, std::size_t... I>
+    static constexpr bool v1_is_prefix(std::index_sequence<I...>) {
+        return ((std::get<I>(FieldsV1<T>::list) == std::get<I>(Fields<T>::list)) && ...);
+    }
+    template <typename T, std::size_t... I>
+    T get_v1(std::index_sequence<I...>) {
+        constexpr std::size_t kOld = std::tuple_size_v<decltype(FieldsV1<T>::list)>;
+        static_assert(v1_is_prefix<T>(std::make_index_sequence<kOld>{}),
+                      "a version-1 layout must be a prefix of the current one");
+        // Braced initialisation evaluates left to right: fields in declaration order.
+        return T{[&]() -> FieldType<T, I> {
+            if constexpr (I < kOld)
+                return get<FieldType<T, I>>();
+            else
+                return FieldType<T, I>{};
+        }()...};
+    }
+
     // Decodes the alternative index_ names (a fold over the alternatives: no table of
     // member pointers, no default-constructed variant).
     template <typename T, std::size_t... I>
@@ -309,14 +387,15 @@ class Reader {
     std::string_view bytes_;
     std::size_t pos_ = 0;
     std::size_t index_ = 0;
+    std::uint8_t version_ = kVersion;
     std::string error_;
 };
 
-// Encodes with the version byte first.
+// Encodes with the version byte (kVersion) first.
 std::string encode(const Command& command);
 std::string encode(const Event& event);
-// Decodes one value; kCorruption naming the problem (version, truncation, bad field,
-// trailing bytes).
+// Decodes one value of any version kVersionMin..kVersion; kCorruption naming the problem
+// (version, truncation, bad field, trailing bytes).
 Result<Command> decode_command(std::string_view bytes);
 Result<Event> decode_event(std::string_view bytes);
 

@@ -785,8 +785,8 @@ struct Engine::Impl {
                     OrderRec& o = orders.at(ev.order.value);
                     emit(OrderReplaced{o.psp, o.client_id, std::string{}, o.id,
                                        rate_of(p, ev.price.ticks), o.quantity, o.leaves,
-                                       ev.priority_kept,
-                                       Money{replaced_hold, cur(o.hold_currency)}});
+                                       ev.priority_kept, Money{replaced_hold, cur(o.hold_currency)},
+                                       o.side});
                     break;
                 }
                 case book::EventKind::kCancelled: {
@@ -802,7 +802,8 @@ struct Engine::Impl {
                     const bool requested = ev.cancel_reason == book::CancelReason::kRequested;
                     emit(OrderCancelled{o.psp, requested ? request_client_id : o.client_id,
                                         o.client_id, o.id, ev.cancel_reason, cancelled, o.cum,
-                                        Money{released, cur(o.hold_currency)}});
+                                        Money{released, cur(o.hold_currency)}, pairs[p].pair,
+                                        o.side});
                     break;
                 }
             }
@@ -812,9 +813,19 @@ struct Engine::Impl {
     }
 
     // ---- commands -------------------------------------------------------------------
+    // `pair` and `side`: a new order's own; for a cancel, replace or status request those
+    // of the order `orig` names when it is known (event_types.h OrderRejected).
     void reject_order(const std::string& client_id, const std::string& orig, PspIndex psp,
-                      RequestKind kind, Reject r) {
-        emit(OrderRejected{psp, client_id, orig, kind, r.reason, std::move(r.text)});
+                      RequestKind kind, Reject r,
+                      std::optional<money::CurrencyPair> pair = std::nullopt,
+                      std::optional<book::Side> side = std::nullopt) {
+        if (kind != RequestKind::kNewOrder) {
+            if (const OrderRec* o = find_order(psp, orig)) {
+                pair = pairs[o->pair].pair;
+                side = o->side;
+            }
+        }
+        emit(OrderRejected{psp, client_id, orig, kind, r.reason, std::move(r.text), pair, side});
     }
 
     Check validate_psp(PspIndex psp) const {
@@ -844,7 +855,8 @@ struct Engine::Impl {
 
     void on_new_order(const NewOrder& cmd, const Command& command) {
         auto reject = [&](Reject r) {
-            reject_order(cmd.client_id, {}, cmd.psp, RequestKind::kNewOrder, std::move(r));
+            reject_order(cmd.client_id, {}, cmd.psp, RequestKind::kNewOrder, std::move(r), cmd.pair,
+                         cmd.side);
         };
         if (auto r = check_client_id(cmd.client_id))
             return reject(*r);
@@ -1091,7 +1103,15 @@ struct Engine::Impl {
 
     void on_quote(const QuoteRequest& cmd, const Command& command) {
         auto reject = [&](Reject r) {
-            emit(QuoteRejected{cmd.psp, cmd.client_id, r.reason, std::move(r.text)});
+            // The Symbol of the reject: the configured pair of the two currencies, if any.
+            std::optional<money::CurrencyPair> pair;
+            const auto sell = chart.currency_index(cmd.sell);
+            const auto buy = chart.currency_index(cmd.buy);
+            if (sell && buy && *sell != *buy) {
+                if (const auto p = find_pair_either(*sell, *buy))
+                    pair = pairs[*p].pair;
+            }
+            emit(QuoteRejected{cmd.psp, cmd.client_id, r.reason, std::move(r.text), pair});
         };
         if (auto r = check_client_id(cmd.client_id))
             return reject(*r);

@@ -115,6 +115,13 @@ struct OrderAccepted {
     friend bool operator==(const OrderAccepted&, const OrderAccepted&) = default;
 };
 
+// The pair and side let the gateway answer with an ExecutionReport (Symbol and Side are
+// required there) without having seen the request, e.g. after a restart:
+//  - a new order: the request's own pair and side, also when the pair is not traded;
+//  - a cancel, replace or status request: the order's, when the engine knows the order
+//    (else nullopt: the request itself names only the order's ClOrdID);
+//  - nullopt as well in an event decoded from a version-1 outbox row (codec.h), written
+//    before these fields existed.
 struct OrderRejected {
     PspIndex psp = 0;
     std::string client_id;
@@ -122,6 +129,8 @@ struct OrderRejected {
     RequestKind request = RequestKind::kNewOrder;
     Reason reason = Reason::kNone;
     std::string text;
+    std::optional<money::CurrencyPair> pair;
+    std::optional<book::Side> side;
     friend bool operator==(const OrderRejected&, const OrderRejected&) = default;
 };
 
@@ -152,6 +161,10 @@ struct OrderCancelled {
     money::Amount cancelled;  // the quantity that left the book
     money::Amount cum_quantity;
     money::Money released;  // funds moved held -> available
+    // The order's pair and side (Symbol and Side of the ExecutionReport). The engine always
+    // sets them; nullopt only in an event decoded from a version-1 outbox row (codec.h).
+    std::optional<money::CurrencyPair> pair;
+    std::optional<book::Side> side;
     friend bool operator==(const OrderCancelled&, const OrderCancelled&) = default;
 };
 
@@ -165,6 +178,9 @@ struct OrderReplaced {
     money::Amount leaves;
     bool priority_kept = false;
     money::Money held;  // the order's hold after the replace
+    // The order's side (its pair is the price's). The engine always sets it; nullopt only
+    // in an event decoded from a version-1 outbox row (codec.h).
+    std::optional<book::Side> side;
     friend bool operator==(const OrderReplaced&, const OrderReplaced&) = default;
 };
 
@@ -204,6 +220,11 @@ struct QuoteRejected {
     std::string client_id;
     Reason reason = Reason::kNone;
     std::string text;
+    // The configured pair that converts the request's currencies (the Symbol of the
+    // QuoteRequestReject), in its configured direction. nullopt when the request names a
+    // currency that is not traded or two currencies no pair converts, and in an event
+    // decoded from a version-1 outbox row (codec.h).
+    std::optional<money::CurrencyPair> pair;
     friend bool operator==(const QuoteRejected&, const QuoteRejected&) = default;
 };
 

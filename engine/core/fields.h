@@ -123,7 +123,8 @@ template <>
 struct Fields<OrderRejected> {
     static constexpr auto list = std::make_tuple(
         &OrderRejected::psp, &OrderRejected::client_id, &OrderRejected::orig_client_id,
-        &OrderRejected::request, &OrderRejected::reason, &OrderRejected::text);
+        &OrderRejected::request, &OrderRejected::reason, &OrderRejected::text, &OrderRejected::pair,
+        &OrderRejected::side);
 };
 template <>
 struct Fields<OrderFilled> {
@@ -138,14 +139,16 @@ struct Fields<OrderCancelled> {
     static constexpr auto list = std::make_tuple(
         &OrderCancelled::psp, &OrderCancelled::client_id, &OrderCancelled::orig_client_id,
         &OrderCancelled::order_id, &OrderCancelled::reason, &OrderCancelled::cancelled,
-        &OrderCancelled::cum_quantity, &OrderCancelled::released);
+        &OrderCancelled::cum_quantity, &OrderCancelled::released, &OrderCancelled::pair,
+        &OrderCancelled::side);
 };
 template <>
 struct Fields<OrderReplaced> {
-    static constexpr auto list = std::make_tuple(
-        &OrderReplaced::psp, &OrderReplaced::client_id, &OrderReplaced::orig_client_id,
-        &OrderReplaced::order_id, &OrderReplaced::price, &OrderReplaced::quantity,
-        &OrderReplaced::leaves, &OrderReplaced::priority_kept, &OrderReplaced::held);
+    static constexpr auto list =
+        std::make_tuple(&OrderReplaced::psp, &OrderReplaced::client_id,
+                        &OrderReplaced::orig_client_id, &OrderReplaced::order_id,
+                        &OrderReplaced::price, &OrderReplaced::quantity, &OrderReplaced::leaves,
+                        &OrderReplaced::priority_kept, &OrderReplaced::held, &OrderReplaced::side);
 };
 template <>
 struct Fields<OrderStatusReport> {
@@ -164,8 +167,9 @@ struct Fields<QuoteIssued> {
 };
 template <>
 struct Fields<QuoteRejected> {
-    static constexpr auto list = std::make_tuple(&QuoteRejected::psp, &QuoteRejected::client_id,
-                                                 &QuoteRejected::reason, &QuoteRejected::text);
+    static constexpr auto list =
+        std::make_tuple(&QuoteRejected::psp, &QuoteRejected::client_id, &QuoteRejected::reason,
+                        &QuoteRejected::text, &QuoteRejected::pair);
 };
 template <>
 struct Fields<PayoutAccepted> {

@@ -4,6 +4,10 @@ declaration order, for the codec (codec.h) and the state hash. Run it after chan
 struct in commands.h, event_types.h or settlement.h:
 
     python3 engine/core/gen_fields.py && clang-format -i engine/core/fields.h
+
+fields.h is an on-disk format (codec.h): append new members at the end of a struct, and
+when an existing struct's layout changes, bump codec::kVersion and keep its previous
+member list in codec.h (FieldsV<n>) so that rows already written still decode.
 """
 import pathlib
 import re

@@ -137,9 +137,12 @@ struct Figures {
     std::uint64_t requests = 0, answers = 0;
     std::uint64_t payouts_accepted = 0, payouts_settled = 0, payouts_failed = 0;
     std::uint64_t obligations = 0;
-    // Order ends (expiry, cancel) of orders accepted before a restart that reached the PSP
-    // as a BusinessMessageReject instead of an ExecutionReport (a known defect).
+    // Order ends (expiry, cancel) that reached the PSP as a BusinessMessageReject instead
+    // of an ExecutionReport 4/C (the converter's fallback before the engine's events
+    // carried Symbol and Side; must stay 0).
     std::uint64_t order_ends_as_reject = 0;
+    // ExecutionReports 4/C of orders last reported in an earlier daemon run.
+    std::uint64_t order_ends_after_restart = 0;
     std::uint64_t session_rejects = 0;  // the gateway refused a message of ours (35=3)
     std::vector<std::string> problems;  // one line per lost / duplicated case
 };

@@ -491,7 +491,8 @@ TEST_F(FxsettledCrashTest, SigkillAtRandomMomentsLosesNoAcknowledgementAndDouble
         "crash figures: kills %llu (after a cut-off %llu, with payouts open %llu), "
         "acknowledged operations checked %llu (resent acks %llu, payout holds %llu, order "
         "statuses %llu), unanswered retried %llu, lost %llu, duplicated %llu, flagged repeats "
-        "%llu, answers to repeated requests %llu, verifies %llu, order ends sent as reject %llu; "
+        "%llu, answers to repeated requests %llu, verifies %llu, order ends after a restart %llu "
+        "(sent as reject %llu); "
         "requests %llu, payouts accepted %llu settled %llu failed %llu, "
         "obligations %llu; seed %llu, %lld s\n",
         static_cast<unsigned long long>(figures_.kills),
@@ -508,6 +509,7 @@ TEST_F(FxsettledCrashTest, SigkillAtRandomMomentsLosesNoAcknowledgementAndDouble
         static_cast<unsigned long long>(figures_.flagged_repeats),
         static_cast<unsigned long long>(figures_.repeat_answers),
         static_cast<unsigned long long>(verifies_),
+        static_cast<unsigned long long>(figures_.order_ends_after_restart),
         static_cast<unsigned long long>(figures_.order_ends_as_reject),
         static_cast<unsigned long long>(figures_.requests),
         static_cast<unsigned long long>(figures_.payouts_accepted),
@@ -521,6 +523,8 @@ TEST_F(FxsettledCrashTest, SigkillAtRandomMomentsLosesNoAcknowledgementAndDouble
     EXPECT_EQ(figures_.lost, 0u) << "acknowledged operations lost";
     EXPECT_EQ(figures_.duplicated, 0u) << "operations or messages duplicated";
     EXPECT_EQ(figures_.session_rejects, 0u) << "messages the gateway refused";
+    EXPECT_EQ(figures_.order_ends_as_reject, 0u)
+        << "order ends sent as BusinessMessageReject instead of ExecutionReport 4/C";
     EXPECT_GT(figures_.payouts_accepted, 0u);
     EXPECT_GT(figures_.acks_checked, 0u);
 }

@@ -865,7 +865,8 @@ TEST_F(ConvertTest, OrderLifecycleEventsBecomeValidExecutionReportsWithDetermini
                               Amount::from_minor(200000),
                               Amount::from_minor(160000),
                               false,
-                              {Amount::from_minor(1139200), ccy("CNY")}};
+                              {Amount::from_minor(1139200), ccy("CNY")},
+                              engine::book::Side::kBuy};
     out = conv().to_wire(rep, kNow);
     ASSERT_EQ(out.messages.size(), 1u) << out.note;
     expect_valid(out.messages[0]);
@@ -880,7 +881,9 @@ TEST_F(ConvertTest, OrderLifecycleEventsBecomeValidExecutionReportsWithDetermini
                                engine::book::CancelReason::kRequested,
                                Amount::from_minor(160000),
                                Amount::from_minor(40000),
-                               {Amount::from_minor(1139200), ccy("CNY")}};
+                               {Amount::from_minor(1139200), ccy("CNY")},
+                               usdcny(),
+                               engine::book::Side::kBuy};
     out = conv().to_wire(cxl, kNow);
     ASSERT_EQ(out.messages.size(), 1u) << out.note;
     expect_valid(out.messages[0]);
@@ -913,7 +916,9 @@ TEST_F(ConvertTest, OrderRejectionsBecomeRejectedReportsOrCancelRejects) {
                               "",
                               engine::RequestKind::kNewOrder,
                               Reason::kInsufficientFunds,
-                              "available 10.00 USD < 7123.40"};
+                              "available 10.00 USD < 7123.40",
+                              usdcny(),
+                              engine::book::Side::kBuy};
     Outbound out = conv().to_wire(rej, kNow);
     ASSERT_EQ(out.messages.size(), 1u);
     expect_valid(out.messages[0]);
@@ -927,7 +932,9 @@ TEST_F(ConvertTest, OrderRejectionsBecomeRejectedReportsOrCancelRejects) {
                               "ORD-404",
                               engine::RequestKind::kCancel,
                               Reason::kUnknownOrder,
-                              "no order 'ORD-404'"};
+                              "no order 'ORD-404'",
+                              std::nullopt,
+                              std::nullopt};
     out = conv().to_wire(cxl, kNow);
     expect_valid(out.messages[0]);
     EXPECT_EQ(out.messages[0].msg_type, "9");
@@ -935,13 +942,16 @@ TEST_F(ConvertTest, OrderRejectionsBecomeRejectedReportsOrCancelRejects) {
     EXPECT_EQ(field(out.messages[0], 37), "NONE");
     EXPECT_EQ(field(out.messages[0], 39), "8");
 
-    // A rejection whose request this converter never saw (after a restart): a j.
+    // A rejection without pair and side (decoded from a version-1 outbox row) whose
+    // request this converter never saw (after a restart): a j.
     engine::OrderRejected unknown{kAlpha,
                                   "ORD-OLD",
                                   "",
                                   engine::RequestKind::kNewOrder,
                                   Reason::kQuantityInvalid,
-                                  "quantity 1.00 USD below 100.00"};
+                                  "quantity 1.00 USD below 100.00",
+                                  std::nullopt,
+                                  std::nullopt};
     out = conv().to_wire(unknown, kNow);
     ASSERT_EQ(out.messages.size(), 1u);
     expect_valid(out.messages[0]);
@@ -949,6 +959,132 @@ TEST_F(ConvertTest, OrderRejectionsBecomeRejectedReportsOrCancelRejects) {
     EXPECT_EQ(field(out.messages[0], 379), "ORD-OLD");
     EXPECT_EQ(field(out.messages[0], 372), "D");
     EXPECT_EQ(field(out.messages[0], 7000), "201");
+    EXPECT_FALSE(out.note.empty());
+}
+
+// After a restart the converter has seen none of the requests: the ends of orders accepted
+// before it, and rejections, are still proper reports, built from the events alone.
+TEST_F(ConvertTest, OrderAndQuoteOutcomesNeedNoMemoryOfTheRequest) {
+    const auto cancelled = [&](engine::book::CancelReason reason, engine::book::Side side) {
+        return engine::OrderCancelled{kAlpha,
+                                      "ORD-1",
+                                      "ORD-1",
+                                      11,
+                                      reason,
+                                      Amount::from_minor(60000),
+                                      Amount::from_minor(40000),
+                                      {Amount::from_minor(60000), ccy("USD")},
+                                      usdcny(),
+                                      side};
+    };
+    for (const auto& [reason, side, status, side_text] : std::vector<
+             std::tuple<engine::book::CancelReason, engine::book::Side, std::string, std::string>>{
+             {engine::book::CancelReason::kExpired, engine::book::Side::kSell, "C", "2"},
+             {engine::book::CancelReason::kRequested, engine::book::Side::kBuy, "4", "1"}}) {
+        Outbound out = conv().to_wire(cancelled(reason, side), kNow);
+        EXPECT_EQ(out.to, (Destination{Peer::kPsp, kAlpha}));
+        ASSERT_EQ(out.messages.size(), 1u);
+        expect_valid(out.messages[0]);
+        EXPECT_EQ(out.messages[0].msg_type, "8") << "the end of order ORD-1 went out as a "
+                                                 << out.messages[0].msg_type << ": " << out.note;
+        EXPECT_EQ(field(out.messages[0], 150), status);
+        EXPECT_EQ(field(out.messages[0], 39), status);
+        EXPECT_EQ(field(out.messages[0], 55), "USD/CNY");
+        EXPECT_EQ(field(out.messages[0], 54), side_text);
+        EXPECT_EQ(field(out.messages[0], 14), "400.00");
+        EXPECT_EQ(field(out.messages[0], 37), "11");
+        EXPECT_EQ(field(out.messages[0], 17), "C11");
+        EXPECT_TRUE(out.note.empty()) << out.note;
+    }
+
+    engine::OrderReplaced rep{kAlpha,
+                              "RPL-1",
+                              "ORD-1",
+                              11,
+                              rate("7.1200"),
+                              Amount::from_minor(200000),
+                              Amount::from_minor(160000),
+                              true,
+                              {Amount::from_minor(160000), ccy("USD")},
+                              engine::book::Side::kSell};
+    Outbound out = conv().to_wire(rep, kNow);
+    ASSERT_EQ(out.messages.size(), 1u);
+    expect_valid(out.messages[0]);
+    EXPECT_EQ(out.messages[0].msg_type, "8");
+    EXPECT_EQ(field(out.messages[0], 150), "5");
+    EXPECT_EQ(field(out.messages[0], 55), "USD/CNY");
+    EXPECT_EQ(field(out.messages[0], 54), "2");
+
+    engine::OrderRejected rej{kAlpha,
+                              "ORD-2",
+                              "",
+                              engine::RequestKind::kNewOrder,
+                              Reason::kInsufficientFunds,
+                              "available 10.00 USD < 1000.00",
+                              usdcny(),
+                              engine::book::Side::kSell};
+    out = conv().to_wire(rej, kNow);
+    ASSERT_EQ(out.messages.size(), 1u);
+    expect_valid(out.messages[0]);
+    EXPECT_EQ(out.messages[0].msg_type, "8");
+    EXPECT_EQ(field(out.messages[0], 150), "8");
+    EXPECT_EQ(field(out.messages[0], 55), "USD/CNY");
+    EXPECT_EQ(field(out.messages[0], 54), "2");
+
+    engine::QuoteRejected quote{kAlpha, "RFQ-2", Reason::kNoRate, "no fresh venue rate", usdcny()};
+    out = conv().to_wire(quote, kNow);
+    ASSERT_EQ(out.messages.size(), 1u);
+    expect_valid(out.messages[0]);
+    EXPECT_EQ(out.messages[0].msg_type, "AG");
+    ASSERT_EQ(out.messages[0].groups.size(), 1u);
+    ASSERT_EQ(out.messages[0].groups[0].entries.size(), 1u);
+    EXPECT_EQ(out.messages[0].groups[0].entries[0][0].value, "USD/CNY");
+
+    // What the event cannot say: a status request for an order the engine does not know
+    // names no pair or side (only the H had them); unseen, it is answered with a j.
+    engine::OrderRejected status{kAlpha,
+                                 "STAT-9",
+                                 "ORD-404",
+                                 engine::RequestKind::kOrderStatus,
+                                 Reason::kUnknownOrder,
+                                 "no order 'ORD-404'",
+                                 std::nullopt,
+                                 std::nullopt};
+    out = conv().to_wire(status, kNow);
+    ASSERT_EQ(out.messages.size(), 1u);
+    EXPECT_EQ(out.messages[0].msg_type, "j");
+    EXPECT_EQ(field(out.messages[0], 372), "H");
+}
+
+// An event decoded from a version-1 outbox row has no pair or side: the memory of the
+// request still gives the report while the converter has it.
+TEST_F(ConvertTest, OldLayoutEventsWithoutPairOrSideUseTheMemoryOfTheRequest) {
+    ASSERT_EQ(conv().from_psp(kAlpha, new_order(), kNow).commands.size(), 1u);
+    engine::OrderCancelled cxl{kAlpha,
+                               "ORD-1",
+                               "ORD-1",
+                               11,
+                               engine::book::CancelReason::kExpired,
+                               Amount::from_minor(100000),
+                               Amount{},
+                               {Amount::from_minor(712340), ccy("CNY")},
+                               std::nullopt,
+                               std::nullopt};
+    Outbound out = conv().to_wire(cxl, kNow);
+    ASSERT_EQ(out.messages.size(), 1u);
+    expect_valid(out.messages[0]);
+    EXPECT_EQ(out.messages[0].msg_type, "8");
+    EXPECT_EQ(field(out.messages[0], 150), "C");
+    EXPECT_EQ(field(out.messages[0], 55), "USD/CNY");
+    EXPECT_EQ(field(out.messages[0], 54), "1");
+    EXPECT_EQ(field(out.messages[0], 14), "0.00");
+
+    // Another converter (a restarted daemon) has no memory: the old fallback, a j.
+    auto fresh = Converter::create(config_);
+    ASSERT_TRUE(fresh) << fresh.error().to_string();
+    out = fresh->to_wire(cxl, kNow);
+    ASSERT_EQ(out.messages.size(), 1u);
+    EXPECT_EQ(out.messages[0].msg_type, "j");
     EXPECT_FALSE(out.note.empty());
 }
 
@@ -971,7 +1107,8 @@ TEST_F(ConvertTest, QuoteEventsBecomeQuoteOrQuoteRequestReject) {
     EXPECT_EQ(field(out.messages[0], 7400), "35706.00");
     EXPECT_EQ(field(out.messages[0], 62), "20250310-09:30:20.123");
 
-    engine::QuoteRejected r{kAlpha, "RFQ-1", Reason::kNoRate, "no fresh venue rate for USD/CNY"};
+    engine::QuoteRejected r{kAlpha, "RFQ-1", Reason::kNoRate, "no fresh venue rate for USD/CNY",
+                            usdcny()};
     out = conv().to_wire(r, kNow);
     expect_valid(out.messages[0]);
     EXPECT_EQ(out.messages[0].msg_type, "AG");

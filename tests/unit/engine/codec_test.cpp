@@ -62,8 +62,8 @@ TEST_F(CodecTest, EveryCommandRoundTrips) {
 TEST_F(CodecTest, EventsRoundTrip) {
     // run() checks the outbox encoding of every event it sees; these add a few by hand.
     std::vector<Event> events{
-        OrderRejected{kAlpha, "o", "orig", RequestKind::kReplace, Reason::kUnknownOrder,
-                      "no order"},
+        OrderRejected{kAlpha, "o", "orig", RequestKind::kReplace, Reason::kUnknownOrder, "no order",
+                      std::nullopt, std::nullopt},
         PositionReport{
             kAlpha,
             "p",
@@ -96,8 +96,8 @@ TEST_F(CodecTest, EventsRoundTrip) {
 }
 
 TEST_F(CodecTest, BadBytesAreRefusedWithTheReason) {
-    const Event event =
-        OrderRejected{kAlpha, "o", "", RequestKind::kNewOrder, Reason::kPriceInvalid, "x"};
+    const Event event = OrderRejected{
+        kAlpha, "o", "", RequestKind::kNewOrder, Reason::kPriceInvalid, "x", std::nullopt, {}};
     const std::string bytes = Engine::encode_event(event);
     auto expect_error = [](const std::string& input, std::string_view what) {
         auto decoded = Engine::decode_event(input);
@@ -107,12 +107,15 @@ TEST_F(CodecTest, BadBytesAreRefusedWithTheReason) {
             << decoded.error().message();
     };
     expect_error("", "truncated");
-    expect_error(bytes.substr(0, bytes.size() - 1), "exceeds the bytes left");
+    expect_error(bytes.substr(0, bytes.find('x')), "exceeds the bytes left");  // the text
+    expect_error(bytes.substr(0, bytes.size() - 1), "truncated");  // the side's presence
     expect_error(bytes.substr(0, 3), "truncated");
     expect_error(bytes + "x", "trailing");
     std::string version = bytes;
-    version[0] = 9;
-    expect_error(version, "version");
+    for (const char v : {0, 3, 9}) {
+        version[0] = v;
+        expect_error(version, "version");
+    }
     std::string alternative = bytes;
     alternative[1] = 0x7F;
     expect_error(alternative, "alternative");
@@ -125,6 +128,157 @@ TEST_F(CodecTest, BadBytesAreRefusedWithTheReason) {
     auto command = codec::decode_command(std::string("\x01\x01", 2));
     ASSERT_FALSE(command.has_value());
     EXPECT_EQ(command.error().code(), StatusCode::kCorruption);
+}
+
+// Version 2 added the pair and side that the gateway's reports need (codec.h).
+TEST_F(CodecTest, PairAndSideOfOrderAndQuoteOutcomesRoundTrip) {
+    const auto usdcny = pair("USD", "CNY");
+    std::vector<Event> events{
+        OrderRejected{kAlpha, "o", "", RequestKind::kNewOrder, Reason::kInsufficientFunds, "funds",
+                      usdcny, book::Side::kSell},
+        OrderRejected{kAlpha, "s", "o", RequestKind::kOrderStatus, Reason::kUnknownOrder, "none",
+                      std::nullopt, std::nullopt},
+        OrderCancelled{kAlpha, "o", "o", 11, book::CancelReason::kExpired, amt("3.00", "USD"),
+                       amt("1.00", "USD"), mon("3.00", "USD"), usdcny, book::Side::kBuy},
+        OrderCancelled{kAlpha, "o", "o", 11, book::CancelReason::kRequested, amt("3.00", "USD"),
+                       amt("1.00", "USD"), mon("3.00", "USD"), std::nullopt, std::nullopt},
+        OrderReplaced{kAlpha, "r", "o", 11, rate("USD", "CNY", "7.12"), amt("5.00", "USD"),
+                      amt("4.00", "USD"), true, mon("4.00", "USD"), book::Side::kSell},
+        QuoteRejected{kAlpha, "q", Reason::kNoRate, "no rate", usdcny},
+        QuoteRejected{kAlpha, "q", Reason::kUnknownPair, "no pair", std::nullopt}};
+    for (const auto& event : events) {
+        const std::string bytes = Engine::encode_event(event);
+        EXPECT_EQ(bytes[0], static_cast<char>(codec::kVersion));
+        auto decoded = Engine::decode_event(bytes);
+        ASSERT_TRUE(decoded.has_value()) << decoded.error().to_string();
+        EXPECT_TRUE(*decoded == event) << "event " << event.index() << " changed in a round trip";
+    }
+}
+
+// Outbox rows written by a daemon before the upgrade (version 1, without pair and side)
+// still decode. The rows are built field by field here, as version 1 laid them out, not
+// by the encoder.
+TEST_F(CodecTest, VersionOneRowsOfOrderAndQuoteOutcomesDecodeWithoutPairOrSide) {
+    using namespace std::string_literals;
+    const auto put_currency = [](codec::Writer& w, const money::Currency& c) {
+        for (const char letter : c.code)
+            w.u8(static_cast<std::uint8_t>(letter));
+        w.uvarint(c.numeric);
+        w.u8(c.exponent);
+    };
+    const auto put_money = [&](codec::Writer& w, const money::Money& m) {
+        w.int128(m.amount.minor());
+        put_currency(w, m.currency);
+    };
+    const auto expect_decodes_to = [](const std::string& row, const Event& expected) {
+        auto decoded = Engine::decode_event(row);
+        ASSERT_TRUE(decoded.has_value()) << decoded.error().to_string();
+        EXPECT_TRUE(*decoded == expected)
+            << "the version-1 row of event " << expected.index() << " decoded to another event";
+        // Written again, it is a version-2 row.
+        EXPECT_EQ(Engine::encode_event(*decoded)[0], 2);
+    };
+
+    // OrderRejected (alternative 1): version 1, psp 0, "ORD-1", "", kNewOrder (1),
+    // kInsufficientFunds (300 = 0xAC 0x02), "no funds".
+    expect_decodes_to(
+        "\x01\x01\x00\x05ORD-1\x00\x01\xac\x02\x08no funds"s,
+        OrderRejected{kAlpha, "ORD-1", "", RequestKind::kNewOrder, Reason::kInsufficientFunds,
+                      "no funds", std::nullopt, std::nullopt});
+    // QuoteRejected (alternative 7): psp 0, "RFQ-1", kNoRate (600 = 0xD8 0x04), "no rate".
+    expect_decodes_to("\x01\x07\x00\x05RFQ-1\xd8\x04\x07no rate"s,
+                      QuoteRejected{kAlpha, "RFQ-1", Reason::kNoRate, "no rate", std::nullopt});
+
+    // OrderCancelled (alternative 3): an expiry.
+    const OrderCancelled cancelled{kAlpha,
+                                   "ORD-1",
+                                   "ORD-1",
+                                   11,
+                                   book::CancelReason::kExpired,
+                                   amt("600.00", "USD"),
+                                   amt("400.00", "USD"),
+                                   mon("600.00", "USD"),
+                                   std::nullopt,
+                                   std::nullopt};
+    std::string row;
+    codec::Writer w(row);
+    w.u8(1);
+    w.uvarint(3);
+    w.uvarint(kAlpha);
+    w.bytes("ORD-1");
+    w.bytes("ORD-1");
+    w.uvarint(11);
+    w.uvarint(5);  // kExpired
+    w.int128(60000);
+    w.int128(40000);
+    put_money(w, mon("600.00", "USD"));
+    expect_decodes_to(row, cancelled);
+
+    // OrderReplaced (alternative 4).
+    const money::Rate price = rate("USD", "CNY", "7.1200");
+    const OrderReplaced replaced{kAlpha,
+                                 "RPL-1",
+                                 "ORD-1",
+                                 11,
+                                 price,
+                                 amt("2000.00", "USD"),
+                                 amt("1600.00", "USD"),
+                                 false,
+                                 mon("11392.00", "CNY"),
+                                 std::nullopt};
+    row.clear();
+    w.u8(1);
+    w.uvarint(4);
+    w.uvarint(kAlpha);
+    w.bytes("RPL-1");
+    w.bytes("ORD-1");
+    w.uvarint(11);
+    put_currency(w, ccy("USD"));
+    put_currency(w, ccy("CNY"));
+    w.int128(price.mantissa());
+    w.int128(200000);
+    w.int128(160000);
+    w.u8(0);
+    put_money(w, mon("11392.00", "CNY"));
+    expect_decodes_to(row, replaced);
+
+    // A version-1 row cut short is still refused.
+    EXPECT_FALSE(Engine::decode_event("\x01\x07\x00\x05RFQ-1\xd8\x04\x07no ra"s).has_value());
+}
+
+// Commands did not change in version 2: a command log written by version 1 replays.
+TEST_F(CodecTest, VersionOneCommandBatchesAndUnchangedEventsStillDecode) {
+    const auto commands = every_command();
+    std::string batch = codec::encode_batch(kT0, commands);
+    ASSERT_EQ(batch[0], 2);
+    batch[0] = 1;
+    auto decoded = codec::decode_batch(batch);
+    ASSERT_TRUE(decoded.has_value()) << decoded.error().to_string();
+    EXPECT_TRUE(decoded->commands == commands);
+    std::string command = codec::encode(commands[1]);
+    command[0] = 1;
+    auto one = codec::decode_command(command);
+    ASSERT_TRUE(one.has_value()) << one.error().to_string();
+    EXPECT_TRUE(*one == commands[1]);
+    batch[0] = 3;
+    EXPECT_FALSE(codec::decode_batch(batch).has_value()) << "a version from the future was read";
+
+    const Event accepted = OrderAccepted{kAlpha,
+                                         "ORD-1",
+                                         11,
+                                         pair("USD", "CNY"),
+                                         book::Side::kBuy,
+                                         book::OrderType::kLimit,
+                                         book::TimeInForce::kDay,
+                                         rate("USD", "CNY", "7.1"),
+                                         amt("10.00", "USD"),
+                                         day(2026, 3, 12),
+                                         mon("71.00", "CNY")};
+    std::string row = Engine::encode_event(accepted);
+    row[0] = 1;
+    auto event = Engine::decode_event(row);
+    ASSERT_TRUE(event.has_value()) << event.error().to_string();
+    EXPECT_TRUE(*event == accepted);
 }
 
 }  // namespace

@@ -270,6 +270,78 @@ TEST_F(EngineTest, DayOrdersExpireAtThePairsCutoffAndReleaseTheirHold) {
     EXPECT_EQ(engine_->open_orders(), 1u);
 }
 
+// The gateway builds Symbol and Side of these reports from the events alone (its memory of
+// the requests does not survive a restart), so every emitting path must fill them.
+TEST_F(EngineTest, OrderAndQuoteOutcomesCarryThePairAndSide) {
+    const auto usdcny = pair("USD", "CNY");
+    run({deposit(kAlpha, "d1", "1000.00", "USD"), deposit(kBeta, "d2", "100000.00", "CNY"),
+         venue_rate("USD", "CNY", "7.1000", "7.1010")});
+    run1(limit(kAlpha, "day", Side::kSell, "300.00", "7.2000", TimeInForce::kDay));
+    run1(limit(kAlpha, "gtc", Side::kSell, "300.00", "7.3000", TimeInForce::kGtc));
+
+    auto events = run1(
+        ReplaceOrder{kAlpha, "gtc-2", "gtc", rate("USD", "CNY", "7.3500"), amt("200.00", "USD")});
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(as<OrderReplaced>(events[0]).side, Side::kSell);
+
+    events = run1(CancelOrder{kAlpha, "gtc-c", "gtc-2"});
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(as<OrderCancelled>(events[0]).pair, usdcny);
+    EXPECT_EQ(as<OrderCancelled>(events[0]).side, Side::kSell);
+
+    // A new order's rejection carries the request's own pair and side.
+    events = run1(limit(kAlpha, "big", Side::kSell, "5000.00", "7.2000"));
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(as<OrderRejected>(events[0]).reason, Reason::kInsufficientFunds);
+    EXPECT_EQ(as<OrderRejected>(events[0]).pair, usdcny);
+    EXPECT_EQ(as<OrderRejected>(events[0]).side, Side::kSell);
+    // A cancel of a known order: the order's; of an unknown one and a status request for
+    // an unknown order: none (the request names only a ClOrdID).
+    events = run1(CancelOrder{kAlpha, "gtc-c2", "gtc-2"});
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(as<OrderRejected>(events[0]).reason, Reason::kOrderDone);
+    EXPECT_EQ(as<OrderRejected>(events[0]).pair, usdcny);
+    EXPECT_EQ(as<OrderRejected>(events[0]).side, Side::kSell);
+    for (const Command& command : {Command{CancelOrder{kAlpha, "x-c", "nope"}},
+                                   Command{OrderStatusRequest{kAlpha, "x-s", "nope"}}}) {
+        events = run1(command);
+        ASSERT_EQ(events.size(), 1u);
+        EXPECT_EQ(as<OrderRejected>(events[0]).reason, Reason::kUnknownOrder);
+        EXPECT_EQ(as<OrderRejected>(events[0]).pair, std::nullopt);
+        EXPECT_EQ(as<OrderRejected>(events[0]).side, std::nullopt);
+    }
+
+    // The Day order's expiry at USD's 21:00 cut-off.
+    bool expired = false;
+    for (const auto& event : run({}, kT0 + 11h)) {
+        if (const auto* c = std::get_if<OrderCancelled>(&event)) {
+            EXPECT_EQ(c->reason, CancelReason::kExpired);
+            EXPECT_EQ(c->pair, usdcny);
+            EXPECT_EQ(c->side, Side::kSell);
+            expired = true;
+        }
+    }
+    EXPECT_TRUE(expired);
+
+    // A market buy with nothing left to buy: the engine cancels it unsolicited.
+    events = run1(market(kBeta, "m1", Side::kBuy, "100.00"));
+    ASSERT_EQ(events.size(), 2u);
+    EXPECT_EQ(as<OrderCancelled>(events[1]).reason, CancelReason::kNoLiquidity);
+    EXPECT_EQ(as<OrderCancelled>(events[1]).pair, usdcny);
+    EXPECT_EQ(as<OrderCancelled>(events[1]).side, Side::kBuy);
+
+    // A quote's rejection: the configured pair (USD/CNY for a CNY -> USD request), none when
+    // no pair converts the currencies.
+    events = run1(QuoteRequest{kAlpha, "q1", ccy("CNY"), ccy("USD"), mon("0.00", "USD"), {}});
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(as<QuoteRejected>(events[0]).reason, Reason::kAmountInvalid);
+    EXPECT_EQ(as<QuoteRejected>(events[0]).pair, usdcny);
+    events = run1(QuoteRequest{kAlpha, "q2", ccy("USD"), ccy("USD"), mon("1.00", "USD"), {}});
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(as<QuoteRejected>(events[0]).reason, Reason::kUnknownPair);
+    EXPECT_EQ(as<QuoteRejected>(events[0]).pair, std::nullopt);
+}
+
 // ---- quotes ---------------------------------------------------------------------------
 
 TEST_F(EngineTest, QuoteIsFirmForItsTtlAndLocksAPayout) {
