@@ -492,7 +492,8 @@ void PspSim::on_tick(Clock::time_point now) {
             up.push_back(i);
         }
     }
-    if (up.empty()) {
+    all_logged_on_ = all_logged_on_ || up.size() == options_.psps.size();
+    if (up.empty() || (options_.start_when_all_logged_on && !all_logged_on_)) {
         credit_micro_ = 0;
         return;
     }

@@ -84,6 +84,9 @@ struct PspOptions {
     // After every logon, send each request not answered yet again with PossDupFlag, as a
     // PSP's client library retries what it has no answer for.
     bool retry_unanswered = false;
+    // Send nothing until every PSP session has logged on once (a PSP logging on late
+    // would otherwise miss part of a short run's traffic).
+    bool start_when_all_logged_on = false;
 };
 
 constexpr std::uint32_t kPspRatePerSecondMax = 100'000;
@@ -173,6 +176,7 @@ class PspSim final : public SimRuntime {
     std::map<std::string, std::pair<std::size_t, WireMessage>> unanswered_;
     std::vector<std::uint64_t> since_logon_, disconnect_at_;
     std::uint32_t disconnects_ = 0;
+    bool all_logged_on_ = false;
     std::set<std::string> outcomes_;  // "<U2 status>/<PayoutInstrID>" seen
 };
 
