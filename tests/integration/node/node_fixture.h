@@ -330,6 +330,7 @@ class NodeFixture : public ::testing::Test {
         o.mix.outflow = 0;  // CNY out to suppliers abroad settle on other currencies' days
         o.possdup_permille = possdup_permille;
         o.seed = 5;
+        o.start_when_all_logged_on = true;
         if (psp_tweak_)
             psp_tweak_(o);
         std::string error;
@@ -377,8 +378,19 @@ class NodeFixture : public ::testing::Test {
         clock_.set(t - 1s);
         node_->wake();
         const auto before = node_->counters().venues.rates_submitted;
+        // Rates from every streaming venue stamped at t - 1s: 4 new rates alone may all
+        // come from one venue, and the other's would be stale at the cut-off.
         ASSERT_TRUE(wait_for([&] {
-            return node_->counters().venues.rates_submitted >= before + 4;
+            if (node_->counters().venues.rates_submitted < before + 4)
+                return false;
+            for (std::size_t v = 0; v < venues_.size(); ++v) {
+                if (venues_[v]->faults().silent)
+                    continue;
+                const auto at = node_->last_rate_at(static_cast<engine::VenueIndex>(v));
+                if (!at || *at < t - 1s)
+                    return false;
+            }
+            return true;
         })) << "no fresh rates before the cut-off";
         drain();
         const auto reports = cycle_report_count();
