@@ -335,7 +335,7 @@ void BankSim::on_payment_order(const SessionKey& key, const WireMessage& m) {
         spdlog::info("{}: payment order {} again{}: not booked twice, answering as before", name(),
                      id, m.poss_dup || m.poss_resend ? " (possible resend)" : "");
         for (const WireMessage& a : seen->second) {
-            schedule_send(key, a, options_.confirm_delay);
+            send_answer(key, a);
         }
         return;
     }
@@ -460,9 +460,42 @@ void BankSim::on_payment_order(const SessionKey& key, const WireMessage& m) {
     spdlog::info("{}: payment order {} {} with {} line(s): answer in {} ms", name(), id, ccy_code,
                  n, options_.confirm_delay.count());
     for (const WireMessage& r : replies) {
-        schedule_send(key, r, options_.confirm_delay);
+        send_answer(key, r);
     }
     answers_.emplace(id, std::move(replies));
+}
+
+void BankSim::send_answer(const SessionKey& key, const WireMessage& answer) {
+    if (hold_) {
+        held_.emplace_back(key, answer);
+        return;
+    }
+    auto delay = options_.confirm_delay;
+    if (options_.confirm_jitter.count() > 0) {
+        delay += std::chrono::milliseconds(
+            rng_.below(static_cast<std::uint64_t>(options_.confirm_jitter.count()) + 1));
+    }
+    schedule_send(key, answer, delay);
+}
+
+void BankSim::hold_answers(bool hold) {
+    std::lock_guard lock(state_mu_);
+    hold_ = hold;
+    if (hold) {
+        return;
+    }
+    post([this](Clock::time_point) {
+        auto held = std::move(held_);
+        held_.clear();
+        for (const auto& [key, answer] : held) {
+            send_answer(key, answer);
+        }
+    });
+}
+
+std::size_t BankSim::answers_held() const {
+    std::lock_guard lock(state_mu_);
+    return held_.size();
 }
 
 }  // namespace fxsettle::fxsim

@@ -4,7 +4,8 @@
 //   amounts, the total equal to the sum of the lines), then each line is confirmed or,
 //   for a configured share, rejected with an ISO 20022 reason code (AC04 closed account,
 //   AC01, AG01, ...). The answer is one PaymentConfirmation (U4) with every line's
-//   status (or one U4 per line), sent after `confirm_delay`. An order that fails the
+//   status (or one U4 per line), sent after `confirm_delay` (plus a random jitter), or
+//   held until released (hold_answers). An order that fails the
 //   checks has every line rejected (AM03 currency not served, AM10 control sum, AM01
 //   zero amount).
 // - Idempotent by PaymentOrderID: an order seen before (PossResend, PossDup or not) is
@@ -46,6 +47,9 @@ struct BankOptions {
     std::vector<std::string> reject_codes{"AC04", "AC01", "AG01"};
     std::chrono::milliseconds confirm_delay{200};
     bool confirm_per_line = false;  // one U4 per line instead of one per order
+    // Each U4 is sent after confirm_delay plus a random [0, this] (seeded): with
+    // confirm_per_line the lines' answers arrive out of order.
+    std::chrono::milliseconds confirm_jitter{0};
     std::uint64_t seed = 1;
     // Where stop() (and write_statements()) put the camt.053 files; empty: nowhere.
     std::string statement_dir;
@@ -118,6 +122,11 @@ class BankSim final : public SimRuntime {
     Result<std::vector<std::filesystem::path>> write_statements(
         const std::filesystem::path& dir) const;
     void set_reject_permille(std::uint32_t permille);
+    // While held, payment orders are booked but their answers wait; releasing sends every
+    // answer held (a bank confirming late, after fxsettle's next cut-off).
+    void hold_answers(bool hold);
+    // Answers waiting for hold_answers(false).
+    std::size_t answers_held() const;
 
   private:
     explicit BankSim(BankOptions options);
@@ -129,8 +138,12 @@ class BankSim final : public SimRuntime {
     Rng rng_;
     BankBook book_;
     std::map<std::string, std::vector<WireMessage>> answers_;  // by PaymentOrderID
+    void send_answer(const SessionKey& key, const WireMessage& answer);
+
     std::uint64_t next_ref_ = 0;
     Figures figures_;
+    bool hold_ = false;
+    std::vector<std::pair<SessionKey, WireMessage>> held_;
 };
 
 }  // namespace fxsettle::fxsim

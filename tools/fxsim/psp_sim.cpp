@@ -327,6 +327,8 @@ PspSim::PspSim(PspOptions options)
         flows_.emplace_back(p, options_, std::move(peers));
     }
     last_.resize(flows_.size());
+    since_logon_.resize(flows_.size());
+    disconnect_at_.resize(flows_.size());
 }
 
 PspSim::~PspSim() {
@@ -394,21 +396,59 @@ void PspSim::send_request(std::size_t psp, WireMessage m, bool possdup) {
     } else {
         last_[psp] = m;
     }
-    if (options_.max_in_flight != 0) {
-        const int tag = m.msg_type == "R" ? 131 : m.msg_type == "U1" ? 7100 : 11;
-        if (const std::string* id = m.find(tag)) {
+    const int tag = m.msg_type == "R" ? 131 : m.msg_type == "U1" ? 7100 : 11;
+    if (const std::string* id = m.find(tag)) {
+        if (options_.max_in_flight != 0) {
             in_flight_[*id] = Clock::now();
+        }
+        if (options_.retry_unanswered && !unanswered_.contains(*id)) {
+            unanswered_.emplace(*id, std::make_pair(psp, m));
         }
     }
     schedule_send(key, std::move(m));
+    if (disconnect_at_[psp] != 0 && ++since_logon_[psp] >= disconnect_at_[psp]) {
+        disconnect_at_[psp] = 0;
+        ++disconnects_;
+        counts_.add("fault/disconnect");
+        schedule_logout(key, "simulated PSP fault: disconnect after " +
+                                 std::to_string(since_logon_[psp]) + " requests");
+    }
+}
+
+void PspSim::on_session_up(const SessionKey& key, Clock::time_point /*now*/) {
+    const auto psp = psp_of(key);
+    if (!psp) {
+        return;
+    }
+    since_logon_[*psp] = 0;
+    disconnect_at_[*psp] = 0;
+    if (options_.disconnect_random_max > 0 && disconnects_ < options_.disconnects_max) {
+        disconnect_at_[*psp] = 1 + rng_.below(options_.disconnect_random_max);
+    }
+    if (!options_.retry_unanswered) {
+        return;
+    }
+    std::vector<WireMessage> again;
+    for (const auto& [id, entry] : unanswered_) {
+        if (entry.first == *psp) {
+            again.push_back(entry.second);
+        }
+    }
+    for (WireMessage& m : again) {
+        counts_.add("retry");
+        send_request(*psp, std::move(m), true);
+    }
+}
+
+std::size_t PspSim::unanswered() const {
+    std::lock_guard lock(state_mu_);
+    return unanswered_.size();
 }
 
 void PspSim::answered(const WireMessage& m, int tag) {
-    if (options_.max_in_flight == 0) {
-        return;
-    }
     if (const std::string* id = m.find(tag)) {
         in_flight_.erase(*id);
+        unanswered_.erase(*id);
     }
 }
 
@@ -452,7 +492,8 @@ void PspSim::on_tick(Clock::time_point now) {
             up.push_back(i);
         }
     }
-    if (up.empty()) {
+    all_logged_on_ = all_logged_on_ || up.size() == options_.psps.size();
+    if (up.empty() || (options_.start_when_all_logged_on && !all_logged_on_)) {
         credit_micro_ = 0;
         return;
     }
@@ -494,6 +535,10 @@ void PspSim::on_app_message(const SessionKey& key, WireMessage&& m, Clock::time_
     } else if (m.msg_type == "U2") {
         if (const std::string* st = m.find(7112)) {
             counts_.add("U2/" + *st);
+            const std::string* instr = m.find(7100);
+            if (instr != nullptr && outcomes_.insert(*st + "/" + *instr).second) {
+                counts_.add("U2 once/" + *st);
+            }
         }
     } else if (m.msg_type == "S" && psp) {
         if (auto u1 = flows_[*psp].payout_for_quote(m, sim_now(options_.clock))) {

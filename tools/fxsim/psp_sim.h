@@ -11,7 +11,9 @@
 // ClOrdID / PayoutInstrID / QuoteReqID) to exercise the gateway's idempotency.
 //
 // What comes back is counted per MsgType, ExecutionReports per ExecType and PayoutStatus
-// per status code ("U2/A", "U2/R", "U2/S", "U2/F"). Content is reproducible: each PSP
+// per status code ("U2/A", "U2/R", "U2/S", "U2/F"; "U2 once/A", ... count each
+// PayoutInstrID once per status). Faults: log a session out at random points, and retry
+// unanswered requests after the logon. Content is reproducible: each PSP
 // draws from its own stream seeded by `seed` and its id; only timing varies.
 #pragma once
 
@@ -19,6 +21,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -74,6 +77,16 @@ struct PspOptions {
     // answer (8 or 9 for D/F/G, S or AG for R, U2 for U1), or after in_flight_timeout.
     std::uint32_t max_in_flight = 0;
     std::chrono::milliseconds in_flight_timeout{10'000};
+    // Fault: log a PSP's session out after N requests sent since its logon, N drawn in
+    // [1, this] at every logon (0: never), at most `disconnects_max` times in all.
+    std::uint64_t disconnect_random_max = 0;
+    std::uint32_t disconnects_max = 1;
+    // After every logon, send each request not answered yet again with PossDupFlag, as a
+    // PSP's client library retries what it has no answer for.
+    bool retry_unanswered = false;
+    // Send nothing until every PSP session has logged on once (a PSP logging on late
+    // would otherwise miss part of a short run's traffic).
+    bool start_when_all_logged_on = false;
 };
 
 constexpr std::uint32_t kPspRatePerSecondMax = 100'000;
@@ -136,12 +149,15 @@ class PspSim final : public SimRuntime {
     bool resend_last(const std::string& psp_id);
     // Sends the next request of `psp_id` now (tests); false for an unknown PSP.
     bool send_now(const std::string& psp_id);
+    // Requests sent and not answered yet (counted when retry_unanswered is set).
+    std::size_t unanswered() const;
 
   private:
     explicit PspSim(PspOptions options);
     void on_app_message(const SessionKey& key, WireMessage&& message,
                         Clock::time_point now) override;
     void on_tick(Clock::time_point now) override;
+    void on_session_up(const SessionKey& key, Clock::time_point now) override;
     void send_request(std::size_t psp, WireMessage m, bool possdup);
     std::optional<std::size_t> psp_of(const SessionKey& key) const;
     void answered(const WireMessage& m, int tag);
@@ -156,6 +172,12 @@ class PspSim final : public SimRuntime {
     Clock::time_point last_tick_{};
     Rng rng_;
     std::map<std::string, Clock::time_point> in_flight_;  // request id -> sent at
+    // retry_unanswered: request id -> (PSP, the request); the fault's per-PSP counters.
+    std::map<std::string, std::pair<std::size_t, WireMessage>> unanswered_;
+    std::vector<std::uint64_t> since_logon_, disconnect_at_;
+    std::uint32_t disconnects_ = 0;
+    bool all_logged_on_ = false;
+    std::set<std::string> outcomes_;  // "<U2 status>/<PayoutInstrID>" seen
 };
 
 }  // namespace fxsettle::fxsim

@@ -122,7 +122,8 @@ std::unique_ptr<VenueSim> VenueSim::create(VenueOptions options, std::string* er
     if (options.stream_interval.count() <= 0) {
         return bad("stream interval must be positive");
     }
-    if (options.faults.reject_permille > 1000 || options.faults.partial_fill_permille > 1000) {
+    if (options.faults.reject_permille > 1000 || options.faults.partial_fill_permille > 1000 ||
+        options.faults.short_fill_permille > 1000) {
         return bad("a fault share is above 1000 permille");
     }
     for (const PairQuote& q : options.pairs) {
@@ -218,7 +219,7 @@ void VenueSim::on_session_up(const SessionKey& key, Clock::time_point /*now*/) {
 }
 
 void VenueSim::answer(const SessionKey& key, std::vector<WireMessage> messages, bool send) {
-    if (!send) {
+    if (!send || options_.faults.orders_unanswered) {
         return;
     }
     for (WireMessage& m : messages) {
@@ -478,7 +479,13 @@ void VenueSim::on_new_order(const SessionKey& key, const WireMessage& m, bool se
         ++figures_.rejected;
         finish('8', '8', "simulated venue reject");
     } else {
-        const VenueBook::Fill f = b->match(o.side, o.qty, o.price, o.tif == '4');
+        VenueBook::Fill f = b->match(o.side, o.qty, o.price, o.tif == '4');
+        if (options_.faults.short_fill_permille > 0 && f.qty.is_positive()) {
+            // The short-fill fault: keep (1000 - permille)/1000 of what could trade.
+            const money::Int128 kept =
+                f.qty.minor() * (1000 - options_.faults.short_fill_permille) / 1000;
+            f.qty = *money::Amount::from_int(kept);
+        }
         if (f.qty.is_zero()) {
             ++figures_.cancelled;
             finish('4', '4', "nothing to trade at or better than the limit");

@@ -16,7 +16,9 @@
 //   OrdRejReason 5.
 // - Faults (VenueFaults, changeable while running): reject a share of orders, fill a
 //   share in two parts, delay answers, log a session out after N messages or at a random
-//   one (the N-th message is booked but its answer is dropped), go silent (no W or X).
+//   one (the N-th message is booked but its answer is dropped), go silent (no W or X),
+//   fill only part of what an order could take (the rest cancelled), or never answer
+//   orders.
 //
 // ExecIDs are "<OrderID>-E<n>" (status reports "<OrderID>-S<n>"), OrderIDs
 // "<venue CompID>-<n>": unique within a run, and a report sent again keeps its ExecID.
@@ -43,6 +45,11 @@ struct VenueFaults {
     // Like disconnect_after_messages with N drawn in [1, this] at every logon (0: off).
     std::uint64_t disconnect_random_max = 0;
     bool silent = false;  // send no market data: the client's rates go stale
+    // Of an order that can trade, this share of what it could take is not filled: the
+    // fill is short and the rest is cancelled (ExecType 4), as an IOC on a thin book.
+    std::uint32_t short_fill_permille = 0;
+    // Take orders and status requests (booked, filled as usual) but never answer them.
+    bool orders_unanswered = false;
 };
 
 struct VenueOptions {
