@@ -1622,7 +1622,7 @@ struct Engine::Impl {
             }
             const ledger::Timestamp saved_now = now;
             now = *at;
-            Status status = run_cutoff(due, *at);
+            Status status = run_cutoff(due, *at, until);
             now = saved_now;
             if (!status)
                 return status;
@@ -1639,7 +1639,10 @@ struct Engine::Impl {
         return Status::ok();
     }
 
-    Status run_cutoff(const std::vector<std::size_t>& due, ledger::Timestamp at) {
+    // `at` is the cut-off's time, `batch_time` the time of the batch that runs it (later
+    // when the cut-off runs late).
+    Status run_cutoff(const std::vector<std::size_t>& due, ledger::Timestamp at,
+                      ledger::Timestamp batch_time) {
         const ledger::Date value_date = date_of(at);
         std::vector<CurrencyIndex> currencies;
         for (const std::size_t i : due)
@@ -1656,6 +1659,7 @@ struct Engine::Impl {
             on_book_events(p, events, std::string{}, Amount{});
         }
         CutoffInput input;
+        input.batch_time = batch_time;
         for (const CurrencyIndex c : currencies) {
             CurrencyCutoff cutoff;
             cutoff.currency = c;

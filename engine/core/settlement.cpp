@@ -1522,8 +1522,10 @@ Status Settlement::State::Cutoff::hedge_pair(const netting::PairCross& x) {
             w.value_date > value_date)
             value_date = w.value_date;
     }
+    const ledger::Timestamp sent_at =
+        input.batch_time && *input.batch_time > now ? *input.batch_time : now;
     const ledger::Timestamp deadline =
-        now + std::chrono::duration_cast<std::chrono::nanoseconds>(st.options.hedge_timeout_ms);
+        sent_at + std::chrono::duration_cast<std::chrono::nanoseconds>(st.options.hedge_timeout_ms);
     for (const auto& slice : plan->slices) {
         const HedgeId id = next_hedge++;
         pf.hedged_base += slice.base_amount;

@@ -178,6 +178,11 @@ struct CutoffInput {
     std::vector<netting::VenueQuote> quotes;
     std::vector<PairMid> mids;
     std::vector<PspTerms> psps;  // indexed by PspIndex: chart.psp_count() entries
+    // The time of the batch that runs the cut-off: later than the cut-off's own time when
+    // it runs late (the node was down over it, or the sequencer woke late). Hedge orders
+    // go out then, so their deadline counts from the later of the two; default: the
+    // cut-off's time.
+    std::optional<ledger::Timestamp> batch_time;
 };
 
 // Replies come as the engine's commands (commands.h): HedgeFill, HedgeReject,

@@ -537,19 +537,12 @@ TEST_F(FaultScenarios, DelayedAndReorderedAnswersEndWithTheBalancesOfTheFaultFre
     ASSERT_NO_FATAL_FAILURE(finish(venue_unfilled(), false));
 }
 
-// DEFECT (disabled until fixed): a cut-off the engine runs late gives its hedge orders a
-// deadline of the cut-off's nominal time + the hedge timeout. Engine::Impl::run_due runs
-// a due cut-off with now = its nominal time, and Settlement::cutoff sets each hedge's
-// deadline to that now + hedge_timeout_ms (30 s); the same batch then calls
-// Settlement::on_tick(batch time). When the batch runs more than 30 s after the cut-off
-// (a sequencer that woke late, a stall, a backlog) and rates fresh at the nominal time
-// exist, the hedges are timed out (ExposureReported kHedgeTimedOut) in the batch that
-// creates them, before the venue has seen them: the exposure is reported open and the
-// venue's fills then arrive as late fills. Found by this suite's first runs (run_cutoff
-// did not wait for the cut-off, so the next step's clock made it late); the fixture now
-// waits. The fix belongs in the engine: the deadline should run from the batch's time
-// (when the orders go out), e.g. a CutoffInput field run_due fills with the batch's now.
-TEST_F(FaultScenarios, DISABLED_ACutoffRunLateGivesItsHedgesTheFullTimeout) {
+// A cut-off the engine runs late (the node was down over it, the sequencer woke late, a
+// backlog): its hedge orders go out with the batch that runs it, so their deadline counts
+// from that batch's time (CutoffInput::batch_time), not from the cut-off's own time.
+// Before, a batch more than the hedge timeout (30 s) late timed its hedges out in the
+// batch that created them, before the venue saw them (found by this suite).
+TEST_F(FaultScenarios, ACutoffRunLateGivesItsHedgesTheFullTimeout) {
     ASSERT_NO_FATAL_FAILURE(start_counterparties());
     ASSERT_NO_FATAL_FAILURE(start_node());
     ASSERT_NO_FATAL_FAILURE(fund());
