@@ -490,6 +490,31 @@ TEST_F(ConvertTest, TransactTimeBefore2000OrMoreThanADayAheadIsRefusedNamingIt) 
     }
 }
 
+// ClearingBusinessDate (715) on AN: positions are today's; the date is checked for sense
+// in the same window (2000-01-01 up to the day 24 hours after the clock).
+TEST_F(ConvertTest, ClearingBusinessDateOutsideTheWindowIsRefusedNamingIt) {
+    WireMessage an;
+    an.msg_type = "AN";
+    an.add(710, "POS-1")
+        .add(724, "0")
+        .add(1, "alpha")
+        .add(715, "20250310")
+        .add(60, "20250310-09:30:15");
+    for (const char* accepted : {"20000101", "20250310", "20250311"}) {
+        set(an, 715, accepted);
+        Inbound in = conv().from_psp(kAlpha, an, kNow);
+        EXPECT_EQ(in.commands.size(), 1u) << accepted << " refused: " << in.text;
+    }
+    for (const char* refused_date : {"19991231", "19000101", "20250312", "99991231"}) {
+        set(an, 715, refused_date);
+        Inbound in = refused(an, Reason::kAmountInvalid,
+                             "ClearingBusinessDate (715) '" + std::string(refused_date) +
+                                 "' is not a date from 20000101 to 20250311",
+                             "AO");
+        EXPECT_EQ(field(*in.reply, 729), "2");
+    }
+}
+
 // F, G and H name an order by its ClOrdID: the Symbol and Side they carry must be that
 // order's (refused as unknown_order naming the field, never acted on by id alone), F's
 // OrderQty a valid quantity and G's Currency the pair's base currency.
