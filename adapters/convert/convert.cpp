@@ -238,31 +238,23 @@ Try<bool> check_client_id_text(std::string_view id, int t) {
 }
 
 // TransactTime (60), when present (the dictionary says where it is required), must be a
-// UTC time from kTransactTimeEarliest up to kTransactTimeAheadMax after `now`.
-Try<bool> check_transact_time(const WireMessage& m, ledger::Timestamp now) {
+// UTC time from kTransactTimeEarliest up to kTransactTimeLatest.
+Try<bool> check_transact_time(const WireMessage& m) {
     const std::string* v = m.find(tag::kTransactTime);
     if (v == nullptr)
         return true;
+    const std::string window = " (fxsettle takes 20000101-00:00:00 up to 21000101-00:00:00)";
+    // Compared in days first: a date past what a ledger timestamp holds (2262) does not
+    // parse as a time, and is still named as too late.
+    const auto day = parse_fix_date(std::string_view(*v).substr(0, 8));
+    if (day && *day >= kTransactTimeLatest)
+        return fail(Reason::kNone, "TransactTime (60) " + in_quotes(*v) + " is too late" + window);
     const auto t = parse_utc_timestamp(*v);
-    const auto ahead = [&] {
-        return fail(Reason::kNone, "TransactTime (60) " + in_quotes(*v) + " is more than " +
-                                       std::to_string(kTransactTimeAheadMax.count()) +
-                                       " hours after " + format_utc_timestamp(now) +
-                                       " (fxsettle's clock): check the sender's clock");
-    };
-    // A time past what a ledger timestamp holds (2262) is still named as too far ahead
-    // (compared in days: such a date in nanoseconds overflows).
-    if (const auto day = parse_fix_date(std::string_view(*v).substr(0, 8));
-        !t && day && *day > std::chrono::floor<std::chrono::days>(now + kTransactTimeAheadMax))
-        return ahead();
     if (!t)
         return fail(Reason::kNone, "TransactTime (60) " + in_quotes(*v) +
                                        " is not a UTC time YYYYMMDD-HH:MM:SS[.sss]");
     if (*t < kTransactTimeEarliest)
-        return fail(Reason::kNone, "TransactTime (60) " + in_quotes(*v) +
-                                       " is before 20000101-00:00:00: check the sender's clock");
-    if (*t > now + kTransactTimeAheadMax)
-        return ahead();
+        return fail(Reason::kNone, "TransactTime (60) " + in_quotes(*v) + " is too early" + window);
     return true;
 }
 
@@ -964,8 +956,7 @@ struct Converter::Impl {
         return engine::Command{std::move(p)};
     }
 
-    Try<engine::Command> positions(engine::PspIndex psp, const WireMessage& m,
-                                   ledger::Timestamp now) {
+    Try<engine::Command> positions(engine::PspIndex psp, const WireMessage& m) {
         auto client_id = client_id_field(m, tag::kPosReqId, Reason::kClientIdInvalid);
         if (!client_id)
             return tl::unexpected(client_id.error());
@@ -978,16 +969,12 @@ struct Converter::Impl {
             return fail(Reason::kNone, "PosReqType (724) " + in_quotes(*t) +
                                            ": fxsettle reports positions (0) only");
         // Positions are always today's: ClearingBusinessDate is checked only for sense, in
-        // the window of TransactTime (from 2000 up to a day after fxsettle's clock).
+        // the window of TransactTime.
         if (auto d = optional_field(m, tag::kClearingBusinessDate)) {
             const auto date = parse_fix_date(*d);
-            if (!date || *date < kTransactTimeEarliest ||
-                *date > std::chrono::floor<std::chrono::days>(now + kTransactTimeAheadMax))
-                return fail(Reason::kNone,
-                            "ClearingBusinessDate (715) " + in_quotes(*d) +
-                                " is not a date from 20000101 to " +
-                                format_fix_date(std::chrono::floor<std::chrono::days>(
-                                    now + kTransactTimeAheadMax)));
+            if (!date || *date < kTransactTimeEarliest || *date >= kTransactTimeLatest)
+                return fail(Reason::kNone, "ClearingBusinessDate (715) " + in_quotes(*d) +
+                                               " is not a date from 20000101 to 20991231");
         }
         engine::PositionRequest r;
         r.psp = psp;
@@ -1245,7 +1232,7 @@ Inbound Converter::from_psp(engine::PspIndex psp, const WireMessage& message,
     const bool request = type == "D" || type == "F" || type == "G" || type == "H" || type == "R" ||
                          type == "U1" || type == "AN";
     const std::string* text = message.find(tag::kText);
-    Try<bool> time_ok = request ? check_transact_time(message, now) : Try<bool>{true};
+    Try<bool> time_ok = request ? check_transact_time(message) : Try<bool>{true};
     if (request && text != nullptr && text->size() > kPspTextBytesMax) {
         command =
             fail(Reason::kTextTooLong, "Text (58): " + std::to_string(text->size()) +
@@ -1265,7 +1252,7 @@ Inbound Converter::from_psp(engine::PspIndex psp, const WireMessage& message,
     } else if (type == "U1") {
         command = impl_->payout(psp, message);
     } else if (type == "AN") {
-        command = impl_->positions(psp, message, now);
+        command = impl_->positions(psp, message);
     } else if (type == "j") {
         in.note = "BusinessMessageReject from PSP " + impl_->chart.psp_id(psp) + ": RefMsgType " +
                   optional_field(message, tag::kRefMsgType).value_or("?") + ", reason " +

@@ -68,12 +68,15 @@ inline constexpr std::size_t kPspTextBytesMax = 1024;
 inline constexpr std::size_t kClientIdBytesMax = engine::kClientIdBytesMax;
 // BeneficiaryBankID (7105) names a configured bank; a longer one is refused unread.
 inline constexpr std::size_t kBankIdBytesMax = 64;
-// TransactTime (60) on a PSP's request: from kTransactTimeEarliest (UTC) up to
-// kTransactTimeAheadMax after fxsettle's clock. Earlier or later is a client's clock or
-// content gone wrong, refused rather than carried into the journal.
+// TransactTime (60) on a PSP's request, and AN's ClearingBusinessDate (715): from
+// kTransactTimeEarliest up to (not including) kTransactTimeLatest, UTC. The window is
+// absolute, not relative to fxsettle's clock: that clock may run simulated (demo, tests)
+// while clients stamp wall time. It refuses garbage (1900, 9999, an epoch error), not a
+// skewed clock.
 inline constexpr std::chrono::sys_days kTransactTimeEarliest{std::chrono::year{2000} /
                                                              std::chrono::January / 1};
-inline constexpr std::chrono::hours kTransactTimeAheadMax{24};
+inline constexpr std::chrono::sys_days kTransactTimeLatest{std::chrono::year{2100} /
+                                                           std::chrono::January / 1};
 
 // FIX field tags the converter reads or writes (config/fix/README.md has the full table).
 namespace tag {
