@@ -511,7 +511,8 @@ std::string read_all(const std::filesystem::path& p) {
 }
 
 // Files the node writes are its own: the ledger (and its lock file), a backup made by
-// the library and by `fxledger backup`, the FIX message stores and logs. No password
+// the library and by `fxledger backup`, the FIX message stores and logs, and the data
+// directory that holds them (0700). No password
 // (right or wrong) appears in any file under the node's directory or in its log.
 TEST(AccessFilesTest, LedgerBackupsAndStoresAre0600AndNoPasswordIsWrittenAnywhere) {
     const mode_t old_umask = ::umask(022);  // a usual umask: 0644 files would show
@@ -560,19 +561,22 @@ TEST(AccessFilesTest, LedgerBackupsAndStoresAre0600AndNoPasswordIsWrittenAnywher
     if (std::filesystem::exists(lock))
         private_files.push_back(lock);
     std::size_t files = 0;
+    // The node created data_dir (and every directory under it): owner only (0700), under
+    // a usual umask that would give 0755.
+    EXPECT_EQ(mode_of(data_dir), 0700)
+        << data_dir << " has mode " << std::oct << mode_of(data_dir) << ", not 0700";
+    std::size_t dirs = 1;
     for (const auto& e : std::filesystem::recursive_directory_iterator(data_dir)) {
         if (e.is_regular_file()) {
             private_files.push_back(e.path());
-            // data_dir itself is created by tools/fxsettled/node.cpp with the umask (0755
-            // here): reported, not checked until that is fixed.
-            if (e.path().parent_path() != data_dir) {
-                EXPECT_EQ(mode_of(e.path().parent_path()) & 077, 0)
-                    << e.path().parent_path()
-                    << " holds node files and others can list it: " << std::oct
-                    << mode_of(e.path().parent_path());
-            }
+        } else if (e.is_directory()) {
+            ++dirs;
+            EXPECT_EQ(mode_of(e.path()) & 077, 0)
+                << e.path() << " holds node files and others can list it: " << std::oct
+                << mode_of(e.path());
         }
     }
+    std::printf("%zu directories checked for mode 0700\n", dirs);
     for (const auto& f : private_files) {
         ++files;
         const int mode = mode_of(f);
