@@ -56,7 +56,13 @@ std::optional<std::uint64_t> parse_prefixed_id(std::string_view text, std::strin
     return parse_u64(text);
 }
 
+// A value quoted in a reject's Text; a long one is shortened (a reply never carries
+// kilobytes of what was refused back to its sender).
 std::string in_quotes(std::string_view s) {
+    constexpr std::size_t kShown = 32;
+    if (s.size() > 2 * kShown)
+        return "'" + std::string(s.substr(0, kShown)) + "...' (" + std::to_string(s.size()) +
+               " bytes)";
     return "'" + std::string(s) + "'";
 }
 
@@ -118,6 +124,10 @@ std::string field_name(int tag) {
             return "Side (54)";
         case tag::kSymbol:
             return "Symbol (55)";
+        case tag::kTransactTime:
+            return "TransactTime (60)";
+        case tag::kOrdStatusReqId:
+            return "OrdStatusReqID (790)";
         case tag::kTimeInForce:
             return "TimeInForce (59)";
         case tag::kSettlType:
@@ -203,6 +213,73 @@ std::optional<std::string> optional_field(const WireMessage& m, int t) {
     if (v == nullptr)
         return std::nullopt;
     return *v;
+}
+
+// A client id's text (RoE section 3): 1..kClientIdBytesMax bytes of visible ASCII. The
+// refusal names the field and the problem without echoing the offending bytes.
+Try<bool> check_client_id_text(std::string_view id, int t) {
+    if (id.empty())
+        return fail(Reason::kClientIdInvalid, field_name(t) + " is empty");
+    if (id.size() > kClientIdBytesMax)
+        return fail(Reason::kClientIdInvalid, field_name(t) + ": " + std::to_string(id.size()) +
+                                                  " bytes; at most " +
+                                                  std::to_string(kClientIdBytesMax));
+    for (std::size_t i = 0; i < id.size(); ++i) {
+        const auto byte = static_cast<unsigned char>(id[i]);
+        if (byte < 0x21 || byte > 0x7e) {
+            static constexpr char kHex[] = "0123456789abcdef";
+            return fail(Reason::kClientIdInvalid,
+                        field_name(t) + ": byte " + std::to_string(i + 1) + " is 0x" +
+                            kHex[byte >> 4] + kHex[byte & 0xf] +
+                            "; a client id is visible ASCII (0x21-0x7e) only");
+        }
+    }
+    return true;
+}
+
+// TransactTime (60), when present (the dictionary says where it is required), must be a
+// UTC time from kTransactTimeEarliest up to kTransactTimeLatest.
+Try<bool> check_transact_time(const WireMessage& m) {
+    const std::string* v = m.find(tag::kTransactTime);
+    if (v == nullptr)
+        return true;
+    const std::string window = " (fxsettle takes 20000101-00:00:00 up to 21000101-00:00:00)";
+    // Compared in days first: a date past what a ledger timestamp holds (2262) does not
+    // parse as a time, and is still named as too late.
+    const auto day = parse_fix_date(std::string_view(*v).substr(0, 8));
+    if (day && *day >= kTransactTimeLatest)
+        return fail(Reason::kNone, "TransactTime (60) " + in_quotes(*v) + " is too late" + window);
+    const auto t = parse_utc_timestamp(*v);
+    if (!t)
+        return fail(Reason::kNone, "TransactTime (60) " + in_quotes(*v) +
+                                       " is not a UTC time YYYYMMDD-HH:MM:SS[.sss]");
+    if (*t < kTransactTimeEarliest)
+        return fail(Reason::kNone, "TransactTime (60) " + in_quotes(*v) + " is too early" + window);
+    return true;
+}
+
+// A free-text field of at most `bytes_max` bytes (the engine's bound), named when longer.
+Try<bool> text_bytes(std::string_view v, int t, std::size_t bytes_max, Reason reason) {
+    if (v.size() > bytes_max)
+        return fail(reason, field_name(t) + ": " + std::to_string(v.size()) + " bytes; at most " +
+                                std::to_string(bytes_max));
+    return true;
+}
+
+// The tags of a PSP's client ids.
+bool is_client_id_tag(int t) {
+    return t == tag::kClOrdId || t == tag::kOrigClOrdId || t == tag::kOrdStatusReqId ||
+           t == tag::kQuoteReqId || t == tag::kPayoutInstrId || t == tag::kPosReqId;
+}
+
+// A required client id: present, non-empty (else `missing_reason`) and well formed.
+Try<std::string> client_id_field(const WireMessage& m, int t, Reason missing_reason) {
+    auto v = required(m, t, missing_reason);
+    if (!v)
+        return v;
+    if (auto ok = check_client_id_text(*v, t); !ok)
+        return tl::unexpected(ok.error());
+    return v;
 }
 
 }  // namespace
@@ -518,9 +595,34 @@ struct Converter::Impl {
         return true;
     }
 
+    // The pair of the Symbol on F, G or H, which with Side must be those of the order
+    // named (its ClOrdID `order_client_id`) when this converter has seen the order
+    // accepted: a request naming an order by one id and describing another is refused
+    // (unknown_order, the Text naming the field) rather than acting on the id alone.
+    Try<std::size_t> order_pair(engine::PspIndex psp, std::string_view order_client_id,
+                                std::string_view symbol, engine::book::Side side) const {
+        auto p = pair_index(symbol);
+        if (!p)
+            return p;
+        const auto order = recall(psp, Family::kOrder, order_client_id);
+        if (!order || order->order_id == 0)
+            return p;
+        const std::string pair_text = pairs[*p].to_string();
+        if (order->symbol != pair_text)
+            return fail(Reason::kUnknownOrder,
+                        "Symbol (55) " + in_quotes(symbol) + " is not the Symbol of order " +
+                            in_quotes(order_client_id) + " (" + order->symbol + ")");
+        if (order->side != side_char(side))
+            return fail(Reason::kUnknownOrder, "Side (54) " + std::string(1, side_char(side)) +
+                                                   " is not the Side of order " +
+                                                   in_quotes(order_client_id) + " (" +
+                                                   std::string(1, order->side) + ")");
+        return p;
+    }
+
     // ---- PSP inbound ------------------------------------------------------------------
     Try<engine::Command> new_order(engine::PspIndex psp, const WireMessage& m) {
-        auto client_id = required(m, tag::kClOrdId, Reason::kClientIdInvalid);
+        auto client_id = client_id_field(m, tag::kClOrdId, Reason::kClientIdInvalid);
         if (!client_id)
             return tl::unexpected(client_id.error());
         if (auto a = own_account(psp, optional_field(m, tag::kAccount), "Account (1)"); !a)
@@ -596,10 +698,10 @@ struct Converter::Impl {
 
     Try<engine::Command> cancel_or_replace(engine::PspIndex psp, const WireMessage& m,
                                            bool replace) {
-        auto client_id = required(m, tag::kClOrdId, Reason::kClientIdInvalid);
+        auto client_id = client_id_field(m, tag::kClOrdId, Reason::kClientIdInvalid);
         if (!client_id)
             return tl::unexpected(client_id.error());
-        auto orig = required(m, tag::kOrigClOrdId, Reason::kUnknownOrder);
+        auto orig = client_id_field(m, tag::kOrigClOrdId, Reason::kUnknownOrder);
         if (!orig)
             return tl::unexpected(orig.error());
         if (auto a = own_account(psp, optional_field(m, tag::kAccount), "Account (1)"); !a)
@@ -610,14 +712,32 @@ struct Converter::Impl {
         auto s = side(m);
         if (!s)
             return tl::unexpected(s.error());
-        remember(psp, Family::kOrder, *client_id, Remembered{*symbol, side_char(*s), 0, '8'},
-                 false);
-        if (!replace)
-            return engine::Command{engine::CancelOrder{psp, *client_id, *orig}};
-        auto p = pair_index(*symbol);
+        auto p = order_pair(psp, *orig, *symbol, *s);
         if (!p)
             return tl::unexpected(p.error());
         const CurrencyPair& pair = pairs[*p];
+        remember(psp, Family::kOrder, *client_id, Remembered{*symbol, side_char(*s), 0, '8'},
+                 false);
+        if (!replace) {
+            // OrderQty on a cancel is informational (the whole remaining order is
+            // cancelled), but what is sent must be a valid quantity of the base currency.
+            if (auto qty_text = optional_field(m, tag::kOrderQty)) {
+                if (auto q = amount(*qty_text, pair.base, tag::kOrderQty, Reason::kQuantityInvalid);
+                    !q)
+                    return tl::unexpected(q.error());
+            }
+            return engine::Command{engine::CancelOrder{psp, *client_id, *orig}};
+        }
+        if (auto ccy = optional_field(m, tag::kCurrency)) {
+            auto cc = currency(*ccy, tag::kCurrency);
+            if (!cc)
+                return tl::unexpected(cc.error());
+            if (*cc != pair.base)
+                return fail(Reason::kCurrencyMismatch,
+                            "Currency (15) " + in_quotes(*ccy) + " must be the base currency " +
+                                pair.base.to_string() + " of " + pair.to_string() +
+                                " (OrderQty is in the base currency)");
+        }
         auto type = required(m, tag::kOrdType, Reason::kPriceInvalid);
         if (!type)
             return tl::unexpected(type.error());
@@ -640,16 +760,23 @@ struct Converter::Impl {
     }
 
     Try<engine::Command> status_request(engine::PspIndex psp, const WireMessage& m) {
-        auto order = required(m, tag::kClOrdId, Reason::kUnknownOrder);
+        auto order = client_id_field(m, tag::kClOrdId, Reason::kUnknownOrder);
         if (!order)
             return tl::unexpected(order.error());
-        const std::string client_id = optional_field(m, tag::kOrdStatusReqId).value_or(*order);
+        const auto status_req_id = optional_field(m, tag::kOrdStatusReqId);
+        if (status_req_id) {
+            if (auto ok = check_client_id_text(*status_req_id, tag::kOrdStatusReqId); !ok)
+                return tl::unexpected(ok.error());
+        }
+        const std::string client_id = status_req_id.value_or(*order);
         auto symbol = required(m, tag::kSymbol, Reason::kUnknownPair);
         if (!symbol)
             return tl::unexpected(symbol.error());
         auto s = side(m);
         if (!s)
             return tl::unexpected(s.error());
+        if (auto p = order_pair(psp, *order, *symbol, *s); !p)
+            return tl::unexpected(p.error());
         remember(psp, Family::kStatus, client_id, Remembered{*symbol, side_char(*s), 0, '8'}, true);
         if (auto a = own_account(psp, optional_field(m, tag::kAccount), "Account (1)"); !a)
             return tl::unexpected(a.error());
@@ -657,7 +784,7 @@ struct Converter::Impl {
     }
 
     Try<engine::Command> quote_request(engine::PspIndex psp, const WireMessage& m) {
-        auto client_id = required(m, tag::kQuoteReqId, Reason::kClientIdInvalid);
+        auto client_id = client_id_field(m, tag::kQuoteReqId, Reason::kClientIdInvalid);
         if (!client_id)
             return tl::unexpected(client_id.error());
         const WireGroup* g = m.find_group(tag::kNoRelatedSym);
@@ -720,7 +847,7 @@ struct Converter::Impl {
     }
 
     Try<engine::Command> payout(engine::PspIndex psp, const WireMessage& m) {
-        auto client_id = required(m, tag::kPayoutInstrId, Reason::kClientIdInvalid);
+        auto client_id = client_id_field(m, tag::kPayoutInstrId, Reason::kClientIdInvalid);
         if (!client_id)
             return tl::unexpected(client_id.error());
         if (auto a = own_account(psp, optional_field(m, tag::kAccount), "Account (1)"); !a)
@@ -781,6 +908,10 @@ struct Converter::Impl {
                                     "(or PayeeAccount for another PSP)");
             }
             p.beneficiary.bank_id = *m.find(tag::kBeneficiaryBankId);
+            if (auto ok = text_bytes(p.beneficiary.bank_id, tag::kBeneficiaryBankId,
+                                     kBankIdBytesMax, Reason::kUnknownBank);
+                !ok)
+                return tl::unexpected(ok.error());
             if (!chart.bank_index(p.beneficiary.bank_id))
                 return fail(Reason::kUnknownBank, "BeneficiaryBankID (7105) " +
                                                       in_quotes(p.beneficiary.bank_id) +
@@ -788,6 +919,33 @@ struct Converter::Impl {
             p.beneficiary.account = *m.find(tag::kBeneficiaryAccount);
             p.beneficiary.name = *m.find(tag::kBeneficiaryName);
             p.beneficiary.country = *m.find(tag::kBeneficiaryCountry);
+            if (auto ok =
+                    text_bytes(p.beneficiary.account, tag::kBeneficiaryAccount,
+                               engine::kBeneficiaryAccountBytesMax, Reason::kBeneficiaryInvalid);
+                !ok)
+                return tl::unexpected(ok.error());
+            if (auto ok = text_bytes(p.beneficiary.name, tag::kBeneficiaryName,
+                                     engine::kBeneficiaryNameBytesMax, Reason::kBeneficiaryInvalid);
+                !ok)
+                return tl::unexpected(ok.error());
+            const std::string& country = p.beneficiary.country;
+            if (country.size() != 2 || !std::all_of(country.begin(), country.end(),
+                                                    [](char c) { return c >= 'A' && c <= 'Z'; }))
+                return fail(Reason::kBeneficiaryInvalid,
+                            "BeneficiaryCountry (7108) " + in_quotes(country) +
+                                " is not an ISO 3166 alpha-2 code (two upper-case letters)");
+        }
+        if (auto t = optional_field(m, tag::kPayoutPurpose)) {
+            if (auto ok = text_bytes(*t, tag::kPayoutPurpose, engine::kPurposeBytesMax,
+                                     Reason::kTextTooLong);
+                !ok)
+                return tl::unexpected(ok.error());
+        }
+        if (auto t = optional_field(m, tag::kPayoutReference)) {
+            if (auto ok = text_bytes(*t, tag::kPayoutReference, engine::kReferenceBytesMax,
+                                     Reason::kTextTooLong);
+                !ok)
+                return tl::unexpected(ok.error());
         }
         auto vd = value_date(m);
         if (!vd)
@@ -799,7 +957,7 @@ struct Converter::Impl {
     }
 
     Try<engine::Command> positions(engine::PspIndex psp, const WireMessage& m) {
-        auto client_id = required(m, tag::kPosReqId, Reason::kClientIdInvalid);
+        auto client_id = client_id_field(m, tag::kPosReqId, Reason::kClientIdInvalid);
         if (!client_id)
             return tl::unexpected(client_id.error());
         auto account = required(m, tag::kAccount, Reason::kUnknownPsp);
@@ -810,6 +968,14 @@ struct Converter::Impl {
         if (auto t = optional_field(m, tag::kPosReqType); t && *t != "0")
             return fail(Reason::kNone, "PosReqType (724) " + in_quotes(*t) +
                                            ": fxsettle reports positions (0) only");
+        // Positions are always today's: ClearingBusinessDate is checked only for sense, in
+        // the window of TransactTime.
+        if (auto d = optional_field(m, tag::kClearingBusinessDate)) {
+            const auto date = parse_fix_date(*d);
+            if (!date || *date < kTransactTimeEarliest || *date >= kTransactTimeLatest)
+                return fail(Reason::kNone, "ClearingBusinessDate (715) " + in_quotes(*d) +
+                                               " is not a date from 20000101 to 20991231");
+        }
         engine::PositionRequest r;
         r.psp = psp;
         r.client_id = *client_id;
@@ -827,7 +993,13 @@ struct Converter::Impl {
                       const std::string& text, ledger::Timestamp now, bool not_authorized) const {
         const std::string code = std::to_string(static_cast<int>(reason));
         const std::string& type = request.msg_type;
-        const auto get = [&](int t) { return optional_field(request, t); };
+        // A client id that is not one (overlong, control bytes) is not echoed: "NONE".
+        const auto get = [&](int t) -> std::optional<std::string> {
+            auto v = optional_field(request, t);
+            if (v && is_client_id_tag(t) && !check_client_id_text(*v, t))
+                return std::string("NONE");
+            return v;
+        };
         if (type == "D" || type == "H") {
             const bool status = type == "H";
             const std::string cl = get(tag::kClOrdId).value_or("NONE");
@@ -1005,7 +1177,8 @@ struct Converter::Impl {
                                tag::kMdReqId};
         for (int t : id_tags) {
             if (const std::string* v = request.find(t)) {
-                m.add(tag::kBusinessRejectRefId, *v);
+                m.add(tag::kBusinessRejectRefId,
+                      !is_client_id_tag(t) || check_client_id_text(*v, t) ? *v : "NONE");
                 break;
             }
         }
@@ -1059,10 +1232,13 @@ Inbound Converter::from_psp(engine::PspIndex psp, const WireMessage& message,
     const bool request = type == "D" || type == "F" || type == "G" || type == "H" || type == "R" ||
                          type == "U1" || type == "AN";
     const std::string* text = message.find(tag::kText);
+    Try<bool> time_ok = request ? check_transact_time(message) : Try<bool>{true};
     if (request && text != nullptr && text->size() > kPspTextBytesMax) {
         command =
             fail(Reason::kTextTooLong, "Text (58): " + std::to_string(text->size()) +
                                            " bytes; at most " + std::to_string(kPspTextBytesMax));
+    } else if (!time_ok) {
+        command = tl::unexpected(time_ok.error());
     } else if (type == "D") {
         command = impl_->new_order(psp, message);
     } else if (type == "F") {

@@ -39,6 +39,7 @@
 // guards the remembered state; calls are short and never block on I/O).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -66,6 +67,22 @@ inline constexpr std::size_t kMarketDataEntriesMax = 1024;  // NoMDEntries handl
 // Text (58) on a PSP's request: the engine does not keep it, so a longer one is refused
 // (text_too_long) rather than carried through an oversized message.
 inline constexpr std::size_t kPspTextBytesMax = 1024;
+// A PSP's client ids (ClOrdID, OrigClOrdID, OrdStatusReqID, QuoteReqID, PayoutInstrID,
+// PosReqID): 1..kClientIdBytesMax bytes of visible ASCII (0x21-0x7E), so that an id is
+// never truncated, never carries a control byte into a log or a reply, and compares the
+// same on every side. The engine keeps ids of at most this many bytes.
+inline constexpr std::size_t kClientIdBytesMax = engine::kClientIdBytesMax;
+// BeneficiaryBankID (7105) names a configured bank; a longer one is refused unread.
+inline constexpr std::size_t kBankIdBytesMax = 64;
+// TransactTime (60) on a PSP's request, and AN's ClearingBusinessDate (715): from
+// kTransactTimeEarliest up to (not including) kTransactTimeLatest, UTC. The window is
+// absolute, not relative to fxsettle's clock: that clock may run simulated (demo, tests)
+// while clients stamp wall time. It refuses garbage (1900, 9999, an epoch error), not a
+// skewed clock.
+inline constexpr std::chrono::sys_days kTransactTimeEarliest{std::chrono::year{2000} /
+                                                             std::chrono::January / 1};
+inline constexpr std::chrono::sys_days kTransactTimeLatest{std::chrono::year{2100} /
+                                                           std::chrono::January / 1};
 
 // FIX field tags the converter reads or writes (config/fix/README.md has the full table).
 namespace tag {

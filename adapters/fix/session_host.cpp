@@ -212,7 +212,82 @@ struct SessionSlot {
     std::atomic<std::uint64_t> slow_consumer_logouts{0};
     std::atomic<std::uint64_t> in_by_type[kCountedMsgTypeSlots] = {};
     std::atomic<std::uint64_t> out_by_type[kCountedMsgTypeSlots] = {};
+
+    // The raw text of the last message received (CaptureLog), so that a Reject QuickFIX
+    // generates for it can name the field it got wrong (find_group_repeat).
+    std::mutex last_in_mutex;
+    std::string last_in;  // guarded by last_in_mutex
 };
+
+namespace {
+
+// A FIX::Log that keeps each session's last incoming message in its slot, then forwards
+// everything to `inner` (the MaskingLog when log_dir is set; nothing otherwise).
+class CaptureLog : public FIX::Log {
+  public:
+    CaptureLog(SessionSlot* slot, FIX::LogFactory* inner_factory, FIX::Log* inner)
+        : slot_(slot), inner_factory_(inner_factory), inner_(inner) {}
+    ~CaptureLog() override {
+        if (inner_ != nullptr) {
+            inner_factory_->destroy(inner_);
+        }
+    }
+    void clear() override {
+        if (inner_ != nullptr) {
+            inner_->clear();
+        }
+    }
+    void backup() override {
+        if (inner_ != nullptr) {
+            inner_->backup();
+        }
+    }
+    void onIncoming(const std::string& value) override {
+        if (slot_ != nullptr) {
+            std::lock_guard<std::mutex> lock(slot_->last_in_mutex);
+            slot_->last_in = value;
+        }
+        if (inner_ != nullptr) {
+            inner_->onIncoming(value);
+        }
+    }
+    void onOutgoing(const std::string& value) override {
+        if (inner_ != nullptr) {
+            inner_->onOutgoing(value);
+        }
+    }
+    void onEvent(const std::string& value) override {
+        if (inner_ != nullptr) {
+            inner_->onEvent(value);
+        }
+    }
+
+  private:
+    SessionSlot* slot_;
+    FIX::LogFactory* inner_factory_;
+    FIX::Log* inner_;
+};
+
+class CaptureLogFactory : public FIX::LogFactory {
+  public:
+    CaptureLogFactory(const std::map<FIX::SessionID, SessionSlot*>& by_id, FIX::LogFactory* inner)
+        : by_id_(by_id), inner_(inner) {}
+    FIX::Log* create() override {
+        return new CaptureLog(nullptr, inner_, inner_ != nullptr ? inner_->create() : nullptr);
+    }
+    FIX::Log* create(const FIX::SessionID& id) override {
+        auto it = by_id_.find(id);
+        return new CaptureLog(it == by_id_.end() ? nullptr : it->second, inner_,
+                              inner_ != nullptr ? inner_->create(id) : nullptr);
+    }
+    void destroy(FIX::Log* log) override { delete log; }
+
+  private:
+    const std::map<FIX::SessionID, SessionSlot*>& by_id_;
+    FIX::LogFactory* inner_;
+};
+
+}  // namespace
 
 struct SessionHost::Impl : public FIX::Application {
     Impl(HostOptions opts, Handler& h) : options(std::move(opts)), handler(h) {}
@@ -223,6 +298,7 @@ struct SessionHost::Impl : public FIX::Application {
     std::unique_ptr<LmdbStoreFactory> lmdb;
     std::unique_ptr<NoClockResetStoreFactory> store;
     std::unique_ptr<FIX::LogFactory> log_factory;  // MaskingLogFactory (masking_log.h)
+    std::unique_ptr<FIX::LogFactory> capture;      // CaptureLogFactory over log_factory
     FIX::SessionSettings settings;
     std::unique_ptr<FIX::Acceptor> acceptor;
     std::unique_ptr<FIX::Initiator> initiator;
@@ -286,6 +362,7 @@ struct SessionHost::Impl : public FIX::Application {
         if (type == "3") {
             // A session Reject: QuickFIX's own validation or a throw from fromApp/fromAdmin.
             ++s->rejected_in;
+            name_group_repeat(*s, message);
         } else if (type == "A" && !is_acceptor()) {
             if (!s->spec.username.empty()) {
                 message.setField(553, s->spec.username);
@@ -294,6 +371,33 @@ struct SessionHost::Impl : public FIX::Application {
                 message.setField(554, s->spec.password);
             }
         }
+    }
+    // QuickFIX reads a field repeated inside a repeating group's entry as a new entry and
+    // rejects naming the delimiter (373=1) or the count (373=16): name the repeated field
+    // instead, from the raw message the Reject answers.
+    void name_group_repeat(SessionSlot& s, FIX::Message& reject) {
+        if (!reject.isSetField(45) || !reject.isSetField(373)) {
+            return;
+        }
+        const std::string reason = reject.getField(373);
+        if (reason != "1" && reason != "16") {
+            return;
+        }
+        std::string raw;
+        {
+            std::lock_guard<std::mutex> lock(s.last_in_mutex);
+            raw = s.last_in;
+        }
+        if (raw.find("\00134=" + reject.getField(45) + "\001") == std::string::npos) {
+            return;  // not the message this Reject answers
+        }
+        GroupRepeat repeat;
+        if (!find_group_repeat(raw, *dictionary, &repeat)) {
+            return;
+        }
+        reject.setField(371, std::to_string(repeat.tag));
+        reject.setField(373, std::to_string(repeat.session_reject_reason));
+        reject.setField(58, repeat.text);
     }
     void toApp(FIX::Message&, const FIX::SessionID&) throw(FIX::DoNotSend) override {}
     void fromAdmin(const FIX::Message& message,
@@ -765,30 +869,23 @@ bool SessionHost::start(std::string* error) {
         return false;
     }
     const bool tls = m.options.sessions.front().tls.enabled;
+    // Every session logs through CaptureLog (the raw last message, for name_group_repeat),
+    // which forwards to the masking file log when log_dir is set.
+    m.capture.reset(new CaptureLogFactory(m.by_id, m.log_factory.get()));
+    FIX::LogFactory& logs = *m.capture;
     try {
         if (m.is_acceptor()) {
             if (tls) {
-                m.acceptor.reset(m.log_factory
-                                     ? new FIX::ThreadedSSLSocketAcceptor(m, *m.store, m.settings,
-                                                                          *m.log_factory)
-                                     : new FIX::ThreadedSSLSocketAcceptor(m, *m.store, m.settings));
+                m.acceptor.reset(new FIX::ThreadedSSLSocketAcceptor(m, *m.store, m.settings, logs));
             } else {
-                m.acceptor.reset(
-                    m.log_factory
-                        ? new FIX::ThreadedSocketAcceptor(m, *m.store, m.settings, *m.log_factory)
-                        : new FIX::ThreadedSocketAcceptor(m, *m.store, m.settings));
+                m.acceptor.reset(new FIX::ThreadedSocketAcceptor(m, *m.store, m.settings, logs));
             }
         } else {
             if (tls) {
                 m.initiator.reset(
-                    m.log_factory ? new FIX::ThreadedSSLSocketInitiator(m, *m.store, m.settings,
-                                                                        *m.log_factory)
-                                  : new FIX::ThreadedSSLSocketInitiator(m, *m.store, m.settings));
+                    new FIX::ThreadedSSLSocketInitiator(m, *m.store, m.settings, logs));
             } else {
-                m.initiator.reset(
-                    m.log_factory
-                        ? new FIX::ThreadedSocketInitiator(m, *m.store, m.settings, *m.log_factory)
-                        : new FIX::ThreadedSocketInitiator(m, *m.store, m.settings));
+                m.initiator.reset(new FIX::ThreadedSocketInitiator(m, *m.store, m.settings, logs));
             }
         }
     } catch (const FIX::Exception& e) {

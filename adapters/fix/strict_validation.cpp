@@ -3,6 +3,10 @@
 #include <quickfix/FieldConvertors.h>
 #include <quickfix/FieldTypes.h>
 
+#include <exception>
+#include <set>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace fxsettle {
@@ -122,6 +126,79 @@ bool is_local_mkt_date(const std::string& text) {
     const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
     const int days = kDays[month - 1] + (month == 2 && leap ? 1 : 0);
     return day <= days;
+}
+
+bool find_group_repeat(const std::string& raw, const FIX::DataDictionary& dictionary,
+                       GroupRepeat* out) {
+    // The fields in order.
+    std::vector<std::pair<int, std::string>> fields;
+    std::string msg_type;
+    for (std::string::size_type at = 0; at < raw.size();) {
+        std::string::size_type end = raw.find('\001', at);
+        if (end == std::string::npos) {
+            end = raw.size();
+        }
+        const std::string::size_type eq = raw.find('=', at);
+        if (eq != std::string::npos && eq < end) {
+            int tag = 0;
+            bool digits = eq > at;
+            for (std::string::size_type i = at; i < eq && digits; ++i) {
+                digits = raw[i] >= '0' && raw[i] <= '9' && tag < 100000000;
+                tag = tag * 10 + (raw[i] - '0');
+            }
+            if (digits) {
+                fields.emplace_back(tag, raw.substr(eq + 1, end - eq - 1));
+                if (tag == 35) {
+                    msg_type = fields.back().second;
+                }
+            }
+        }
+        at = end + 1;
+    }
+    const auto name = [&](int tag) {
+        std::string n;
+        if (!dictionary.getFieldName(tag, n)) {
+            n = "tag";
+        }
+        return n + " (" + std::to_string(tag) + ")";
+    };
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        int delim = 0;
+        const FIX::DataDictionary* group = nullptr;
+        if (!dictionary.getGroup(msg_type, fields[i].first, delim, group) || group == nullptr) {
+            continue;
+        }
+        const int count_tag = fields[i].first;
+        long count = 0;
+        try {
+            count = std::stol(fields[i].second);
+        } catch (const std::exception&) {
+            continue;  // QuickFIX names a malformed count itself
+        }
+        std::set<int> seen;
+        long entries = 0;
+        for (std::size_t k = i + 1; k < fields.size() && group->isField(fields[k].first); ++k) {
+            const int tag = fields[k].first;
+            if (tag == delim) {
+                ++entries;
+                seen.clear();
+                if (entries > count) {
+                    *out =
+                        GroupRepeat{delim, 16,
+                                    name(delim) + " starts entry " + std::to_string(entries) +
+                                        " of " + name(count_tag) + " = " + std::to_string(count) +
+                                        ": repeated, or the count is wrong"};
+                    return true;
+                }
+            } else if (!seen.insert(tag).second) {
+                *out = GroupRepeat{tag, 13,
+                                   name(tag) + " appears more than once in entry " +
+                                       std::to_string(entries) + " of " + name(count_tag)};
+                return true;
+            }
+        }
+    }
+    return false;
 }
 
 void validate_strict(const FIX::Message& message, const FIX::DataDictionary& dictionary) {

@@ -31,6 +31,21 @@ namespace adapters {
 // parsed with `dictionary` (so that its groups are known).
 void validate_strict(const FIX::Message& message, const FIX::DataDictionary& dictionary);
 
+// Why QuickFIX refused a raw message whose repeating group repeats a field inside one
+// entry. QuickFIX reads a repeated field as the start of a new entry, so its Reject names
+// the delimiter as missing (373=1) or the count as wrong (373=16), never the field that
+// was repeated. Given the raw text (tag=value, SOH-separated) of the refused message, this
+// finds the first field of a top-level group that appears twice in one entry, or a
+// delimiter that starts more entries than the count says, into `*out`. Returns false (and
+// leaves `*out`) when the message has no such repeat.
+struct GroupRepeat {
+    int tag = 0;                    // the repeated field (or the delimiter)
+    int session_reject_reason = 0;  // 13 (tag appears more than once) or 16 (count)
+    std::string text;               // names the field, its group and the entry
+};
+bool find_group_repeat(const std::string& raw, const FIX::DataDictionary& dictionary,
+                       GroupRepeat* out);
+
 // True when `text` is a LOCALMKTDATE: YYYYMMDD, a date of the Gregorian calendar
 // between 1900 and 9999.
 bool is_local_mkt_date(const std::string& text);

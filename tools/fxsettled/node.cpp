@@ -125,6 +125,19 @@ Status validate(const config::Config& config) {
     return {};
 }
 
+// Creates `dir` (and missing parents) when it does not exist and makes it owner-only
+// (0700): it holds the FIX message stores and logs (every message, with amounts and
+// beneficiaries). An existing directory keeps the mode its operator gave it.
+void create_private_directory(const std::filesystem::path& dir, std::error_code& ec) {
+    ec.clear();
+    if (std::filesystem::exists(dir, ec) || ec)
+        return;
+    std::filesystem::create_directories(dir, ec);
+    if (!ec)
+        std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                                     std::filesystem::perm_options::replace, ec);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Node>> Node::create(const config::Config& config, NodeOptions options) {
@@ -161,12 +174,12 @@ Result<std::unique_ptr<Node>> Node::create(const config::Config& config, NodeOpt
     node->ledger_path_ = options.ledger_path.value_or(std::filesystem::path(c.ledger.path));
     node->data_dir_ = options.data_dir.value_or(std::filesystem::path(c.node.data_dir));
     std::error_code ec;
-    std::filesystem::create_directories(node->data_dir_, ec);
+    create_private_directory(node->data_dir_, ec);
     if (ec)
         return fail(StatusCode::kIoError, "cannot create the data directory " +
                                               node->data_dir_.string() + ": " + ec.message());
     if (node->ledger_path_.has_parent_path()) {
-        std::filesystem::create_directories(node->ledger_path_.parent_path(), ec);
+        create_private_directory(node->ledger_path_.parent_path(), ec);
         if (ec)
             return fail(StatusCode::kIoError, "cannot create the ledger's directory " +
                                                   node->ledger_path_.parent_path().string() + ": " +
@@ -260,8 +273,9 @@ Result<std::unique_ptr<Node>> Node::create(const config::Config& config, NodeOpt
     const auto files = [&](const std::string& name) {
         std::string log_dir;
         if (options.fix_logs) {
+            create_private_directory(node->data_dir_ / "fix-logs", ec);
             const auto dir = node->data_dir_ / "fix-logs" / name;
-            std::filesystem::create_directories(dir, ec);
+            create_private_directory(dir, ec);
             log_dir = dir.string();
         }
         return edge::HostFiles{options.dictionary_path,

@@ -388,6 +388,257 @@ TEST_F(ConvertTest, BadCancelReplaceAndStatusRequestsGetCancelRejectOrStatusReje
     EXPECT_TRUE(in.authorization_breach);
 }
 
+// Client ids (RoE section 1): 1..64 bytes of visible ASCII on every PSP request, refused
+// with client_id_invalid naming the field, and the bad id never echoed in the reply.
+TEST_F(ConvertTest, ClientIdsMustBeOneTo64VisibleAsciiBytesAndAreRefusedNamingTheField) {
+    WireMessage f;
+    f.msg_type = "F";
+    f.add(41, "ORD-1")
+        .add(11, "CXL-1")
+        .add(55, "USD/CNY")
+        .add(54, "1")
+        .add(60, "20250310-09:30:15");
+    WireMessage h;
+    h.msg_type = "H";
+    h.add(11, "ORD-1").add(790, "STAT-1").add(55, "USD/CNY").add(54, "1");
+    WireMessage an;
+    an.msg_type = "AN";
+    an.add(710, "POS-1")
+        .add(724, "0")
+        .add(1, "alpha")
+        .add(715, "20250310")
+        .add(60, "20250310-09:30:15");
+    WireMessage g = f;
+    g.msg_type = "G";
+    g.add(38, "2000.00").add(40, "2").add(44, "7.1200");
+    struct Message {
+        WireMessage m;
+        int tag;
+        const char* name;
+        const char* reply_type;
+    };
+    const std::vector<Message> messages = {
+        {new_order(), 11, "ClOrdID (11)", "8"},
+        {f, 11, "ClOrdID (11)", "9"},
+        {f, 41, "OrigClOrdID (41)", "9"},
+        {g, 11, "ClOrdID (11)", "9"},
+        {g, 41, "OrigClOrdID (41)", "9"},
+        {h, 11, "ClOrdID (11)", "8"},
+        {h, 790, "OrdStatusReqID (790)", "8"},
+        {quote_request(), 131, "QuoteReqID (131)", "AG"},
+        {payout(), 7100, "PayoutInstrID (7100)", "U2"},
+        {an, 710, "PosReqID (710)", "AO"},
+    };
+    const std::vector<std::pair<std::string, std::string>> bad = {
+        {std::string(65, 'i'), "65 bytes; at most 64"},
+        {std::string(4096, 'i'), "4096 bytes; at most 64"},
+        {"id\x02x", "byte 3 is 0x02"},
+        {"id\xff\xfe", "byte 3 is 0xff"},
+        {"id x", "byte 3 is 0x20"},
+    };
+    for (const Message& msg : messages) {
+        SCOPED_TRACE(msg.m.msg_type + " " + msg.name);
+        WireMessage m = msg.m;
+        set(m, msg.tag, std::string(64, 'k'));
+        Inbound ok = conv().from_psp(kAlpha, m, kNow);
+        EXPECT_EQ(ok.commands.size(), 1u) << "a 64-byte id was refused: " << ok.text;
+        for (const auto& [value, why] : bad) {
+            set(m, msg.tag, value);
+            Inbound in = refused(m, Reason::kClientIdInvalid, std::string(msg.name) + ": " + why,
+                                 msg.reply_type);
+            ASSERT_TRUE(in.reply.has_value());
+            EXPECT_EQ(in.text.find(value), std::string::npos) << "the Text echoes the id";
+            for (const WireField& fld : in.reply->fields)
+                EXPECT_NE(fld.value.find(value), 0u) << "the reply echoes the id in " << fld.tag;
+        }
+    }
+}
+
+// TransactTime (60) on a PSP's request: from 2000-01-01 up to 2100-01-01 (absolute: the
+// engine's clock may be simulated while clients stamp wall time).
+TEST_F(ConvertTest, TransactTimeBefore2000OrFrom2100IsRefusedNamingIt) {
+    WireMessage p = payout();
+    WireMessage f;
+    f.msg_type = "F";
+    f.add(41, "ORD-1")
+        .add(11, "CXL-1")
+        .add(55, "USD/CNY")
+        .add(54, "1")
+        .add(60, "20250310-09:30:15");
+    const std::vector<std::pair<WireMessage, const char*>> messages = {
+        {new_order(), "8"}, {f, "9"}, {p, "U2"}};
+    for (const auto& [message, reply_type] : messages) {
+        SCOPED_TRACE(message.msg_type);
+        WireMessage m = message;
+        for (const char* accepted :
+             {"20000101-00:00:00.000", "20261207-13:05:10.521", "20991231-23:59:59.999"}) {
+            set(m, 60, accepted);
+            Inbound in = conv().from_psp(kAlpha, m, kNow);
+            EXPECT_EQ(in.commands.size(), 1u) << accepted << " refused: " << in.text;
+        }
+        for (const char* far : {"19991231-23:59:59.999", "19000101-00:00:00.000"}) {
+            set(m, 60, far);
+            refused(m, Reason::kAmountInvalid,
+                    "TransactTime (60) '" + std::string(far) + "' is too early", reply_type);
+        }
+        for (const char* late : {"21000101-00:00:00.000", "99991231-23:59:59.999"}) {
+            set(m, 60, late);
+            refused(m, Reason::kAmountInvalid,
+                    "TransactTime (60) '" + std::string(late) +
+                        "' is too late (fxsettle takes 20000101-00:00:00 up to 21000101",
+                    reply_type);
+        }
+    }
+}
+
+// ClearingBusinessDate (715) on AN: positions are today's; the date is checked for sense
+// in the window of TransactTime.
+TEST_F(ConvertTest, ClearingBusinessDateOutsideTheWindowIsRefusedNamingIt) {
+    WireMessage an;
+    an.msg_type = "AN";
+    an.add(710, "POS-1")
+        .add(724, "0")
+        .add(1, "alpha")
+        .add(715, "20250310")
+        .add(60, "20250310-09:30:15");
+    for (const char* accepted : {"20000101", "20250310", "20991231"}) {
+        set(an, 715, accepted);
+        Inbound in = conv().from_psp(kAlpha, an, kNow);
+        EXPECT_EQ(in.commands.size(), 1u) << accepted << " refused: " << in.text;
+    }
+    for (const char* refused_date : {"19991231", "19000101", "21000101", "99991231"}) {
+        set(an, 715, refused_date);
+        Inbound in = refused(an, Reason::kAmountInvalid,
+                             "ClearingBusinessDate (715) '" + std::string(refused_date) +
+                                 "' is not a date from 20000101 to 20991231",
+                             "AO");
+        EXPECT_EQ(field(*in.reply, 729), "2");
+    }
+}
+
+// F, G and H name an order by its ClOrdID: the Symbol and Side they carry must be that
+// order's (refused as unknown_order naming the field, never acted on by id alone), F's
+// OrderQty a valid quantity and G's Currency the pair's base currency.
+TEST_F(ConvertTest, CancelReplaceAndStatusMustCarryTheOrdersSymbolSideAndValidFields) {
+    ASSERT_EQ(conv().from_psp(kAlpha, new_order(), kNow).commands.size(), 1u);
+    engine::OrderAccepted acc{kAlpha,
+                              "ORD-1",
+                              11,
+                              usdcny(),
+                              engine::book::Side::kBuy,
+                              engine::book::OrderType::kLimit,
+                              engine::book::TimeInForce::kGtc,
+                              rate("7.1234"),
+                              Amount::from_minor(100000),
+                              std::chrono::sys_days{2025y / 3 / 12},
+                              {Amount::from_minor(712340), ccy("CNY")}};
+    ASSERT_EQ(conv().to_wire(acc, kNow).messages.size(), 1u);
+
+    WireMessage f;
+    f.msg_type = "F";
+    f.add(41, "ORD-1")
+        .add(11, "CXL-1")
+        .add(55, "USD/CNY")
+        .add(54, "1")
+        .add(60, "20250310-09:30:15");
+    WireMessage g = f;
+    g.msg_type = "G";
+    set(g, 11, "RPL-1");
+    g.add(38, "2000.00").add(40, "2").add(44, "7.1200");
+    WireMessage h;
+    h.msg_type = "H";
+    h.add(11, "ORD-1").add(55, "USD/CNY").add(54, "1");
+    for (WireMessage m : {f, g, h}) {
+        SCOPED_TRACE(m.msg_type);
+        const char* reply_type = m.msg_type == "H" ? "8" : "9";
+        // The order's own Symbol, also written without the slash, and Side: converted.
+        EXPECT_EQ(conv().from_psp(kAlpha, m, kNow).commands.size(), 1u);
+        set(m, 55, "USDCNY");
+        EXPECT_EQ(conv().from_psp(kAlpha, m, kNow).commands.size(), 1u);
+        set(m, 55, "EUR/CNY");  // a configured pair, not the order's
+        refused(m, Reason::kUnknownOrder, "Symbol (55) 'EUR/CNY' is not the Symbol of order",
+                reply_type);
+        set(m, 55, "CNY/USD");
+        refused(m, Reason::kUnknownPair, "Symbol (55) 'CNY/USD' is quoted as USD/CNY", reply_type);
+        set(m, 55, "XXX/YYY");
+        refused(m, Reason::kUnknownPair, "Symbol (55) 'XXX/YYY'", reply_type);
+        set(m, 55, "USD/CNY");
+        set(m, 54, "2");
+        refused(m, Reason::kUnknownOrder, "Side (54) 2 is not the Side of order 'ORD-1' (1)",
+                reply_type);
+    }
+    // An order the converter has not seen accepted (another PSP's, or one forgotten):
+    // the engine decides; the Symbol must still be a configured pair.
+    WireMessage other = f;
+    set(other, 41, "ORD-UNSEEN");
+    set(other, 55, "EUR/CNY");
+    EXPECT_EQ(conv().from_psp(kAlpha, other, kNow).commands.size(), 1u);
+
+    // F's OrderQty, when sent, is a valid base quantity.
+    WireMessage fq = f;
+    fq.add(38, "1000.00");
+    EXPECT_EQ(conv().from_psp(kAlpha, fq, kNow).commands.size(), 1u);
+    for (const char* qty :
+         {"0", "0.00", "-10000.00", "10000.001", "1234567890123456789012345678901234567890"}) {
+        set(fq, 38, qty);
+        refused(fq, Reason::kQuantityInvalid, "OrderQty (38)", "9");
+    }
+    // G's Currency, when sent, is the pair's base currency.
+    WireMessage gc = g;
+    gc.add(15, "USD");
+    EXPECT_EQ(conv().from_psp(kAlpha, gc, kNow).commands.size(), 1u);
+    set(gc, 15, "CNY");
+    refused(gc, Reason::kCurrencyMismatch, "Currency (15) 'CNY' must be the base currency USD",
+            "9");
+    set(gc, 15, "XXX");
+    refused(gc, Reason::kUnknownCurrency, "Currency (15) 'XXX'", "9");
+}
+
+// PayoutInstruction text fields past the engine's bounds, or a malformed country, are
+// refused naming the field; a long value is not echoed in full.
+TEST_F(ConvertTest, PayoutTextFieldsPastTheirBoundsAreRefusedNamingTheField) {
+    struct Bad {
+        int tag;
+        std::string value;
+        Reason reason;
+        std::string needle;
+    };
+    const std::vector<Bad> bad = {
+        {7105, std::string(10000, 'b'), Reason::kUnknownBank,
+         "BeneficiaryBankID (7105): 10000 bytes; at most 64"},
+        {7106, std::string(65, 'a'), Reason::kBeneficiaryInvalid,
+         "BeneficiaryAccount (7106): 65 bytes; at most 64"},
+        {7107, std::string(141, 'n'), Reason::kBeneficiaryInvalid,
+         "BeneficiaryName (7107): 141 bytes; at most 140"},
+        {7108, "CHN", Reason::kBeneficiaryInvalid, "BeneficiaryCountry (7108) 'CHN'"},
+        {7108, "cn", Reason::kBeneficiaryInvalid, "BeneficiaryCountry (7108) 'cn'"},
+        {7110, std::string(141, 'p'), Reason::kTextTooLong,
+         "PayoutPurpose (7110): 141 bytes; at most 140"},
+        {7111, std::string(10000, 'r'), Reason::kTextTooLong,
+         "PayoutReference (7111): 10000 bytes; at most 140"},
+    };
+    for (const Bad& b : bad) {
+        SCOPED_TRACE(b.tag);
+        WireMessage m = payout();
+        set(m, b.tag, b.value);
+        Inbound in = refused(m, b.reason, b.needle, "U2");
+        EXPECT_LT(in.text.size(), 300u);
+    }
+    // At the bounds: accepted.
+    WireMessage m = payout();
+    set(m, 7106, std::string(64, 'a'));
+    set(m, 7107, std::string(140, 'n'));
+    set(m, 7110, std::string(140, 'p'));
+    set(m, 7111, std::string(140, 'r'));
+    EXPECT_EQ(conv().from_psp(kAlpha, m, kNow).commands.size(), 1u);
+    // A long value quoted in a Text is shortened: a 200-byte Symbol on an order.
+    WireMessage d = new_order();
+    set(d, 55, std::string(200, 'S'));
+    Inbound in = refused(d, Reason::kUnknownPair, "Symbol (55) 'SSSS", "8");
+    EXPECT_NE(in.text.find("...' (200 bytes)"), std::string::npos) << in.text;
+    EXPECT_EQ(in.text.find(std::string(100, 'S')), std::string::npos) << in.text;
+}
+
 // ---- PSP inbound: quotes, payouts, positions, others ---------------------------------------
 
 TEST_F(ConvertTest, QuoteRequestBecomesQuoteRequestSellingTheQuoteCurrencyForABuy) {

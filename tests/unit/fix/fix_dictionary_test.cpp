@@ -783,6 +783,52 @@ TEST_F(FixDictionaryTest, LocalMktDateFormat) {
     EXPECT_FALSE(is_local_mkt_date("2024O105"));
 }
 
+// QuickFIX reads a field repeated inside a group entry as a new entry and names the
+// delimiter or the count; find_group_repeat (which the session host uses to rewrite that
+// Reject) names the repeated field itself.
+TEST_F(FixDictionaryTest, AFieldRepeatedInsideAGroupEntryIsNamed) {
+    using fxsettle::adapters::find_group_repeat;
+    const Fields entry = {{146, "1"}, {55, "USD/CNY"}, {54, "2"}, {38, "10000.00"}, {15, "USD"}};
+    Fields body = {{131, "Q-1"}};
+    body.insert(body.end(), entry.begin(), entry.end());
+    fxsettle::adapters::GroupRepeat none;
+    EXPECT_FALSE(find_group_repeat(wire("R", body), *dictionary_, &none))
+        << "a valid QuoteRequest has no repeat";
+    for (const int repeated : {54, 38, 15}) {
+        Fields broken = body;
+        for (std::size_t i = 0; i < broken.size(); ++i) {
+            if (broken[i].first == repeated) {
+                broken.insert(broken.begin() + static_cast<std::ptrdiff_t>(i) + 1, broken[i]);
+                break;
+            }
+        }
+        // QuickFIX refuses it, naming something else...
+        const Outcome out = validate(wire("R", broken));
+        EXPECT_TRUE(out.refused) << repeated;
+        EXPECT_NE(out.tag, repeated);
+        // ...find_group_repeat names it.
+        fxsettle::adapters::GroupRepeat r;
+        ASSERT_TRUE(find_group_repeat(wire("R", broken), *dictionary_, &r)) << repeated;
+        EXPECT_EQ(r.tag, repeated);
+        EXPECT_EQ(r.session_reject_reason, 13);
+        EXPECT_NE(r.text.find("(" + std::to_string(repeated) +
+                              ") appears more than once in "
+                              "entry 1 of NoRelatedSym (146)"),
+                  std::string::npos)
+            << r.text;
+    }
+    // The delimiter repeated: more entries than the count.
+    Fields twice = body;
+    twice.insert(twice.begin() + 3, Field(55, "USD/CNY"));
+    fxsettle::adapters::GroupRepeat r;
+    ASSERT_TRUE(find_group_repeat(wire("R", twice), *dictionary_, &r));
+    EXPECT_EQ(r.tag, 55);
+    EXPECT_EQ(r.session_reject_reason, 16);
+    EXPECT_NE(r.text.find("Symbol (55) starts entry 2 of NoRelatedSym (146) = 1"),
+              std::string::npos)
+        << r.text;
+}
+
 TEST_F(FixDictionaryTest, UnknownMessageTypeIsRefused) {
     const Outcome out = validate(wire("BQ", {{58, "x"}}));
     EXPECT_TRUE(out.refused);
