@@ -918,7 +918,9 @@ TEST_F(ConvertTest, OrderRejectionsBecomeRejectedReportsOrCancelRejects) {
                               Reason::kInsufficientFunds,
                               "available 10.00 USD < 7123.40",
                               usdcny(),
-                              engine::book::Side::kBuy};
+                              engine::book::Side::kBuy,
+                              std::nullopt,
+                              std::nullopt};
     Outbound out = conv().to_wire(rej, kNow);
     ASSERT_EQ(out.messages.size(), 1u);
     expect_valid(out.messages[0]);
@@ -933,6 +935,8 @@ TEST_F(ConvertTest, OrderRejectionsBecomeRejectedReportsOrCancelRejects) {
                               engine::RequestKind::kCancel,
                               Reason::kUnknownOrder,
                               "no order 'ORD-404'",
+                              std::nullopt,
+                              std::nullopt,
                               std::nullopt,
                               std::nullopt};
     out = conv().to_wire(cxl, kNow);
@@ -950,6 +954,8 @@ TEST_F(ConvertTest, OrderRejectionsBecomeRejectedReportsOrCancelRejects) {
                                   engine::RequestKind::kNewOrder,
                                   Reason::kQuantityInvalid,
                                   "quantity 1.00 USD below 100.00",
+                                  std::nullopt,
+                                  std::nullopt,
                                   std::nullopt,
                                   std::nullopt};
     out = conv().to_wire(unknown, kNow);
@@ -1022,7 +1028,9 @@ TEST_F(ConvertTest, OrderAndQuoteOutcomesNeedNoMemoryOfTheRequest) {
                               Reason::kInsufficientFunds,
                               "available 10.00 USD < 1000.00",
                               usdcny(),
-                              engine::book::Side::kSell};
+                              engine::book::Side::kSell,
+                              std::nullopt,
+                              std::nullopt};
     out = conv().to_wire(rej, kNow);
     ASSERT_EQ(out.messages.size(), 1u);
     expect_valid(out.messages[0]);
@@ -1048,6 +1056,8 @@ TEST_F(ConvertTest, OrderAndQuoteOutcomesNeedNoMemoryOfTheRequest) {
                                  engine::RequestKind::kOrderStatus,
                                  Reason::kUnknownOrder,
                                  "no order 'ORD-404'",
+                                 std::nullopt,
+                                 std::nullopt,
                                  std::nullopt,
                                  std::nullopt};
     out = conv().to_wire(status, kNow);
