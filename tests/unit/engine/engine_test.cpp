@@ -264,7 +264,9 @@ TEST_F(EngineTest, RefusedCancelOrReplaceOfAKnownOrderCarriesItsIdAndState) {
         SCOPED_TRACE(c.what);
         const OrderRejected rej = refused(c.command, c.reason);
         EXPECT_EQ(rej.order_id, c.order_id);
-        EXPECT_EQ(rej.order_state, c.state);
+        EXPECT_EQ(rej.order_state, c.state)
+            << "state " << (rej.order_state ? static_cast<int>(*rej.order_state) : -1)
+            << ", expected " << static_cast<int>(c.state) << " (FIX OrdStatus numbers)";
         EXPECT_EQ(rej.pair, pair("USD", "CNY"));
         EXPECT_EQ(rej.side, c.side);
     }
