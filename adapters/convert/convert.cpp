@@ -1835,12 +1835,26 @@ Outbound Converter::to_wire(const engine::Event& event, ledger::Timestamp now) {
                     e.text.empty() ? std::string(engine::reason_name(e.reason)) : e.text;
                 if (e.request == engine::RequestKind::kCancel ||
                     e.request == engine::RequestKind::kReplace) {
-                    const auto order = im.recall(e.psp, Family::kOrder, e.orig_client_id);
-                    const bool known = order && order->order_id != 0;
+                    // OrderID and OrdStatus from the event when the engine knows the order.
+                    // Without them: an order the engine does not know (kUnknownOrder) is
+                    // NONE / 8; any other reason means an event of a version-1 outbox row
+                    // (a version-2 engine fills them for every order it knows), for which
+                    // the memory of the order is all there is.
+                    std::string order_id = "NONE";
+                    char ord_status = '8';
+                    if (e.order_id && e.order_state) {
+                        order_id = u64_text(*e.order_id);
+                        ord_status = ord_status_char(*e.order_state);
+                    } else if (e.reason != Reason::kUnknownOrder) {
+                        const auto order = im.recall(e.psp, Family::kOrder, e.orig_client_id);
+                        if (order && order->order_id != 0) {
+                            order_id = u64_text(order->order_id);
+                            ord_status = order->ord_status;
+                        }
+                    }
                     WireMessage m = Impl::cancel_reject_9(
                         e.request == engine::RequestKind::kReplace, e.client_id,
-                        e.orig_client_id.empty() ? "NONE" : e.orig_client_id,
-                        known ? u64_text(order->order_id) : "NONE", known ? order->ord_status : '8',
+                        e.orig_client_id.empty() ? "NONE" : e.orig_client_id, order_id, ord_status,
                         e.reason, reason_text, now, account(e.psp));
                     return Outbound{psp_dest(e.psp), {std::move(m)}, {}};
                 }

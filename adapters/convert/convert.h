@@ -21,15 +21,18 @@
 // restart repeats the same ids and the counterparty can drop the repeat.
 //
 // State: the engine's OrderCancelled, OrderReplaced, OrderRejected and QuoteRejected carry
-// the pair and side that Symbol and Side come from (event_types.h), so their reports need
-// no memory, also after a restart. A few cases still do, and for them the Converter
+// the pair and side that Symbol and Side come from, and OrderRejected the id and state of
+// the order a refused cancel or replace names (event_types.h), so their reports need no
+// memory, also after a restart. A few cases still do, and for them the Converter
 // remembers, per PSP and client id, the Symbol and Side of the requests it converted and
 // the OrderID and OrdStatus of the orders the engine reported (bounded:
 // kRememberedRequestsMax, oldest forgotten first): the rejection of a status request for
-// an order the engine does not know (its Symbol and Side are only in the request), the
-// OrderID and OrdStatus of an OrderCancelReject (NONE and 8 when not known), a
+// an order the engine does not know (its Symbol and Side are only in the request), a
 // QuoteRejected of currencies no pair converts, and events decoded from outbox rows
-// written before the engine added those fields (codec.h version 1). When such an event
+// written before the engine added those fields (codec.h version 1; for such an
+// OrderCancelReject, OrderID and OrdStatus are NONE and 8 when forgotten). An
+// OrderCancelReject for an order the engine reports unknown (kUnknownOrder) says NONE and
+// 8 whatever the memory holds. When such an event
 // needs what was forgotten, to_wire answers with a BusinessMessageReject (RefMsgType of
 // the request, BusinessRejectRefID = the client id) carrying the same ReasonCode and Text,
 // which the dictionary always allows. The venue side keeps the top of book per venue and

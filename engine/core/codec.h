@@ -12,9 +12,11 @@
 // the decoder reads the older fields and leaves the newer ones at their defaults.
 //   1: the first layout.
 //   2: OrderRejected, OrderCancelled and QuoteRejected gained `pair`, OrderRejected and
-//      OrderCancelled `side`, OrderReplaced `side` (event_types.h), so the gateway builds
-//      Symbol and Side from the event, not from its memory of the request, which a
-//      restart loses. Commands and command batches are the same in 1 and 2.
+//      OrderCancelled `side`, OrderReplaced `side`, OrderRejected `order_id` and
+//      `order_state` (event_types.h), so the gateway builds Symbol and Side, and the
+//      OrderID and OrdStatus of an OrderCancelReject, from the event, not from its memory
+//      of the request, which a restart loses. Commands and command batches are the same in
+//      1 and 2.
 //
 // Layout: one version byte, the variant's alternative index (LEB128), then each field:
 // unsigned integers and enums as LEB128, signed ones and amounts as zig-zag LEB128

@@ -814,18 +814,25 @@ struct Engine::Impl {
 
     // ---- commands -------------------------------------------------------------------
     // `pair` and `side`: a new order's own; for a cancel, replace or status request those
-    // of the order `orig` names when it is known (event_types.h OrderRejected).
+    // of the order `orig` names when it is known, with its id and current state
+    // (event_types.h OrderRejected). Every cancel, replace and status reject comes through
+    // here, so each of them carries what the engine knows of the order.
     void reject_order(const std::string& client_id, const std::string& orig, PspIndex psp,
                       RequestKind kind, Reject r,
                       std::optional<money::CurrencyPair> pair = std::nullopt,
                       std::optional<book::Side> side = std::nullopt) {
+        std::optional<std::uint64_t> order_id;
+        std::optional<OrderState> order_state;
         if (kind != RequestKind::kNewOrder) {
             if (const OrderRec* o = find_order(psp, orig)) {
                 pair = pairs[o->pair].pair;
                 side = o->side;
+                order_id = o->id;
+                order_state = o->state;
             }
         }
-        emit(OrderRejected{psp, client_id, orig, kind, r.reason, std::move(r.text), pair, side});
+        emit(OrderRejected{psp, client_id, orig, kind, r.reason, std::move(r.text), pair, side,
+                           order_id, order_state});
     }
 
     Check validate_psp(PspIndex psp) const {

@@ -122,6 +122,12 @@ struct OrderAccepted {
 //    (else nullopt: the request itself names only the order's ClOrdID);
 //  - nullopt as well in an event decoded from a version-1 outbox row (codec.h), written
 //    before these fields existed.
+// `order_id` and `order_state` let the gateway fill OrderID and OrdStatus of an
+// OrderCancelReject the same way: for a cancel, replace or status request, the engine id
+// and current state of the order `orig_client_id` names when the engine knows it (also
+// when the order is done, e.g. kOrderDone); nullopt for a new order, for an order the
+// engine does not know (never accepted, or done and dropped at a cut-off), and in an event
+// decoded from a version-1 outbox row.
 struct OrderRejected {
     PspIndex psp = 0;
     std::string client_id;
@@ -131,6 +137,8 @@ struct OrderRejected {
     std::string text;
     std::optional<money::CurrencyPair> pair;
     std::optional<book::Side> side;
+    std::optional<std::uint64_t> order_id;
+    std::optional<OrderState> order_state;
     friend bool operator==(const OrderRejected&, const OrderRejected&) = default;
 };
 

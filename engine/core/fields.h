@@ -124,7 +124,7 @@ struct Fields<OrderRejected> {
     static constexpr auto list = std::make_tuple(
         &OrderRejected::psp, &OrderRejected::client_id, &OrderRejected::orig_client_id,
         &OrderRejected::request, &OrderRejected::reason, &OrderRejected::text, &OrderRejected::pair,
-        &OrderRejected::side);
+        &OrderRejected::side, &OrderRejected::order_id, &OrderRejected::order_state);
 };
 template <>
 struct Fields<OrderFilled> {

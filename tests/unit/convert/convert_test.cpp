@@ -1169,7 +1169,9 @@ TEST_F(ConvertTest, OrderRejectionsBecomeRejectedReportsOrCancelRejects) {
                               Reason::kInsufficientFunds,
                               "available 10.00 USD < 7123.40",
                               usdcny(),
-                              engine::book::Side::kBuy};
+                              engine::book::Side::kBuy,
+                              std::nullopt,
+                              std::nullopt};
     Outbound out = conv().to_wire(rej, kNow);
     ASSERT_EQ(out.messages.size(), 1u);
     expect_valid(out.messages[0]);
@@ -1184,6 +1186,8 @@ TEST_F(ConvertTest, OrderRejectionsBecomeRejectedReportsOrCancelRejects) {
                               engine::RequestKind::kCancel,
                               Reason::kUnknownOrder,
                               "no order 'ORD-404'",
+                              std::nullopt,
+                              std::nullopt,
                               std::nullopt,
                               std::nullopt};
     out = conv().to_wire(cxl, kNow);
@@ -1201,6 +1205,8 @@ TEST_F(ConvertTest, OrderRejectionsBecomeRejectedReportsOrCancelRejects) {
                                   engine::RequestKind::kNewOrder,
                                   Reason::kQuantityInvalid,
                                   "quantity 1.00 USD below 100.00",
+                                  std::nullopt,
+                                  std::nullopt,
                                   std::nullopt,
                                   std::nullopt};
     out = conv().to_wire(unknown, kNow);
@@ -1273,7 +1279,9 @@ TEST_F(ConvertTest, OrderAndQuoteOutcomesNeedNoMemoryOfTheRequest) {
                               Reason::kInsufficientFunds,
                               "available 10.00 USD < 1000.00",
                               usdcny(),
-                              engine::book::Side::kSell};
+                              engine::book::Side::kSell,
+                              std::nullopt,
+                              std::nullopt};
     out = conv().to_wire(rej, kNow);
     ASSERT_EQ(out.messages.size(), 1u);
     expect_valid(out.messages[0]);
@@ -1300,11 +1308,154 @@ TEST_F(ConvertTest, OrderAndQuoteOutcomesNeedNoMemoryOfTheRequest) {
                                  Reason::kUnknownOrder,
                                  "no order 'ORD-404'",
                                  std::nullopt,
+                                 std::nullopt,
+                                 std::nullopt,
                                  std::nullopt};
     out = conv().to_wire(status, kNow);
     ASSERT_EQ(out.messages.size(), 1u);
     EXPECT_EQ(out.messages[0].msg_type, "j");
     EXPECT_EQ(field(out.messages[0], 372), "H");
+}
+
+// After a restart a refused cancel or replace of an order the engine knows is still an
+// OrderCancelReject naming the order: OrderID (37) and OrdStatus (39) come from the event
+// (the engine's id and state, OrdStatus mapped as in the status report), not from the
+// converter's memory, which is empty here.
+TEST_F(ConvertTest, CancelRejectOfAKnownOrderTakesOrderIdAndStatusFromTheEvent) {
+    auto fresh = Converter::create(config_);
+    ASSERT_TRUE(fresh) << fresh.error().to_string();
+    struct Case {
+        engine::RequestKind request;
+        Reason reason;
+        engine::OrderState state;
+        std::string ord_status;
+        std::string response_to;  // CxlRejResponseTo (434)
+        std::string cxl_reason;   // CxlRejReason (102)
+    };
+    for (const Case& c :
+         std::vector<Case>{{engine::RequestKind::kReplace, Reason::kReplaceQuantityInvalid,
+                            engine::OrderState::kPartiallyFilled, "1", "2", "99"},
+                           {engine::RequestKind::kReplace, Reason::kInsufficientFunds,
+                            engine::OrderState::kNew, "0", "2", "99"},
+                           {engine::RequestKind::kReplace, Reason::kPriceInvalid,
+                            engine::OrderState::kReplaced, "5", "2", "99"},
+                           {engine::RequestKind::kCancel, Reason::kOrderDone,
+                            engine::OrderState::kFilled, "2", "1", "0"},
+                           {engine::RequestKind::kCancel, Reason::kOrderDone,
+                            engine::OrderState::kExpired, "C", "1", "0"},
+                           {engine::RequestKind::kCancel, Reason::kDuplicateClientId,
+                            engine::OrderState::kPartiallyFilled, "1", "1", "6"}}) {
+        const engine::OrderRejected rej{kAlpha,   "CXL-7",   "ORD-1",  c.request,
+                                        c.reason, "refused", usdcny(), engine::book::Side::kSell,
+                                        11,       c.state};
+        const Outbound out = fresh->to_wire(rej, kNow);
+        EXPECT_EQ(out.to, (Destination{Peer::kPsp, kAlpha}));
+        ASSERT_EQ(out.messages.size(), 1u) << out.note;
+        expect_valid(out.messages[0]);
+        const std::string what =
+            std::string(engine::reason_name(c.reason)) + " with OrdStatus " + c.ord_status + ": ";
+        EXPECT_EQ(out.messages[0].msg_type, "9") << what << out.note;
+        EXPECT_EQ(field(out.messages[0], 37), "11") << what;
+        EXPECT_EQ(field(out.messages[0], 39), c.ord_status) << what;
+        EXPECT_EQ(field(out.messages[0], 11), "CXL-7") << what;
+        EXPECT_EQ(field(out.messages[0], 41), "ORD-1") << what;
+        EXPECT_EQ(field(out.messages[0], 434), c.response_to) << what;
+        EXPECT_EQ(field(out.messages[0], 102), c.cxl_reason) << what;
+    }
+
+    // The event wins over the memory: this converter saw the order accepted (OrdStatus 0),
+    // the engine's state in the event is filled.
+    ASSERT_EQ(conv().from_psp(kAlpha, new_order(), kNow).commands.size(), 1u);
+    engine::OrderAccepted accepted{kAlpha,
+                                   "ORD-1",
+                                   11,
+                                   usdcny(),
+                                   engine::book::Side::kBuy,
+                                   engine::book::OrderType::kLimit,
+                                   engine::book::TimeInForce::kGtc,
+                                   rate("7.1234"),
+                                   Amount::from_minor(100000),
+                                   std::chrono::sys_days{2025y / 3 / 12},
+                                   {Amount::from_minor(712340), ccy("CNY")}};
+    ASSERT_EQ(conv().to_wire(accepted, kNow).messages.size(), 1u);
+    const engine::OrderRejected done{kAlpha,
+                                     "CXL-8",
+                                     "ORD-1",
+                                     engine::RequestKind::kCancel,
+                                     Reason::kOrderDone,
+                                     "no longer open",
+                                     usdcny(),
+                                     engine::book::Side::kBuy,
+                                     11,
+                                     engine::OrderState::kFilled};
+    const Outbound out = conv().to_wire(done, kNow);
+    ASSERT_EQ(out.messages.size(), 1u);
+    expect_valid(out.messages[0]);
+    EXPECT_EQ(field(out.messages[0], 37), "11");
+    EXPECT_EQ(field(out.messages[0], 39), "2")
+        << "OrdStatus from the event (filled), not the memory (accepted, 0)";
+}
+
+// Without an order id and state the engine did not know the order, or the event comes from
+// a version-1 outbox row. Unknown to the engine: NONE / 8 even where this converter's memory
+// still has the order (dropped by the engine at a cut-off). A version-1 event of an order
+// the engine knew (any other reason) falls back on the memory while the converter has it.
+TEST_F(ConvertTest, CancelRejectWithoutOrderIdUsesTheMemoryOnlyForOldLayoutEvents) {
+    ASSERT_EQ(conv().from_psp(kAlpha, new_order(), kNow).commands.size(), 1u);
+    engine::OrderAccepted accepted{kAlpha,
+                                   "ORD-1",
+                                   11,
+                                   usdcny(),
+                                   engine::book::Side::kBuy,
+                                   engine::book::OrderType::kLimit,
+                                   engine::book::TimeInForce::kGtc,
+                                   rate("7.1234"),
+                                   Amount::from_minor(100000),
+                                   std::chrono::sys_days{2025y / 3 / 12},
+                                   {Amount::from_minor(712340), ccy("CNY")}};
+    ASSERT_EQ(conv().to_wire(accepted, kNow).messages.size(), 1u);
+
+    const engine::OrderRejected unknown{kAlpha,
+                                        "CXL-1",
+                                        "ORD-1",
+                                        engine::RequestKind::kCancel,
+                                        Reason::kUnknownOrder,
+                                        "no order 'ORD-1'",
+                                        std::nullopt,
+                                        std::nullopt,
+                                        std::nullopt,
+                                        std::nullopt};
+    Outbound out = conv().to_wire(unknown, kNow);
+    ASSERT_EQ(out.messages.size(), 1u);
+    expect_valid(out.messages[0]);
+    EXPECT_EQ(out.messages[0].msg_type, "9");
+    EXPECT_EQ(field(out.messages[0], 37), "NONE") << "the engine does not know ORD-1";
+    EXPECT_EQ(field(out.messages[0], 39), "8");
+    EXPECT_EQ(field(out.messages[0], 102), "1");
+
+    const engine::OrderRejected old_layout{kAlpha,
+                                           "RPL-1",
+                                           "ORD-1",
+                                           engine::RequestKind::kReplace,
+                                           Reason::kReplaceQuantityInvalid,
+                                           "new quantity must exceed the filled",
+                                           std::nullopt,
+                                           std::nullopt,
+                                           std::nullopt,
+                                           std::nullopt};
+    out = conv().to_wire(old_layout, kNow);
+    ASSERT_EQ(out.messages.size(), 1u);
+    expect_valid(out.messages[0]);
+    EXPECT_EQ(field(out.messages[0], 37), "11") << "a version-1 event uses the memory";
+    EXPECT_EQ(field(out.messages[0], 39), "0");
+
+    auto fresh = Converter::create(config_);
+    ASSERT_TRUE(fresh) << fresh.error().to_string();
+    out = fresh->to_wire(old_layout, kNow);
+    ASSERT_EQ(out.messages.size(), 1u);
+    expect_valid(out.messages[0]);
+    EXPECT_EQ(field(out.messages[0], 37), "NONE") << "a restarted converter has no memory";
+    EXPECT_EQ(field(out.messages[0], 39), "8");
 }
 
 // An event decoded from a version-1 outbox row has no pair or side: the memory of the

@@ -63,7 +63,7 @@ TEST_F(CodecTest, EventsRoundTrip) {
     // run() checks the outbox encoding of every event it sees; these add a few by hand.
     std::vector<Event> events{
         OrderRejected{kAlpha, "o", "orig", RequestKind::kReplace, Reason::kUnknownOrder, "no order",
-                      std::nullopt, std::nullopt},
+                      std::nullopt, std::nullopt, std::nullopt, std::nullopt},
         PositionReport{
             kAlpha,
             "p",
@@ -97,7 +97,8 @@ TEST_F(CodecTest, EventsRoundTrip) {
 
 TEST_F(CodecTest, BadBytesAreRefusedWithTheReason) {
     const Event event = OrderRejected{
-        kAlpha, "o", "", RequestKind::kNewOrder, Reason::kPriceInvalid, "x", std::nullopt, {}};
+        kAlpha, "o", "", RequestKind::kNewOrder, Reason::kPriceInvalid, "x", std::nullopt,
+        {},     {},  {}};
     const std::string bytes = Engine::encode_event(event);
     auto expect_error = [](const std::string& input, std::string_view what) {
         auto decoded = Engine::decode_event(input);
@@ -108,7 +109,7 @@ TEST_F(CodecTest, BadBytesAreRefusedWithTheReason) {
     };
     expect_error("", "truncated");
     expect_error(bytes.substr(0, bytes.find('x')), "exceeds the bytes left");  // the text
-    expect_error(bytes.substr(0, bytes.size() - 1), "truncated");  // the side's presence
+    expect_error(bytes.substr(0, bytes.size() - 1), "truncated");  // the state's presence
     expect_error(bytes.substr(0, 3), "truncated");
     expect_error(bytes + "x", "trailing");
     std::string version = bytes;
@@ -135,9 +136,9 @@ TEST_F(CodecTest, PairAndSideOfOrderAndQuoteOutcomesRoundTrip) {
     const auto usdcny = pair("USD", "CNY");
     std::vector<Event> events{
         OrderRejected{kAlpha, "o", "", RequestKind::kNewOrder, Reason::kInsufficientFunds, "funds",
-                      usdcny, book::Side::kSell},
+                      usdcny, book::Side::kSell, std::nullopt, std::nullopt},
         OrderRejected{kAlpha, "s", "o", RequestKind::kOrderStatus, Reason::kUnknownOrder, "none",
-                      std::nullopt, std::nullopt},
+                      std::nullopt, std::nullopt, std::nullopt, std::nullopt},
         OrderCancelled{kAlpha, "o", "o", 11, book::CancelReason::kExpired, amt("3.00", "USD"),
                        amt("1.00", "USD"), mon("3.00", "USD"), usdcny, book::Side::kBuy},
         OrderCancelled{kAlpha, "o", "o", 11, book::CancelReason::kRequested, amt("3.00", "USD"),
@@ -153,6 +154,49 @@ TEST_F(CodecTest, PairAndSideOfOrderAndQuoteOutcomesRoundTrip) {
         ASSERT_TRUE(decoded.has_value()) << decoded.error().to_string();
         EXPECT_TRUE(*decoded == event) << "event " << event.index() << " changed in a round trip";
     }
+}
+
+// Version 2 also carries the id and state of the order a refused cancel, replace or status
+// request names (the OrderID and OrdStatus of an OrderCancelReject); OrderState is an enum
+// like the others: LEB128 on the wire, an unknown value refused.
+TEST_F(CodecTest, OrderIdAndStateOfARefusedCancelRoundTrip) {
+    const auto usdcny = pair("USD", "CNY");
+    const auto refused = [&](std::optional<std::uint64_t> id, std::optional<OrderState> state) {
+        return OrderRejected{kAlpha,
+                             "CXL-1",
+                             "ORD-1",
+                             RequestKind::kCancel,
+                             Reason::kOrderDone,
+                             "done",
+                             usdcny,
+                             book::Side::kBuy,
+                             id,
+                             state};
+    };
+    for (const OrderState state :
+         {OrderState::kNew, OrderState::kPartiallyFilled, OrderState::kFilled,
+          OrderState::kCancelled, OrderState::kReplaced, OrderState::kExpired}) {
+        const Event event = refused(std::uint64_t{1} << 40, state);
+        const std::string bytes = Engine::encode_event(event);
+        EXPECT_EQ(bytes[0], static_cast<char>(codec::kVersion));
+        auto decoded = Engine::decode_event(bytes);
+        ASSERT_TRUE(decoded.has_value()) << decoded.error().to_string();
+        EXPECT_TRUE(*decoded == event)
+            << "state " << static_cast<int>(state) << " changed in a round trip";
+    }
+    const Event unknown = refused(std::nullopt, std::nullopt);
+    auto decoded = Engine::decode_event(Engine::encode_event(unknown));
+    ASSERT_TRUE(decoded.has_value()) << decoded.error().to_string();
+    EXPECT_TRUE(*decoded == unknown) << "an order the engine does not know came back with an id";
+
+    // The state is the last byte: OrdStatus 'C' (12) is kExpired; 3 names no state.
+    std::string bytes = Engine::encode_event(refused(11, OrderState::kExpired));
+    ASSERT_EQ(bytes.back(), 12);
+    bytes.back() = 3;
+    decoded = Engine::decode_event(bytes);
+    ASSERT_FALSE(decoded.has_value()) << "order state 3 was accepted";
+    EXPECT_NE(decoded.error().message().find("enum"), std::string::npos)
+        << decoded.error().message();
 }
 
 // Outbox rows written by a daemon before the upgrade (version 1, without pair and side)
@@ -184,7 +228,13 @@ TEST_F(CodecTest, VersionOneRowsOfOrderAndQuoteOutcomesDecodeWithoutPairOrSide) 
     expect_decodes_to(
         "\x01\x01\x00\x05ORD-1\x00\x01\xac\x02\x08no funds"s,
         OrderRejected{kAlpha, "ORD-1", "", RequestKind::kNewOrder, Reason::kInsufficientFunds,
-                      "no funds", std::nullopt, std::nullopt});
+                      "no funds", std::nullopt, std::nullopt, std::nullopt, std::nullopt});
+    // A refused replace of a known order (kReplaceQuantityInvalid, 206 = 0xCE 0x01): no
+    // pair, side, order id or state in version 1.
+    expect_decodes_to("\x01\x01\x00\x05RPL-1\x05ORD-1\x03\xce\x01\x04less"s,
+                      OrderRejected{kAlpha, "RPL-1", "ORD-1", RequestKind::kReplace,
+                                    Reason::kReplaceQuantityInvalid, "less", std::nullopt,
+                                    std::nullopt, std::nullopt, std::nullopt});
     // QuoteRejected (alternative 7): psp 0, "RFQ-1", kNoRate (600 = 0xD8 0x04), "no rate".
     expect_decodes_to("\x01\x07\x00\x05RFQ-1\xd8\x04\x07no rate"s,
                       QuoteRejected{kAlpha, "RFQ-1", Reason::kNoRate, "no rate", std::nullopt});

@@ -204,6 +204,88 @@ TEST_F(EngineTest, ReplaceBelowTheFilledQuantityIsRefused) {
     EXPECT_EQ(bal(kAlpha, "USD").held, amt("500.00", "USD"));
 }
 
+// The gateway fills OrderID and OrdStatus of an OrderCancelReject from the rejection alone
+// (its memory does not survive a restart): every refused cancel or replace of an order the
+// engine knows carries the order's id and current state, whatever the reason; one of an
+// order it does not know, and a new order's rejection, carry neither.
+TEST_F(EngineTest, RefusedCancelOrReplaceOfAKnownOrderCarriesItsIdAndState) {
+    run({deposit(kAlpha, "d1", "3000.00", "USD"), deposit(kBeta, "d2", "100000.00", "CNY"),
+         venue_rate("USD", "CNY", "7.1000", "7.1010")});
+    const auto a1 =
+        as<OrderAccepted>(run1(limit(kAlpha, "a1", Side::kSell, "1000.00", "7.1000")).at(0))
+            .order_id;
+    const auto b1 =
+        as<OrderAccepted>(run1(limit(kBeta, "b1", Side::kBuy, "400.00", "7.1000")).at(0)).order_id;
+    const auto r1 =
+        as<OrderAccepted>(run1(limit(kAlpha, "r1", Side::kSell, "500.00", "7.3000")).at(0))
+            .order_id;
+    ASSERT_EQ(
+        run1(ReplaceOrder{kAlpha, "r2", "r1", rate("USD", "CNY", "7.3000"), amt("600.00", "USD")})
+            .size(),
+        1u);
+
+    const auto refused = [&](const Command& command, Reason reason) {
+        const auto events = run1(command);
+        EXPECT_EQ(events.size(), 1u);
+        const auto* rej = events.empty() ? nullptr : std::get_if<OrderRejected>(&events[0]);
+        EXPECT_NE(rej, nullptr) << "the command was not refused";
+        if (rej == nullptr)
+            return OrderRejected{};
+        EXPECT_EQ(rej->reason, reason) << rej->text;
+        return *rej;
+    };
+    struct Case {
+        const char* what;
+        Command command;
+        Reason reason;
+        std::uint64_t order_id;
+        OrderState state;
+        Side side;
+    };
+    const std::vector<Case> cases{
+        {"a replace below the filled quantity of a partly filled order",
+         ReplaceOrder{kAlpha, "a2", "a1", rate("USD", "CNY", "7.1000"), amt("400.00", "USD")},
+         Reason::kReplaceQuantityInvalid, a1, OrderState::kPartiallyFilled, Side::kSell},
+        {"a replace off the tick",
+         ReplaceOrder{kAlpha, "a3", "a1", rate("USD", "CNY", "7.10005"), amt("900.00", "USD")},
+         Reason::kPriceInvalid, a1, OrderState::kPartiallyFilled, Side::kSell},
+        {"a cancel that reuses the order's own ClOrdID", CancelOrder{kAlpha, "a1", "a1"},
+         Reason::kDuplicateClientId, a1, OrderState::kPartiallyFilled, Side::kSell},
+        {"a replace past the funds of a replaced order",
+         ReplaceOrder{kAlpha, "r3", "r2", rate("USD", "CNY", "7.3000"), amt("5000.00", "USD")},
+         Reason::kInsufficientFunds, r1, OrderState::kReplaced, Side::kSell},
+        {"a replace naming the replaced order by its first ClOrdID",
+         ReplaceOrder{kAlpha, "r4", "r1", rate("USD", "CNY", "7.3000"), amt("5000.00", "USD")},
+         Reason::kInsufficientFunds, r1, OrderState::kReplaced, Side::kSell},
+        {"a cancel of a filled order", CancelOrder{kBeta, "b1-c", "b1"}, Reason::kOrderDone, b1,
+         OrderState::kFilled, Side::kBuy},
+    };
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.what);
+        const OrderRejected rej = refused(c.command, c.reason);
+        EXPECT_EQ(rej.order_id, c.order_id);
+        EXPECT_EQ(rej.order_state, c.state)
+            << "state " << (rej.order_state ? static_cast<int>(*rej.order_state) : -1)
+            << ", expected " << static_cast<int>(c.state) << " (FIX OrdStatus numbers)";
+        EXPECT_EQ(rej.pair, pair("USD", "CNY"));
+        EXPECT_EQ(rej.side, c.side);
+    }
+
+    // Cancelled, then cancelled again: the second is refused with the order's final state.
+    ASSERT_EQ(as<OrderCancelled>(run1(CancelOrder{kAlpha, "a1-c", "a1"}).at(0)).order_id, a1);
+    OrderRejected rej = refused(CancelOrder{kAlpha, "a1-c2", "a1"}, Reason::kOrderDone);
+    EXPECT_EQ(rej.order_id, a1);
+    EXPECT_EQ(rej.order_state, OrderState::kCancelled);
+
+    rej = refused(CancelOrder{kAlpha, "x-c", "nope"}, Reason::kUnknownOrder);
+    EXPECT_EQ(rej.order_id, std::nullopt) << "an order the engine does not know has no id";
+    EXPECT_EQ(rej.order_state, std::nullopt);
+    rej =
+        refused(limit(kAlpha, "big", Side::kSell, "9000.00", "7.2000"), Reason::kInsufficientFunds);
+    EXPECT_EQ(rej.order_id, std::nullopt) << "a refused new order has no engine id";
+    EXPECT_EQ(rej.order_state, std::nullopt);
+}
+
 TEST_F(EngineTest, OrderRejections) {
     run({deposit(kAlpha, "d1", "1000.00", "USD")});
     auto o = limit(kAlpha, "x", Side::kSell, "100.00", "7.1000");
