@@ -593,6 +593,7 @@ struct EntryBuilder {
         q.kind = ledger::EntryKind::kPosted;
         q.value_date = value_date;
         q.reference = reference;
+        q.postings.reserve(2);
         q.postings.push_back(ledger::Posting{debit, ledger::Side::kDebit, m});
         q.postings.push_back(ledger::Posting{credit, ledger::Side::kCredit, m});
         ops->push_back(ledger::Operation{std::move(q), false});
@@ -611,6 +612,7 @@ struct EntryBuilder {
             q.kind = ledger::EntryKind::kPosted;
             q.value_date = value_date;
             q.reference = reference;
+            q.postings.reserve(std::min(many.size() - i, ledger::kPostingsMax - 1) + 1);
             Amount sum;
             while (i < many.size() && q.postings.size() + 1 < ledger::kPostingsMax) {
                 FXSETTLE_ASSERT(many[i].second.is_positive(),
@@ -1613,6 +1615,10 @@ Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
                                               const netting::NettingResult& result) {
     const CurrencyIndex c = w.currency;
     Amount sent;
+    // Per chunk, each payer's total (indexed by PSP; the payers named are listed, then
+    // sorted, so that the debits come in PSP order).
+    std::vector<Amount> by_payer(psp_count);
+    std::vector<PspIndex> payers;
     for (const auto& order : result.orders) {
         // An order of more than kPaymentOrderLinesMax lines goes to the bank as several
         // payment orders of at most that many lines each (in line order), so that every one
@@ -1638,7 +1644,7 @@ Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
             so.value_date = w.value_date;
             ev.lines.reserve(chunk.size());
             so.lines.reserve(chunk.size());
-            std::map<PspIndex, Amount> by_payer;
+            payers.clear();
             Amount total;
             // Each external payout is in one line of one order: its beneficiary and client id
             // move into the line (the later steps read neither for an external payout).
@@ -1651,16 +1657,21 @@ Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
                                         pw.payout->payer, pw.payout->amount, pw.funded,
                                         pw.cross ? std::optional<Rate>(*pw.conv) : std::nullopt,
                                         LineStatus::kOpen});
-                by_payer[pw.payout->payer] += pw.payout->amount;
+                Amount& payer_sum = by_payer[pw.payout->payer];
+                if (payer_sum.is_zero())
+                    payers.push_back(pw.payout->payer);
+                payer_sum += pw.payout->amount;
                 total += pw.payout->amount;
             }
             FXSETTLE_ASSERT(total == chunk_total, "settlement: payment order total mismatch");
             order_sum += total;
             so.open_lines = static_cast<std::uint32_t>(so.lines.size());
             new_open_lines += so.lines.size();
+            std::sort(payers.begin(), payers.end());
             std::vector<std::pair<ledger::AccountId, Amount>> debits;
-            debits.reserve(by_payer.size());
-            for (const auto& [p, a] : by_payer) {
+            debits.reserve(payers.size());
+            for (const PspIndex p : payers) {
+                const Amount a = std::exchange(by_payer[p], Amount{});
                 mirror.debit(p, c, a);
                 debits.emplace_back(chart.psp_held(p, c), a);
             }
@@ -1863,9 +1874,19 @@ void Settlement::State::Cutoff::commit(SettlementOutput& out) {
     st.next_entry = next_entry;
     st.next_hedge = next_hedge;
     st.next_order = next_order;
-    for (auto& op : ops)
-        out.operations.push_back(std::move(op));
-    for (auto* list : {&events_failed, &events_held, &events_fx, &events_hedge, &events_settle}) {
+    if (out.operations.empty()) {
+        out.operations = std::move(ops);
+    } else {
+        out.operations.reserve(out.operations.size() + ops.size());
+        for (auto& op : ops)
+            out.operations.push_back(std::move(op));
+    }
+    const auto lists = {&events_failed, &events_held, &events_fx, &events_hedge, &events_settle};
+    std::size_t event_count = out.events.size() + 1;
+    for (const auto* list : lists)
+        event_count += list->size();
+    out.events.reserve(event_count);
+    for (auto* list : lists) {
         for (auto& ev : *list)
             out.events.push_back(std::move(ev));
     }

@@ -22,6 +22,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -196,9 +197,21 @@ Result<config::Config> make_config(const Options& o, const fs::path& calendars) 
 
 // The cut-off's apply(), apart so that a profiler can collect it alone:
 // valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*cutoff_apply*'
+// With CYCLE_BENCH_PERF_CTL set to perf's control FIFO, perf samples only this call:
+// perf record -D -1 --control=fifo:ctl.fifo,ack.fifo ... with CYCLE_BENCH_PERF_CTL=ctl.fifo.
 [[gnu::noinline]] Status cutoff_apply(Engine& eng, ledger::Timestamp at,
                                       engine::BatchOutput<Event>& out) {
-    return eng.apply({}, at, out);
+    const char* ctl = std::getenv("CYCLE_BENCH_PERF_CTL");
+    auto tell = [&](const char* what) {
+        if (ctl == nullptr)
+            return;
+        std::ofstream f(ctl);
+        f << what << "\n";
+    };
+    tell("enable");
+    Status s = eng.apply({}, at, out);
+    tell("disable");
+    return s;
 }
 
 struct Totals {
