@@ -1183,10 +1183,11 @@ void Settlement::State::Cutoff::find_breaches(PspIndex p, const NetTable& net,
 // cap, until no result does (holding one back changes its payees' results). Each round
 // holds back at least one more (PSP, currency), so there are at most PSPs x currencies.
 void Settlement::State::Cutoff::hold_back() {
-    // The items each PSP pays, per currency, so that holding one back touches only its
-    // own items and the table is updated in place: O(items) over all rounds.
-    std::vector<std::map<PspIndex, std::pair<std::vector<std::size_t>, std::vector<std::size_t>>>>
-        paid_by(work.size());
+    // The items each PSP pays, per currency ([work][payer]), so that holding one back
+    // touches only its own items and the table is updated in place: O(items) over all
+    // rounds. Built at the first breach (most cut-offs have none), from the fates as
+    // they are before anything is held back here.
+    std::vector<std::vector<std::pair<std::vector<std::size_t>, std::vector<std::size_t>>>> paid_by;
     // Legs by (trade id, base leg), and what earlier cut-offs decided for their other legs.
     std::map<std::pair<std::uint64_t, bool>, std::pair<std::size_t, std::size_t>> leg_at;
     for (std::size_t wi = 0; wi < work.size(); ++wi) {
@@ -1204,16 +1205,20 @@ void Settlement::State::Cutoff::hold_back() {
             }
         }
     }
-    for (std::size_t wi = 0; wi < work.size(); ++wi) {
-        for (std::size_t i = 0; i < work[wi].payouts.size(); ++i) {
-            if (work[wi].payouts[i].fate == Fate::kSettle)
-                paid_by[wi][work[wi].payouts[i].payout->payer].first.push_back(i);
+    auto build_paid_by = [&] {
+        paid_by.resize(work.size());
+        for (std::size_t wi = 0; wi < work.size(); ++wi) {
+            paid_by[wi].resize(psp_count);
+            for (std::size_t i = 0; i < work[wi].payouts.size(); ++i) {
+                if (work[wi].payouts[i].fate == Fate::kSettle)
+                    paid_by[wi][work[wi].payouts[i].payout->payer].first.push_back(i);
+            }
+            for (std::size_t i = 0; i < work[wi].legs.size(); ++i) {
+                if (work[wi].legs[i].fate == Fate::kSettle && !work[wi].legs[i].must_settle)
+                    paid_by[wi][work[wi].legs[i].leg.payer].second.push_back(i);
+            }
         }
-        for (std::size_t i = 0; i < work[wi].legs.size(); ++i) {
-            if (work[wi].legs[i].fate == Fate::kSettle && !work[wi].legs[i].must_settle)
-                paid_by[wi][work[wi].legs[i].leg.payer].second.push_back(i);
-        }
-    }
+    };
     NetTable net = net_positions();
     auto hold_leg = [&](LegWork& lw, std::size_t wi) {
         lw.fate = Fate::kHeldBack;
@@ -1226,6 +1231,8 @@ void Settlement::State::Cutoff::hold_back() {
             find_breaches(p, net, found);
         if (found.empty())
             return;
+        if (paid_by.empty())
+            build_paid_by();
         for (auto& [key, breach] : found) {
             auto& w = work[key.second];
             auto& row = net[key.second];
@@ -1627,16 +1634,13 @@ Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
         for (std::size_t first = 0; first < order.lines.size(); first += kPaymentOrderLinesMax) {
             const std::size_t last = std::min(order.lines.size(), first + kPaymentOrderLinesMax);
             const std::span<const std::uint32_t> chunk(order.lines.data() + first, last - first);
-            Amount chunk_total;
-            for (const std::uint32_t li : chunk)
-                chunk_total += w.payouts.at(obligations.at(li).reference).payout->amount;
             const PaymentOrderId order_id = next_order++;
             PaymentOrder ev{.order_id = order_id,
                             .cycle_id = cycle_id,
                             .bank = order.bank,
                             .currency = c,
                             .value_date = w.value_date,
-                            .total = chunk_total,
+                            .total = {},  // the lines' sum, below
                             .lines = {}};
             Order so;
             so.bank = order.bank;
@@ -1663,7 +1667,9 @@ Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
                 payer_sum += pw.payout->amount;
                 total += pw.payout->amount;
             }
-            FXSETTLE_ASSERT(total == chunk_total, "settlement: payment order total mismatch");
+            // One pass over the lines (each one a payout elsewhere in memory): the total is
+            // their sum, and all chunks' totals are checked against netting's below.
+            ev.total = total;
             order_sum += total;
             so.open_lines = static_cast<std::uint32_t>(so.lines.size());
             new_open_lines += so.lines.size();
