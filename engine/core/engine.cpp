@@ -1594,10 +1594,18 @@ struct Engine::Impl {
     }
 
     void absorb(SettlementOutput&& sout) {
-        for (auto& op : sout.operations) {
+        for (const auto& op : sout.operations)
             mirror_operation(op);
-            out->operations.push_back(std::move(op));
+        // A large cut-off hands over hundreds of thousands of operations and events: no
+        // regrowing (and fresh pages) for either.
+        if (out->operations.empty()) {
+            out->operations = std::move(sout.operations);
+        } else {
+            out->operations.reserve(out->operations.size() + sout.operations.size());
+            for (auto& op : sout.operations)
+                out->operations.push_back(std::move(op));
         }
+        out->events.reserve(out->events.size() + sout.events.size());
         for (auto& event : sout.events)
             out->events.push_back(to_event(std::move(event)));
     }

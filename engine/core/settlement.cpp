@@ -593,6 +593,7 @@ struct EntryBuilder {
         q.kind = ledger::EntryKind::kPosted;
         q.value_date = value_date;
         q.reference = reference;
+        q.postings.reserve(2);
         q.postings.push_back(ledger::Posting{debit, ledger::Side::kDebit, m});
         q.postings.push_back(ledger::Posting{credit, ledger::Side::kCredit, m});
         ops->push_back(ledger::Operation{std::move(q), false});
@@ -611,6 +612,7 @@ struct EntryBuilder {
             q.kind = ledger::EntryKind::kPosted;
             q.value_date = value_date;
             q.reference = reference;
+            q.postings.reserve(std::min(many.size() - i, ledger::kPostingsMax - 1) + 1);
             Amount sum;
             while (i < many.size() && q.postings.size() + 1 < ledger::kPostingsMax) {
                 FXSETTLE_ASSERT(many[i].second.is_positive(),
@@ -1181,10 +1183,11 @@ void Settlement::State::Cutoff::find_breaches(PspIndex p, const NetTable& net,
 // cap, until no result does (holding one back changes its payees' results). Each round
 // holds back at least one more (PSP, currency), so there are at most PSPs x currencies.
 void Settlement::State::Cutoff::hold_back() {
-    // The items each PSP pays, per currency, so that holding one back touches only its
-    // own items and the table is updated in place: O(items) over all rounds.
-    std::vector<std::map<PspIndex, std::pair<std::vector<std::size_t>, std::vector<std::size_t>>>>
-        paid_by(work.size());
+    // The items each PSP pays, per currency ([work][payer]), so that holding one back
+    // touches only its own items and the table is updated in place: O(items) over all
+    // rounds. Built at the first breach (most cut-offs have none), from the fates as
+    // they are before anything is held back here.
+    std::vector<std::vector<std::pair<std::vector<std::size_t>, std::vector<std::size_t>>>> paid_by;
     // Legs by (trade id, base leg), and what earlier cut-offs decided for their other legs.
     std::map<std::pair<std::uint64_t, bool>, std::pair<std::size_t, std::size_t>> leg_at;
     for (std::size_t wi = 0; wi < work.size(); ++wi) {
@@ -1202,16 +1205,20 @@ void Settlement::State::Cutoff::hold_back() {
             }
         }
     }
-    for (std::size_t wi = 0; wi < work.size(); ++wi) {
-        for (std::size_t i = 0; i < work[wi].payouts.size(); ++i) {
-            if (work[wi].payouts[i].fate == Fate::kSettle)
-                paid_by[wi][work[wi].payouts[i].payout->payer].first.push_back(i);
+    auto build_paid_by = [&] {
+        paid_by.resize(work.size());
+        for (std::size_t wi = 0; wi < work.size(); ++wi) {
+            paid_by[wi].resize(psp_count);
+            for (std::size_t i = 0; i < work[wi].payouts.size(); ++i) {
+                if (work[wi].payouts[i].fate == Fate::kSettle)
+                    paid_by[wi][work[wi].payouts[i].payout->payer].first.push_back(i);
+            }
+            for (std::size_t i = 0; i < work[wi].legs.size(); ++i) {
+                if (work[wi].legs[i].fate == Fate::kSettle && !work[wi].legs[i].must_settle)
+                    paid_by[wi][work[wi].legs[i].leg.payer].second.push_back(i);
+            }
         }
-        for (std::size_t i = 0; i < work[wi].legs.size(); ++i) {
-            if (work[wi].legs[i].fate == Fate::kSettle && !work[wi].legs[i].must_settle)
-                paid_by[wi][work[wi].legs[i].leg.payer].second.push_back(i);
-        }
-    }
+    };
     NetTable net = net_positions();
     auto hold_leg = [&](LegWork& lw, std::size_t wi) {
         lw.fate = Fate::kHeldBack;
@@ -1224,6 +1231,8 @@ void Settlement::State::Cutoff::hold_back() {
             find_breaches(p, net, found);
         if (found.empty())
             return;
+        if (paid_by.empty())
+            build_paid_by();
         for (auto& [key, breach] : found) {
             auto& w = work[key.second];
             auto& row = net[key.second];
@@ -1615,6 +1624,10 @@ Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
                                               const netting::NettingResult& result) {
     const CurrencyIndex c = w.currency;
     Amount sent;
+    // Per chunk, each payer's total (indexed by PSP; the payers named are listed, then
+    // sorted, so that the debits come in PSP order).
+    std::vector<Amount> by_payer(psp_count);
+    std::vector<PspIndex> payers;
     for (const auto& order : result.orders) {
         // An order of more than kPaymentOrderLinesMax lines goes to the bank as several
         // payment orders of at most that many lines each (in line order), so that every one
@@ -1623,16 +1636,13 @@ Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
         for (std::size_t first = 0; first < order.lines.size(); first += kPaymentOrderLinesMax) {
             const std::size_t last = std::min(order.lines.size(), first + kPaymentOrderLinesMax);
             const std::span<const std::uint32_t> chunk(order.lines.data() + first, last - first);
-            Amount chunk_total;
-            for (const std::uint32_t li : chunk)
-                chunk_total += w.payouts.at(obligations.at(li).reference).payout->amount;
             const PaymentOrderId order_id = next_order++;
             PaymentOrder ev{.order_id = order_id,
                             .cycle_id = cycle_id,
                             .bank = order.bank,
                             .currency = c,
                             .value_date = w.value_date,
-                            .total = chunk_total,
+                            .total = {},  // the lines' sum, below
                             .lines = {}};
             Order so;
             so.bank = order.bank;
@@ -1640,7 +1650,7 @@ Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
             so.value_date = w.value_date;
             ev.lines.reserve(chunk.size());
             so.lines.reserve(chunk.size());
-            std::map<PspIndex, Amount> by_payer;
+            payers.clear();
             Amount total;
             // Each external payout is in one line of one order: its beneficiary and client id
             // move into the line (the later steps read neither for an external payout).
@@ -1653,16 +1663,23 @@ Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
                                         pw.payout->payer, pw.payout->amount, pw.funded,
                                         pw.cross ? std::optional<Rate>(*pw.conv) : std::nullopt,
                                         LineStatus::kOpen});
-                by_payer[pw.payout->payer] += pw.payout->amount;
+                Amount& payer_sum = by_payer[pw.payout->payer];
+                if (payer_sum.is_zero())
+                    payers.push_back(pw.payout->payer);
+                payer_sum += pw.payout->amount;
                 total += pw.payout->amount;
             }
-            FXSETTLE_ASSERT(total == chunk_total, "settlement: payment order total mismatch");
+            // One pass over the lines (each one a payout elsewhere in memory): the total is
+            // their sum, and all chunks' totals are checked against netting's below.
+            ev.total = total;
             order_sum += total;
             so.open_lines = static_cast<std::uint32_t>(so.lines.size());
             new_open_lines += so.lines.size();
+            std::sort(payers.begin(), payers.end());
             std::vector<std::pair<ledger::AccountId, Amount>> debits;
-            debits.reserve(by_payer.size());
-            for (const auto& [p, a] : by_payer) {
+            debits.reserve(payers.size());
+            for (const PspIndex p : payers) {
+                const Amount a = std::exchange(by_payer[p], Amount{});
                 mirror.debit(p, c, a);
                 debits.emplace_back(chart.psp_held(p, c), a);
             }
@@ -1865,9 +1882,19 @@ void Settlement::State::Cutoff::commit(SettlementOutput& out) {
     st.next_entry = next_entry;
     st.next_hedge = next_hedge;
     st.next_order = next_order;
-    for (auto& op : ops)
-        out.operations.push_back(std::move(op));
-    for (auto* list : {&events_failed, &events_held, &events_fx, &events_hedge, &events_settle}) {
+    if (out.operations.empty()) {
+        out.operations = std::move(ops);
+    } else {
+        out.operations.reserve(out.operations.size() + ops.size());
+        for (auto& op : ops)
+            out.operations.push_back(std::move(op));
+    }
+    const auto lists = {&events_failed, &events_held, &events_fx, &events_hedge, &events_settle};
+    std::size_t event_count = out.events.size() + 1;
+    for (const auto* list : lists)
+        event_count += list->size();
+    out.events.reserve(event_count);
+    for (auto* list : lists) {
         for (auto& ev : *list)
             out.events.push_back(std::move(ev));
     }
