@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "adapters/fix/read_limit.h"
+
 namespace fxsettle {
 namespace adapters {
 namespace detail {
@@ -112,6 +114,8 @@ extern "C" __attribute__((weak)) int bind(int fd, const struct sockaddr* addr,
                 real(fd, reinterpret_cast<const sockaddr*>(&rewritten), sizeof rewritten);
             if (rc == 0) {
                 active->record(fd);
+                // Connections accepted from it are scanned (read_limit.h).
+                fxsettle::adapters::detail::guard_listener(fd);
                 const long long ms = active->send_timeout().count();
                 if (ms > 0) {
                     timeval tv{};

@@ -10,18 +10,36 @@
 // valid order is accepted.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cctype>
 #include <cstdio>
+#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "adapters/convert/convert.h"
+#include "adapters/fix/read_limit.h"
 #include "tests/integration/hostile/hostile_support.h"
 #include "tests/integration/hostile/raw_fix_client.h"
 
 namespace fxsettle::hostile {
 namespace {
+
+// The process's resident set (VmRSS of /proc/self/status), in KiB; 0 when unreadable.
+long resident_kib() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmRSS:", 0) == 0)
+            return std::strtol(line.c_str() + 6, nullptr, 10);
+    }
+    return 0;
+}
 
 // What a field holds, which decides the hostile values it gets.
 enum class Kind {
@@ -642,6 +660,44 @@ TEST_F(HostileFramingTest, GarbledFramesAreDiscardedUnansweredAndOversizedMessag
     }
     const std::string ledger = harness_.check_ledger();
     EXPECT_TRUE(ledger.empty()) << ledger;
+}
+
+// Before any Logon, a connection claims a 2 GB message (9=2000000000) and keeps sending:
+// QuickFIX would buffer it all. Past adapters::detail::kUnframedBytesMax without a message
+// end the gateway shuts the connection (fix/read_limit.h); the process does not grow by
+// what was sent, and alpha's session is untouched.
+TEST_F(HostileFramingTest, AnUnauthenticatedClaimOfAHugeMessageIsCutOffAtTheBound) {
+    const std::uint64_t cut_before = adapters::detail::connections_cut();
+    const long rss_before = resident_kib();
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(harness_.gateway_port());
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to), 0);
+    const std::string head = std::string("8=FIX.4.4") + kSoh + "9=2000000000" + kSoh + "35=A" +
+                             kSoh + "49=EMBER" + kSoh + "56=FXSETTLE" + kSoh + "58=";
+    ASSERT_EQ(::send(fd, head.data(), head.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(head.size()));
+    const std::string chunk(std::size_t{64} << 10, 'x');
+    const std::size_t goal = std::size_t{64} << 20;  // 4x the bound
+    std::size_t sent = 0;
+    while (sent < goal) {
+        const ssize_t n = ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+        if (n <= 0)
+            break;  // the gateway shut the connection
+        sent += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    EXPECT_LT(sent, goal) << "the gateway took " << sent << " bytes of one unframed message";
+    EXPECT_GE(sent, adapters::detail::kUnframedBytesMax - (std::size_t{1} << 20))
+        << "cut before the bound";
+    EXPECT_EQ(adapters::detail::connections_cut(), cut_before + 1);
+    const long rss_after = resident_kib();
+    EXPECT_LT(rss_after - rss_before, 56L << 10)
+        << "the process grew by " << (rss_after - rss_before) << " KiB";
+    ASSERT_TRUE(session_up("after-cut")) << alpha_->last_error();
 }
 
 }  // namespace

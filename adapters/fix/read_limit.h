@@ -1,0 +1,53 @@
+// Bounds what a connection to one of fxsettle's acceptors can make QuickFIX buffer.
+//
+// QuickFIX 1.15.1 reads a connection into a string and waits until it holds the whole
+// message its BodyLength (9) claims, with no upper bound and before any Logon: a client
+// that claims 9=2000000000 and keeps sending could fill the memory without ever
+// authenticating. read_limit.cpp interposes recv() and accept() the way bind_override.cpp
+// interposes bind(): connections accepted from a listening socket SessionHost started (see
+// guard_listener) are scanned as they are read, and one that sends more than
+// kUnframedBytesMax bytes without a message end ("<SOH>10=nnn<SOH>") is shut down: recv()
+// returns 0, QuickFIX sees the peer gone and drops the connection and its buffer. A
+// well-formed message of any size up to the bound still parses (and the gateway refuses
+// an oversized one naming its field); initiator connections are not scanned.
+//
+// Plain TCP only: over TLS, QuickFIX reads through OpenSSL (SSL_read, read()), whose bytes
+// are ciphertext; there a client must complete the TLS handshake (and, with mutual TLS,
+// present a certificate the CA signed) before it can send anything.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace fxsettle {
+namespace adapters {
+namespace detail {
+
+// The largest run of bytes without a message end a guarded connection may send (16 MiB:
+// four times the largest message the hostile tests send on purpose).
+constexpr std::size_t kUnframedBytesMax = std::size_t{16} << 20;
+
+// Connections accepted from listening socket `fd` from now on are guarded.
+void guard_listener(int fd);
+
+// How many guarded connections were shut down for exceeding the bound (process-wide).
+std::uint64_t connections_cut();
+
+// Finds message ends ("<SOH>10=" three digits "<SOH>") in a byte stream fed in pieces and
+// counts the bytes since the last one.
+class FrameScanner {
+  public:
+    // Feeds the next piece of the stream; false once more than `limit` bytes have come
+    // without a message end.
+    bool feed(const char* data, std::size_t size, std::size_t limit = kUnframedBytesMax);
+    void reset();
+    std::uint64_t since_end() const { return since_end_; }
+
+  private:
+    std::uint8_t state_ = 0;  // how much of "<SOH>10=ddd<SOH>" the last bytes matched
+    std::uint64_t since_end_ = 0;
+};
+
+}  // namespace detail
+}  // namespace adapters
+}  // namespace fxsettle
