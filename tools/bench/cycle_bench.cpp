@@ -38,14 +38,19 @@
 #include "engine/core/engine.h"
 #include "ledger/ledger.h"
 #include "ledger/types.h"
+#include "tools/bench/bench_util.h"
 
 namespace {
 
 using namespace fxsettle;
+using bench::Clock;
+using bench::cpu_seconds;
+using bench::hex;
+using bench::seconds_since;
+using bench::Sha256Digest;
 using engine::Command;
 using engine::Engine;
 using engine::Event;
-using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
 struct Options {
@@ -59,50 +64,6 @@ struct Options {
     bool keep = false;
     bool json = false;
 };
-
-template <std::size_t N>
-std::string hex(const std::array<std::uint8_t, N>& bytes) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string s;
-    for (const std::uint8_t b : bytes) {
-        s.push_back(kDigits[b >> 4]);
-        s.push_back(kDigits[b & 15]);
-    }
-    return s;
-}
-
-class Digest {
-  public:
-    Digest() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
-    ~Digest() { EVP_MD_CTX_free(ctx_); }
-    Digest(const Digest&) = delete;
-    Digest& operator=(const Digest&) = delete;
-    void add(std::string_view bytes) {
-        const std::uint64_t size = bytes.size();
-        EVP_DigestUpdate(ctx_, &size, sizeof size);
-        EVP_DigestUpdate(ctx_, bytes.data(), bytes.size());
-    }
-    std::array<std::uint8_t, 32> finish() {
-        std::array<std::uint8_t, 32> digest{};
-        unsigned int size = 0;
-        EVP_DigestFinal_ex(ctx_, digest.data(), &size);
-        return digest;
-    }
-
-  private:
-    EVP_MD_CTX* ctx_;
-};
-
-double seconds_since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// CPU time of this thread (the machine is shared; wall time is printed too).
-double cpu_seconds() {
-    timespec t{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
-}
 
 // Tuesday 24 November 2026, 00:00 UTC; every cycle cuts off at 16:00 that day.
 const ledger::Timestamp kDayStart =
@@ -475,7 +436,7 @@ int run(const Options& o) {
     std::size_t cycle_currencies = 0;
     std::size_t payment_orders = 0;
     std::size_t payment_lines = 0;
-    Digest digest;
+    Sha256Digest digest;
     for (const Event& e : out.events) {
         digest.add(Engine::encode_event(e));
         if (const auto* po = std::get_if<engine::PaymentOrder>(&e)) {

@@ -32,14 +32,19 @@
 #include "engine/core/engine.h"
 #include "ledger/ledger.h"
 #include "ledger/types.h"
+#include "tools/bench/bench_util.h"
 
 namespace {
 
 using namespace fxsettle;
+using bench::Clock;
+using bench::cpu_seconds;
+using bench::hex;
+using bench::seconds_since;
+using bench::Sha256Digest;
 using engine::Command;
 using engine::Engine;
 using engine::Event;
-using Clock = std::chrono::steady_clock;
 
 struct Options {
     std::uint32_t payouts = 1'000'000;
@@ -49,52 +54,6 @@ struct Options {
     bool hash = false;
     std::string ledger_path;
 };
-
-template <std::size_t N>
-std::string hex(const std::array<std::uint8_t, N>& bytes) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string s;
-    for (const std::uint8_t b : bytes) {
-        s.push_back(kDigits[b >> 4]);
-        s.push_back(kDigits[b & 15]);
-    }
-    return s;
-}
-
-// SHA-256 over the events and state rows of every batch, in order.
-class OutputDigest {
-  public:
-    OutputDigest() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
-    ~OutputDigest() { EVP_MD_CTX_free(ctx_); }
-    OutputDigest(const OutputDigest&) = delete;
-    OutputDigest& operator=(const OutputDigest&) = delete;
-    void add(std::string_view bytes) {
-        const std::uint64_t size = bytes.size();
-        EVP_DigestUpdate(ctx_, &size, sizeof size);
-        EVP_DigestUpdate(ctx_, bytes.data(), bytes.size());
-    }
-    std::array<std::uint8_t, 32> finish() {
-        std::array<std::uint8_t, 32> digest{};
-        unsigned int size = 0;
-        EVP_DigestFinal_ex(ctx_, digest.data(), &size);
-        return digest;
-    }
-
-  private:
-    EVP_MD_CTX* ctx_;
-};
-
-double seconds_since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// CPU time of this thread: on a shared, loaded machine the wall time mostly measures the
-// other processes; both are printed.
-double cpu_seconds() {
-    timespec t{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
-}
 
 // Tuesday 24 November 2026, 00:00 UTC: before the first cut-off of the default config.
 const ledger::Timestamp kDayStart =
@@ -153,7 +112,7 @@ int run(const Options& o) {
     };
     if (book && !commit(eng.initial_operations(), kDayStart))
         return 1;
-    OutputDigest digest;
+    Sha256Digest digest;
     double checking_s = 0;  // hashing and committing, left out of the figures
     double checking_cpu_s = 0;
 
