@@ -86,6 +86,21 @@ class ConvertTest : public ::testing::Test {
     money::Currency ccy(const char* code) { return *config_.currency_table.find(code); }
     money::CurrencyPair usdcny() { return {ccy("USD"), ccy("CNY")}; }
     money::Rate rate(const char* text) { return *money::Rate::parse(usdcny(), text); }
+    // The engine's acceptance of new_order() (ORD-1, engine id 11: buy 1000.00 USD/CNY at
+    // 7.1234 GTC).
+    engine::OrderAccepted order_one_accepted() {
+        return {kAlpha,
+                "ORD-1",
+                11,
+                usdcny(),
+                engine::book::Side::kBuy,
+                engine::book::OrderType::kLimit,
+                engine::book::TimeInForce::kGtc,
+                rate("7.1234"),
+                Amount::from_minor(100000),
+                std::chrono::sys_days{2025y / 3 / 12},
+                {Amount::from_minor(712340), ccy("CNY")}};
+    }
 
     static WireMessage new_order() {
         WireMessage m;
@@ -521,17 +536,7 @@ TEST_F(ConvertTest, ClearingBusinessDateOutsideTheWindowIsRefusedNamingIt) {
 // OrderQty a valid quantity and G's Currency the pair's base currency.
 TEST_F(ConvertTest, CancelReplaceAndStatusMustCarryTheOrdersSymbolSideAndValidFields) {
     ASSERT_EQ(conv().from_psp(kAlpha, new_order(), kNow).commands.size(), 1u);
-    engine::OrderAccepted acc{kAlpha,
-                              "ORD-1",
-                              11,
-                              usdcny(),
-                              engine::book::Side::kBuy,
-                              engine::book::OrderType::kLimit,
-                              engine::book::TimeInForce::kGtc,
-                              rate("7.1234"),
-                              Amount::from_minor(100000),
-                              std::chrono::sys_days{2025y / 3 / 12},
-                              {Amount::from_minor(712340), ccy("CNY")}};
+    const engine::OrderAccepted acc = order_one_accepted();
     ASSERT_EQ(conv().to_wire(acc, kNow).messages.size(), 1u);
 
     WireMessage f;
@@ -1068,17 +1073,7 @@ TEST_F(ConvertTest, DepositNoticeBecomesDepositForTheNamedPsp) {
 TEST_F(ConvertTest, OrderLifecycleEventsBecomeValidExecutionReportsWithDeterministicExecIds) {
     // The PSP's D, so the converter knows Symbol and Side.
     ASSERT_EQ(conv().from_psp(kAlpha, new_order(), kNow).commands.size(), 1u);
-    engine::OrderAccepted acc{kAlpha,
-                              "ORD-1",
-                              11,
-                              usdcny(),
-                              engine::book::Side::kBuy,
-                              engine::book::OrderType::kLimit,
-                              engine::book::TimeInForce::kGtc,
-                              rate("7.1234"),
-                              Amount::from_minor(100000),
-                              std::chrono::sys_days{2025y / 3 / 12},
-                              {Amount::from_minor(712340), ccy("CNY")}};
+    const engine::OrderAccepted acc = order_one_accepted();
     Outbound out = conv().to_wire(acc, kNow);
     EXPECT_EQ(out.to, (Destination{Peer::kPsp, kAlpha}));
     ASSERT_EQ(out.messages.size(), 1u);
@@ -1366,17 +1361,7 @@ TEST_F(ConvertTest, CancelRejectOfAKnownOrderTakesOrderIdAndStatusFromTheEvent) 
     // The event wins over the memory: this converter saw the order accepted (OrdStatus 0),
     // the engine's state in the event is filled.
     ASSERT_EQ(conv().from_psp(kAlpha, new_order(), kNow).commands.size(), 1u);
-    engine::OrderAccepted accepted{kAlpha,
-                                   "ORD-1",
-                                   11,
-                                   usdcny(),
-                                   engine::book::Side::kBuy,
-                                   engine::book::OrderType::kLimit,
-                                   engine::book::TimeInForce::kGtc,
-                                   rate("7.1234"),
-                                   Amount::from_minor(100000),
-                                   std::chrono::sys_days{2025y / 3 / 12},
-                                   {Amount::from_minor(712340), ccy("CNY")}};
+    const engine::OrderAccepted accepted = order_one_accepted();
     ASSERT_EQ(conv().to_wire(accepted, kNow).messages.size(), 1u);
     const engine::OrderRejected done{kAlpha,
                                      "CXL-8",
@@ -1402,17 +1387,7 @@ TEST_F(ConvertTest, CancelRejectOfAKnownOrderTakesOrderIdAndStatusFromTheEvent) 
 // the engine knew (any other reason) falls back on the memory while the converter has it.
 TEST_F(ConvertTest, CancelRejectWithoutOrderIdUsesTheMemoryOnlyForOldLayoutEvents) {
     ASSERT_EQ(conv().from_psp(kAlpha, new_order(), kNow).commands.size(), 1u);
-    engine::OrderAccepted accepted{kAlpha,
-                                   "ORD-1",
-                                   11,
-                                   usdcny(),
-                                   engine::book::Side::kBuy,
-                                   engine::book::OrderType::kLimit,
-                                   engine::book::TimeInForce::kGtc,
-                                   rate("7.1234"),
-                                   Amount::from_minor(100000),
-                                   std::chrono::sys_days{2025y / 3 / 12},
-                                   {Amount::from_minor(712340), ccy("CNY")}};
+    const engine::OrderAccepted accepted = order_one_accepted();
     ASSERT_EQ(conv().to_wire(accepted, kNow).messages.size(), 1u);
 
     const engine::OrderRejected unknown{kAlpha,
