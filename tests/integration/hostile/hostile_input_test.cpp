@@ -31,7 +31,7 @@ namespace fxsettle::hostile {
 namespace {
 
 // The process's resident set (VmRSS of /proc/self/status), in KiB; 0 when unreadable.
-long resident_kib() {
+[[maybe_unused]] long resident_kib() {
     std::ifstream status("/proc/self/status");
     std::string line;
     while (std::getline(status, line)) {
@@ -668,7 +668,9 @@ TEST_F(HostileFramingTest, GarbledFramesAreDiscardedUnansweredAndOversizedMessag
 // what was sent, and alpha's session is untouched.
 TEST_F(HostileFramingTest, AnUnauthenticatedClaimOfAHugeMessageIsCutOffAtTheBound) {
     const std::uint64_t cut_before = adapters::detail::connections_cut();
+#if !defined(__SANITIZE_ADDRESS__)
     const long rss_before = resident_kib();
+#endif
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     ASSERT_GE(fd, 0);
     sockaddr_in to{};
@@ -694,9 +696,12 @@ TEST_F(HostileFramingTest, AnUnauthenticatedClaimOfAHugeMessageIsCutOffAtTheBoun
     EXPECT_GE(sent, adapters::detail::kUnframedBytesMax - (std::size_t{1} << 20))
         << "cut before the bound";
     EXPECT_EQ(adapters::detail::connections_cut(), cut_before + 1);
+#if !defined(__SANITIZE_ADDRESS__)
+    // (Under ASan freed buffers stay in its quarantine, so the resident set says nothing.)
     const long rss_after = resident_kib();
     EXPECT_LT(rss_after - rss_before, 56L << 10)
         << "the process grew by " << (rss_after - rss_before) << " KiB";
+#endif
     ASSERT_TRUE(session_up("after-cut")) << alpha_->last_error();
 }
 
