@@ -96,6 +96,8 @@ constexpr std::size_t kTextLengthMax = 256;
 constexpr std::int64_t kHeartbeatSMax = 300;
 constexpr std::int64_t kReconnectIntervalSMax = 3'600;
 constexpr std::int64_t kQuoteTtlMsMax = 3'600'000;
+constexpr std::int64_t kHedgeTimeoutMsMin = 1'000;
+constexpr std::int64_t kHedgeTimeoutMsMax = 3'600'000;
 constexpr std::int64_t kHoldTtlSMax = 30 * 86'400;
 constexpr std::int64_t kRateStaleMsMax = 600'000;
 constexpr std::int64_t kSpreadBpsMax = 2'000;
@@ -590,6 +592,8 @@ class Loader {
                     engine.rounding_mode = *parsed;
                 }
             }
+            read_duration(r, "hedge_timeout_ms", engine.hedge_timeout_ms, kHedgeTimeoutMsMin,
+                          kHedgeTimeoutMsMax);
         });
     }
 

@@ -91,6 +91,9 @@ struct EngineConfig {
     // not locked by a quote (it converts at the cycle's rate, which may move against it).
     std::uint32_t fx_buffer_bps = 200;
     money::RoundingMode rounding_mode = money::RoundingMode::kHalfEven;
+    // How long a hedge order sent to a venue may stay unfilled before its unfilled rest is
+    // reported as open exposure (fills after that are booked as late fills).
+    std::chrono::milliseconds hedge_timeout_ms{30'000};
     friend bool operator==(const EngineConfig&, const EngineConfig&) = default;
 };
 

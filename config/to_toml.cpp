@@ -96,9 +96,11 @@ std::string to_toml(const Config& c) {
     const EngineConfig& e = c.engine;
     out += fmt::format(
         "\n[engine]\nqueue_max = {}\nbatch_max = {}\nbook_orders_max = {}\noutbox_batch_max = "
-        "{}\nquote_ttl_ms = {}\nhold_ttl_s = {}\nfx_buffer_bps = {}\nrounding_mode = {}\n",
+        "{}\nquote_ttl_ms = {}\nhold_ttl_s = {}\nfx_buffer_bps = {}\nrounding_mode = {}\n"
+        "hedge_timeout_ms = {}\n",
         e.queue_max, e.batch_max, e.book_orders_max, e.outbox_batch_max, e.quote_ttl_ms.count(),
-        e.hold_ttl_s.count(), e.fx_buffer_bps, quote(money::rounding_mode_name(e.rounding_mode)));
+        e.hold_ttl_s.count(), e.fx_buffer_bps, quote(money::rounding_mode_name(e.rounding_mode)),
+        e.hedge_timeout_ms.count());
     out += fmt::format("\n[metrics]\nenabled = {}\nlisten = {}\nexposure_alert_limits = {}\n",
                        c.metrics.enabled, quote(c.metrics.listen.to_string()),
                        amounts(c.metrics.exposure_alert_limits));

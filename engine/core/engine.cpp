@@ -173,7 +173,7 @@ struct Engine::Impl {
           calendars(std::move(calendars_in)),
           settlement(chart, std::move(pair_list),
                      SettlementOptions{config_in.engine.rounding_mode,
-                                       std::chrono::milliseconds{30'000}}) {}
+                                       config_in.engine.hedge_timeout_ms}) {}
 
     config::Config config;
     Chart chart;

@@ -206,6 +206,7 @@ class EngineE2eTest : public ::testing::Test {
         auto config = config::load_default_config();
         ASSERT_TRUE(config.has_value()) << config.error().to_string();
         config_ = *config;
+        config_.engine.hedge_timeout_ms = 45s;  // not the default: the deadline follows it
         std::string pattern =
             (std::filesystem::temp_directory_path() / "fxsettle-e2e-XXXXXX").string();
         ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
@@ -794,7 +795,11 @@ TEST_F(EngineE2eTest, RejectedAndTimedOutHedgesAreReportedThroughTheSequencer) {
     run_cutoff(*sink_, at(3h));
     const auto hedges = sink_->silent_hedges();
     ASSERT_GE(hedges.size(), 2u);
-    // The first is rejected; the others time out at their deadline (the cut-off + 30 s).
+    // The first is rejected; the others time out at their deadline: the cut-off plus the
+    // configured hedge_timeout_ms.
+    for (const HedgeOrder& h : hedges)
+        EXPECT_EQ(h.deadline, at(3h) + config_.engine.hedge_timeout_ms)
+            << "hedge " << h.hedge_id << ": deadline not 45 s after the cut-off";
     const HedgeOrder& rejected = hedges[0];
     EXPECT_EQ(
         seq_->submit_wait(HedgeReject{rejected.venue, rejected.hedge_id, "no liquidity"}, 10s),

@@ -560,7 +560,7 @@ TEST_F(FaultScenarios, ACutoffRunLateGivesItsHedgesTheFullTimeout) {
                 wait_for([&] { return node_->counters().venues.rates_submitted >= before + 4; }));
             drain();
             const auto reports = cycle_report_count();
-            clock_.set(t + kHedgeTimeout + 1s);
+            clock_.set(t + config_.engine.hedge_timeout_ms + 1s);
             node_->wake();
             ASSERT_TRUE(wait_for([&] { return cycle_report_count() > reports; }));
             drain();

@@ -403,7 +403,7 @@ class NodeFixture : public ::testing::Test {
             << "the cut-off at " << adapters::convert::format_utc_timestamp(t) << " did not run";
         drain();
         if (past_hedge_timeout_ && node_->counters().venues.hedges_in_flight > 0) {
-            clock_.set(t + kHedgeTimeout + 1s);
+            clock_.set(t + config_.engine.hedge_timeout_ms + 1s);
             node_->wake();
             drain();
         }
@@ -538,9 +538,6 @@ class NodeFixture : public ::testing::Test {
         std::lock_guard lock(events_mu_);
         return cycle_reports_.size();
     }
-
-    // The engine's hedge timeout (Settlement's hedge_timeout_ms as engine.cpp sets it).
-    static constexpr auto kHedgeTimeout = std::chrono::seconds(30);
 
     // Signed base amount of a hedge order or exposure: > 0 the engine buys base.
     static money::Int128 signed_base(bool buy_base, const money::Amount& a) {

@@ -119,6 +119,16 @@ TEST(ConfigErrors, OutOfRangeNumberNamesTheAllowedRange) {
                                             "allowed 0..5000"));
 }
 
+TEST(ConfigErrors, HedgeTimeoutOutsideOneSecondToOneHourIsRejected) {
+    for (const char* value : {"999", "3600001", "0", "-30000"}) {
+        const std::string text = valid_config() + "\n[engine]\nhedge_timeout_ms = " + value + "\n";
+        EXPECT_THAT(load_error(text), HasSubstr(at_line_of(text, "hedge_timeout_ms") +
+                                                "20: engine.hedge_timeout_ms: " + value +
+                                                " is out of range; allowed 1000..3600000"))
+            << "hedge_timeout_ms = " << value;
+    }
+}
+
 TEST(ConfigErrors, MaxOfZeroIsRejected) {
     const std::string text = valid_config() + "\n[engine]\nqueue_max = 0\n";
     EXPECT_THAT(load_error(text), HasSubstr(at_line_of(text, "queue_max") +

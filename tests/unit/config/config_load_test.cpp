@@ -222,6 +222,7 @@ quote_ttl_ms = 1500
 hold_ttl_s = 3600
 fx_buffer_bps = 150
 rounding_mode = "toward_zero"
+hedge_timeout_ms = 45000
 
 [metrics]
 enabled = false
@@ -317,7 +318,7 @@ Config every_field_expected() {
     c.node = {"node-7", "/srv/fx"};
     c.log.level = "debug";
     c.ledger = {"/srv/fx/ledger", 128, 4096, 500};
-    c.engine = {1000, 100, 5000, 64, 1500ms, 3600s, 150, money::RoundingMode::kTowardZero};
+    c.engine = {1000, 100, 5000, 64, 1500ms, 3600s, 150, money::RoundingMode::kTowardZero, 45000ms};
     c.metrics = {false, {"::1", 9100}, {}};
     c.gateway.listen.host = "0.0.0.0";
     c.gateway.listen.port = 0;
