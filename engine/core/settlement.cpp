@@ -817,11 +817,9 @@ struct Settlement::State::Cutoff {
     HedgeId next_hedge;
     PaymentOrderId next_order;
     std::vector<ledger::Operation> ops;
-    std::vector<SettlementEvent> events_failed;
-    std::vector<SettlementEvent> events_held;
-    std::vector<SettlementEvent> events_fx;
-    std::vector<SettlementEvent> events_hedge;
-    std::vector<SettlementEvent> events_settle;
+    // The call's events in output order: the steps run in that order (failed payouts,
+    // hold-backs, conversions, hedges, settlement), so one list needs no merging.
+    std::vector<SettlementEvent> events;
     HeldMirror mirror;
     std::map<CurrencyIndex, Carried> new_carried;
     Breaches breaches;
@@ -882,6 +880,7 @@ struct Settlement::State::Cutoff {
     void release_same_currency(CurrencyWork& w);
     Status cross_and_hedge();
     Status hedge_pair(const netting::PairCross& x);
+    void reserve_settle_events();
     Status settle(CurrencyWork& w);
     std::vector<netting::Obligation> obligations_of(const CurrencyWork& w, Gross& gross) const;
     Amount post_orders(CurrencyWork& w, const std::vector<netting::Obligation>& obligations,
@@ -1084,7 +1083,7 @@ Status Settlement::State::Cutoff::price_payout(CurrencyWork& w, PayoutWork& pw) 
     ev.text = "converting " + fmt(p.amount, to) + " at " + pw.conv->to_string() + " costs " +
               fmt(pw.cost, from) + ", more than the " + fmt(p.held, from) + " held";
     ev.refunded = back;
-    events_failed.push_back(std::move(ev));
+    events.push_back(std::move(ev));
     return Status::ok();
 }
 
@@ -1317,7 +1316,7 @@ void Settlement::State::Cutoff::carry() {
                 hb.cycle_id = cycle_id;
                 hb.psp = p;
                 hb.currency = w.currency;
-                events_held.push_back(std::move(hb));
+                events.push_back(std::move(hb));
             }
         }
         if (!kept.payouts.empty() || !kept.trade_legs.empty())
@@ -1440,7 +1439,7 @@ Status Settlement::State::Cutoff::convert_group(std::size_t wi, const GroupKey& 
     needs.push_back(netting::ConversionNeed{p, pair, base_is_to, base_is_to ? converted : x});
     converted_into[{wi, pair}] += converted;
     w.fx_volume += converted;
-    events_fx.push_back(ConversionExecuted{
+    events.push_back(ConversionExecuted{
         .cycle_id = cycle_id,
         .psp = p,
         .pair = pair,
@@ -1538,14 +1537,14 @@ Status Settlement::State::Cutoff::hedge_pair(const netting::PairCross& x) {
     for (const auto& slice : plan->slices) {
         const HedgeId id = next_hedge++;
         pf.hedged_base += slice.base_amount;
-        events_hedge.push_back(HedgeOrder{.hedge_id = id,
-                                          .cycle_id = cycle_id,
-                                          .venue = slice.venue,
-                                          .pair = slice.pair,
-                                          .buy_base = slice.buy_base,
-                                          .base_amount = slice.base_amount,
-                                          .limit = slice.price,
-                                          .deadline = deadline});
+        events.push_back(HedgeOrder{.hedge_id = id,
+                                    .cycle_id = cycle_id,
+                                    .venue = slice.venue,
+                                    .pair = slice.pair,
+                                    .buy_base = slice.buy_base,
+                                    .base_amount = slice.base_amount,
+                                    .limit = slice.price,
+                                    .deadline = deadline});
         new_hedges.emplace(id, Hedge{.cycle_id = cycle_id,
                                      .venue = slice.venue,
                                      .pair = slice.pair,
@@ -1579,7 +1578,7 @@ Status Settlement::State::Cutoff::hedge_pair(const netting::PairCross& x) {
             cycle_ref() + ": venue quotes cover " + pf.hedged_base.to_string() + " of " +
             (x.residual_base.is_negative() ? -x.residual_base : x.residual_base).to_string() + " " +
             st.pairs[x.pair].base.to_string() + " minor units";
-        events_hedge.push_back(std::move(ev));
+        events.push_back(std::move(ev));
     }
     pair_figures.push_back(std::move(pf));
     return Status::ok();
@@ -1690,7 +1689,7 @@ Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
             sent += total;
             transit_delta[{order.bank, c}] += total;
             new_orders.emplace(order_id, std::move(so));
-            events_settle.push_back(std::move(ev));
+            events.push_back(std::move(ev));
         }
         FXSETTLE_ASSERT(order_sum == order.total, "settlement: payment order total mismatch");
     }
@@ -1743,7 +1742,7 @@ Amount Settlement::State::Cutoff::post_internal(
         if (pw.cross)
             ev.rate = *pw.conv;
         ev.value_date = w.value_date;
-        events_settle.push_back(std::move(ev));
+        events.push_back(std::move(ev));
     }
     return total;
 }
@@ -1766,8 +1765,30 @@ void Settlement::State::Cutoff::report_obligations(const CurrencyWork& w, const 
         ev.amount = ev.net.is_negative() ? -ev.net : ev.net;
         ev.lines = gross.lines[p];
         ev.funding_mode = input.psps[p].funding_mode;
-        events_settle.push_back(std::move(ev));
+        events.push_back(std::move(ev));
     }
+}
+
+// Room for what settle() appends, plus the cycle report, at most: a large cut-off appends
+// hundreds of thousands of events, and regrowing the list would move them all again into
+// fresh memory. Room never written is never touched.
+void Settlement::State::Cutoff::reserve_settle_events() {
+    std::size_t room = events.size() + 1;
+    for (const auto& w : work) {
+        std::size_t external = 0;
+        for (const auto& pw : w.payouts) {
+            if (pw.fate != Fate::kSettle)
+                continue;
+            if (pw.payout->payee_psp)
+                ++room;  // PayoutSettled
+            else
+                ++external;
+        }
+        // Payment orders (one per bank, split at kPaymentOrderLinesMax lines), and at most
+        // one SettlementObligation per PSP.
+        room += external / kPaymentOrderLinesMax + chart.bank_count() + psp_count;
+    }
+    events.reserve(room);
 }
 
 // Steps 3 and 4 for one currency: net, post, report.
@@ -1889,13 +1910,11 @@ void Settlement::State::Cutoff::commit(SettlementOutput& out) {
         for (auto& op : ops)
             out.operations.push_back(std::move(op));
     }
-    const auto lists = {&events_failed, &events_held, &events_fx, &events_hedge, &events_settle};
-    std::size_t event_count = out.events.size() + 1;
-    for (const auto* list : lists)
-        event_count += list->size();
-    out.events.reserve(event_count);
-    for (auto* list : lists) {
-        for (auto& ev : *list)
+    if (out.events.empty()) {
+        out.events = std::move(events);
+    } else {
+        out.events.reserve(out.events.size() + events.size() + 1);
+        for (auto& ev : events)
             out.events.push_back(std::move(ev));
     }
     out.events.push_back(std::move(report));
@@ -1917,6 +1936,7 @@ Status Settlement::cutoff(CutoffInput input, ledger::Timestamp now, SettlementOu
         return s;
     if (Status s = run.cross_and_hedge(); !s)
         return s;
+    run.reserve_settle_events();
     for (auto& w : run.work) {
         if (Status s = run.settle(w); !s)
             return s;
