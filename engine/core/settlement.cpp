@@ -1326,21 +1326,47 @@ void Settlement::State::Cutoff::carry() {
 
 // Step 1c: one conversion per PSP, pair and rate.
 Status Settlement::State::Cutoff::convert() {
+    // Groups of every currency first, so that the operations of the rest of the call
+    // (conversions here, payment orders and internal transfers in settle()) get their
+    // room at once: a large cut-off posts tens of thousands, and regrowing the list would
+    // move them all again into fresh memory. Room never written is never touched.
+    std::vector<std::map<GroupKey, std::vector<std::size_t>>> groups(work.size());
+    std::size_t room = ops.size();
+    const std::size_t fans_per_order =
+        (std::min(kPaymentOrderLinesMax, psp_count) + ledger::kPostingsMax - 2) /
+        (ledger::kPostingsMax - 1);
+    const std::size_t fans_internal =
+        (psp_count + ledger::kPostingsMax - 2) / (ledger::kPostingsMax - 1);
     for (std::size_t wi = 0; wi < work.size(); ++wi) {
-        auto& w = work[wi];
-        std::map<GroupKey, std::vector<std::size_t>> groups;  // payouts in input order
+        const auto& w = work[wi];
+        std::size_t external = 0;
         for (std::size_t i = 0; i < w.payouts.size(); ++i) {
             const auto& pw = w.payouts[i];
-            if (pw.fate == Fate::kSettle && pw.cross)
-                groups[{pw.payout->payer, pw.pair, pw.conv->mantissa(),
-                        pw.payout->locked_rate.has_value()}]
+            if (pw.fate != Fate::kSettle)
+                continue;
+            if (pw.cross) {
+                // Payouts in input order.
+                groups[wi][{pw.payout->payer, pw.pair, pw.conv->mantissa(),
+                            pw.payout->locked_rate.has_value()}]
                     .push_back(i);
+            } else if (pw.payout->held > pw.payout->amount) {
+                ++room;  // release_same_currency()
+            }
+            external += pw.payout->payee_psp ? 0 : 1;
         }
-        for (const auto& [key, members] : groups) {
+        // A conversion posts at most four operations; a payment order (one per bank, split
+        // at kPaymentOrderLinesMax lines) one fan; internal transfers two.
+        room += 4 * groups[wi].size();
+        room += (external / kPaymentOrderLinesMax + chart.bank_count()) * fans_per_order;
+        room += 2 * fans_internal;
+    }
+    ops.reserve(room);
+    for (std::size_t wi = 0; wi < work.size(); ++wi) {
+        for (const auto& [key, members] : groups[wi]) {
             if (Status s = convert_group(wi, key, members); !s)
                 return s;
         }
-        release_same_currency(w);
+        release_same_currency(work[wi]);
     }
     return Status::ok();
 }
