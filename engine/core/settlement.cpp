@@ -735,19 +735,22 @@ Result<Amount> Settlement::funding_amount(const Money& payout, const money::Curr
 namespace {
 
 enum class Fate : std::uint8_t { kSettle = 0, kFailed = 1, kHeldBack = 2 };
+constexpr std::uint32_t kNoConv = std::numeric_limits<std::uint32_t>::max();
 
 struct PayoutWork {
     // The payout, in the call's input (or a copy of a carried one): not copied again, a
     // large cut-off has hundreds of thousands.
+    // Compact (a large cut-off has one per payout): the rate is an index into the call's
+    // table of rates, and the funded amount's currency is the payout's funding currency.
     DuePayout* payout = nullptr;
     Fate fate = Fate::kSettle;
     bool no_rate = false;  // held back: unlocked, and no mid for its pair
     bool cross = false;    // funding currency != payout currency
     PairIndex pair = 0;
-    std::optional<Rate> conv;  // funding -> payout rate (cross only)
-    Amount cost;               // funding at conv, payout by payout (cross only)
-    BankIndex bank = 0;        // external: the paying bank
-    Money funded;              // set when converted
+    std::uint32_t conv = kNoConv;  // funding -> payout rate (cross only): Cutoff::rates
+    BankIndex bank = 0;            // external: the paying bank
+    Amount cost;                   // funding at conv, payout by payout (cross only)
+    Amount funded;                 // in the funding currency, set when converted
 };
 
 struct LegWork {
@@ -809,7 +812,16 @@ struct Settlement::State::Cutoff {
     // two currencies ([a][b]; -1 none, -2 not looked up yet) and the cycle rate of a PSP
     // converting over a pair in one direction ([psp][pair][funding is base]).
     std::vector<int> pair_memo;
-    std::vector<std::optional<Rate>> cycle_rate_memo;
+    std::vector<std::uint32_t> cycle_rate_memo;  // kNoConv: not looked up yet
+    // The conversion rates of the call's payouts (PayoutWork::conv): each cycle rate once,
+    // each locked rate once per payout.
+    std::vector<Rate> rates;
+    std::uint32_t add_rate(const Rate& r) {
+        FXSETTLE_ASSERT(rates.size() < kNoConv, "settlement: too many rates in a cut-off");
+        rates.push_back(r);
+        return static_cast<std::uint32_t>(rates.size() - 1);
+    }
+    const Rate& conv_of(const PayoutWork& pw) const { return rates[pw.conv]; }
     std::size_t items = 0;
 
     CycleId cycle_id;
@@ -1008,7 +1020,7 @@ Status Settlement::State::Cutoff::add_payout(CurrencyWork& w, DuePayout& p,
                                         chart.currency(c));
             if (!conv)
                 return Status(StatusCode::kInvalidArgument, where() + conv.error().message());
-            pw.conv = *conv;
+            pw.conv = add_rate(*conv);
         }
     }
     pw.payout = &p;
@@ -1037,7 +1049,7 @@ Status Settlement::State::Cutoff::price_payout(CurrencyWork& w, PayoutWork& pw) 
     const DuePayout& p = *pw.payout;
     const money::Currency& to = chart.currency(w.currency);
     const money::Currency& from = chart.currency(p.funding_currency);
-    if (!pw.conv) {
+    if (pw.conv == kNoConv) {
         auto mid = mids.find(pw.pair);
         if (mid == mids.end()) {
             pw.fate = Fate::kHeldBack;
@@ -1046,22 +1058,22 @@ Status Settlement::State::Cutoff::price_payout(CurrencyWork& w, PayoutWork& pw) 
         }
         const bool buys_base = st.pairs[pw.pair].base == to;
         if (cycle_rate_memo.empty())
-            cycle_rate_memo.resize(psp_count * st.pairs.size() * 2);
-        std::optional<Rate>& memo =
+            cycle_rate_memo.resize(psp_count * st.pairs.size() * 2, kNoConv);
+        std::uint32_t& memo =
             cycle_rate_memo[(static_cast<std::size_t>(p.payer) * st.pairs.size() + pw.pair) * 2 +
                             (buys_base ? 1 : 0)];
-        if (!memo) {
+        if (memo == kNoConv) {
             auto r = psp_rate(mid->second, input.psps[p.payer].spread_bps, buys_base);
             if (!r)
                 return r.error();
             auto conv = conversion_rate(*r, from, to);
             if (!conv)
                 return conv.error();
-            memo = *conv;
+            memo = add_rate(*conv);
         }
-        pw.conv = *memo;
+        pw.conv = memo;
     }
-    auto cost = funding_for(p.amount, *pw.conv, mode);
+    auto cost = funding_for(p.amount, conv_of(pw), mode);
     if (!cost)
         return cost.error();
     pw.cost = *cost;
@@ -1080,7 +1092,7 @@ Status Settlement::State::Cutoff::price_payout(CurrencyWork& w, PayoutWork& pw) 
     ev.client_id = p.client_id;
     ev.payout_id = p.id;
     ev.reason = static_cast<std::uint16_t>(SettlementCode::kFxBufferExceeded);
-    ev.text = "converting " + fmt(p.amount, to) + " at " + pw.conv->to_string() + " costs " +
+    ev.text = "converting " + fmt(p.amount, to) + " at " + conv_of(pw).to_string() + " costs " +
               fmt(pw.cost, from) + ", more than the " + fmt(p.held, from) + " held";
     ev.refunded = back;
     events.push_back(std::move(ev));
@@ -1346,7 +1358,7 @@ Status Settlement::State::Cutoff::convert() {
                 continue;
             if (pw.cross) {
                 // Payouts in input order.
-                groups[wi][{pw.payout->payer, pw.pair, pw.conv->mantissa(),
+                groups[wi][{pw.payout->payer, pw.pair, conv_of(pw).mantissa(),
                             pw.payout->locked_rate.has_value()}]
                     .push_back(i);
             } else if (pw.payout->held > pw.payout->amount) {
@@ -1376,7 +1388,7 @@ Status Settlement::State::Cutoff::convert_group(std::size_t wi, const GroupKey& 
     auto& w = work[wi];
     const PspIndex p = std::get<0>(key);
     const PairIndex pair = std::get<1>(key);
-    const Rate conv = *w.payouts[members.front()].conv;
+    const Rate conv = conv_of(w.payouts[members.front()]);
     const CurrencyIndex f = w.payouts[members.front()].payout->funding_currency;
     const money::Currency& from = chart.currency(f);
     const money::Currency& to = chart.currency(w.currency);
@@ -1448,16 +1460,16 @@ Status Settlement::State::Cutoff::convert_group(std::size_t wi, const GroupKey& 
         if (narrow && amount.minor() <= small) {
             const UInt128 share =
                 to_u128(x.minor()) * to_u128(amount.minor()) / to_u128(need.minor());
-            w.payouts[i].funded = Money{*Amount::from_int(from_u128(share)), from};
+            w.payouts[i].funded = *Amount::from_int(from_u128(share));
         } else {
             const Int256 share = Int256(x.minor()) * Int256(amount.minor()) / Int256(need.minor());
-            w.payouts[i].funded = Money{to_amount(share), from};
+            w.payouts[i].funded = to_amount(share);
         }
-        allocated += w.payouts[i].funded.amount;
+        allocated += w.payouts[i].funded;
     }
     Amount rest = x - allocated;
     for (std::size_t k = 0; rest.is_positive(); k = (k + 1) % members.size()) {
-        w.payouts[members[k]].funded.amount += Amount::from_minor(1);
+        w.payouts[members[k]].funded += Amount::from_minor(1);
         rest -= Amount::from_minor(1);
     }
     const bool base_is_to = st.pairs[pair].base == to;
@@ -1483,7 +1495,7 @@ void Settlement::State::Cutoff::release_same_currency(CurrencyWork& w) {
     for (auto& pw : w.payouts) {
         if (pw.fate != Fate::kSettle || pw.cross)
             continue;
-        pw.funded = st.money_of(pw.payout->amount, w.currency);
+        pw.funded = pw.payout->amount;
         if (pw.payout->held > pw.payout->amount) {
             const Amount extra = pw.payout->held - pw.payout->amount;
             mirror.debit(pw.payout->payer, w.currency, extra);
@@ -1684,10 +1696,10 @@ Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
                 ev.lines.push_back(PaymentLine{pw.payout->id, pw.payout->payer,
                                                std::move(pw.payout->beneficiary),
                                                pw.payout->amount});
-                so.lines.push_back(Line{pw.payout->id, std::move(pw.payout->client_id),
-                                        pw.payout->payer, pw.payout->amount, pw.funded,
-                                        pw.cross ? std::optional<Rate>(*pw.conv) : std::nullopt,
-                                        LineStatus::kOpen});
+                so.lines.push_back(Line{
+                    pw.payout->id, std::move(pw.payout->client_id), pw.payout->payer,
+                    pw.payout->amount, st.money_of(pw.funded, pw.payout->funding_currency),
+                    pw.cross ? std::optional<Rate>(conv_of(pw)) : std::nullopt, LineStatus::kOpen});
                 Amount& payer_sum = by_payer[pw.payout->payer];
                 if (payer_sum.is_zero())
                     payers.push_back(pw.payout->payer);
@@ -1764,9 +1776,9 @@ Amount Settlement::State::Cutoff::post_internal(
         ev.client_id = pw.payout->client_id;
         ev.payout_id = pw.payout->id;
         ev.amount = st.money_of(pw.payout->amount, c);
-        ev.funded = pw.funded;
+        ev.funded = st.money_of(pw.funded, pw.payout->funding_currency);
         if (pw.cross)
-            ev.rate = *pw.conv;
+            ev.rate = conv_of(pw);
         ev.value_date = w.value_date;
         events.push_back(std::move(ev));
     }
