@@ -892,7 +892,6 @@ struct Settlement::State::Cutoff {
     void release_same_currency(CurrencyWork& w);
     Status cross_and_hedge();
     Status hedge_pair(const netting::PairCross& x);
-    void reserve_settle_events();
     Status settle(CurrencyWork& w);
     std::vector<netting::Obligation> obligations_of(const CurrencyWork& w, Gross& gross) const;
     Amount post_orders(CurrencyWork& w, const std::vector<netting::Obligation>& obligations,
@@ -1338,12 +1337,15 @@ void Settlement::State::Cutoff::carry() {
 
 // Step 1c: one conversion per PSP, pair and rate.
 Status Settlement::State::Cutoff::convert() {
-    // Groups of every currency first, so that the operations of the rest of the call
-    // (conversions here, payment orders and internal transfers in settle()) get their
-    // room at once: a large cut-off posts tens of thousands, and regrowing the list would
-    // move them all again into fresh memory. Room never written is never touched.
+    // Groups of every currency first, so that the operations and events of the rest of the
+    // call (conversions here, hedges, then payment orders, internal transfers and reports
+    // in settle()) get their room at once: a large cut-off appends hundreds of thousands,
+    // and regrowing either list would move them all again into fresh memory. Room never
+    // written is never touched.
     std::vector<std::map<GroupKey, std::vector<std::size_t>>> groups(work.size());
     std::size_t room = ops.size();
+    // Hedge orders (a slice per venue quote) and an exposure report per pair; the report.
+    std::size_t event_room = events.size() + input.quotes.size() + st.pairs.size() + 1;
     const std::size_t fans_per_order =
         (std::min(kPaymentOrderLinesMax, psp_count) + ledger::kPostingsMax - 2) /
         (ledger::kPostingsMax - 1);
@@ -1365,14 +1367,19 @@ Status Settlement::State::Cutoff::convert() {
                 ++room;  // release_same_currency()
             }
             external += pw.payout->payee_psp ? 0 : 1;
+            event_room += pw.payout->payee_psp ? 1 : 0;  // PayoutSettled
         }
         // A conversion posts at most four operations; a payment order (one per bank, split
         // at kPaymentOrderLinesMax lines) one fan; internal transfers two.
         room += 4 * groups[wi].size();
         room += (external / kPaymentOrderLinesMax + chart.bank_count()) * fans_per_order;
         room += 2 * fans_internal;
+        // ConversionExecuted per group, payment orders, a SettlementObligation per PSP.
+        event_room +=
+            groups[wi].size() + external / kPaymentOrderLinesMax + chart.bank_count() + psp_count;
     }
     ops.reserve(room);
+    events.reserve(event_room);
     for (std::size_t wi = 0; wi < work.size(); ++wi) {
         for (const auto& [key, members] : groups[wi]) {
             if (Status s = convert_group(wi, key, members); !s)
@@ -1627,6 +1634,7 @@ Status Settlement::State::Cutoff::hedge_pair(const netting::PairCross& x) {
 std::vector<netting::Obligation> Settlement::State::Cutoff::obligations_of(const CurrencyWork& w,
                                                                            Gross& gross) const {
     std::vector<netting::Obligation> obligations;
+    obligations.reserve(w.payouts.size() + w.legs.size());
     gross.in.assign(psp_count, Int128(0));
     gross.out.assign(psp_count, Int128(0));
     gross.lines.assign(psp_count, 0);
@@ -1807,28 +1815,6 @@ void Settlement::State::Cutoff::report_obligations(const CurrencyWork& w, const 
     }
 }
 
-// Room for what settle() appends, plus the cycle report, at most: a large cut-off appends
-// hundreds of thousands of events, and regrowing the list would move them all again into
-// fresh memory. Room never written is never touched.
-void Settlement::State::Cutoff::reserve_settle_events() {
-    std::size_t room = events.size() + 1;
-    for (const auto& w : work) {
-        std::size_t external = 0;
-        for (const auto& pw : w.payouts) {
-            if (pw.fate != Fate::kSettle)
-                continue;
-            if (pw.payout->payee_psp)
-                ++room;  // PayoutSettled
-            else
-                ++external;
-        }
-        // Payment orders (one per bank, split at kPaymentOrderLinesMax lines), and at most
-        // one SettlementObligation per PSP.
-        room += external / kPaymentOrderLinesMax + chart.bank_count() + psp_count;
-    }
-    events.reserve(room);
-}
-
 // Steps 3 and 4 for one currency: net, post, report.
 Status Settlement::State::Cutoff::settle(CurrencyWork& w) {
     const CurrencyIndex c = w.currency;
@@ -1974,7 +1960,6 @@ Status Settlement::cutoff(CutoffInput input, ledger::Timestamp now, SettlementOu
         return s;
     if (Status s = run.cross_and_hedge(); !s)
         return s;
-    run.reserve_settle_events();
     for (auto& w : run.work) {
         if (Status s = run.settle(w); !s)
             return s;
