@@ -434,21 +434,32 @@ struct Settlement::State {
     std::map<PairIndex, Amount> open_exposure;                  // non-zero only
 
     enum class LineStatus : std::uint8_t { kOpen = 0, kConfirmed = 1, kRejected = 2 };
+    // Compact (a large cut-off keeps hundreds of thousands until the banks answer): the
+    // rate is an index into its order's distinct rates, the funded amount's currency an
+    // index.
+    static constexpr std::uint32_t kLineNoRate = std::numeric_limits<std::uint32_t>::max();
     struct Line {
         PayoutId payout_id = 0;
         std::string client_id;
         PspIndex payer = 0;
-        Amount amount;
-        Money funded;
-        std::optional<Rate> rate;
+        CurrencyIndex funded_currency = 0;
+        std::uint32_t rate = kLineNoRate;  // Order::rates; kLineNoRate: not converted
         LineStatus status = LineStatus::kOpen;
+        Amount amount;
+        Amount funded;  // in funded_currency
     };
     struct Order {
         BankIndex bank = 0;
         CurrencyIndex currency = 0;
         ledger::Date value_date{};
         std::vector<Line> lines;
+        std::vector<Rate> rates;  // distinct, in the order of their first line
         std::uint32_t open_lines = 0;
+        std::optional<Rate> rate_of(const Line& line) const {
+            if (line.rate == kLineNoRate)
+                return std::nullopt;
+            return rates[line.rate];
+        }
     };
     std::map<PaymentOrderId, Order> orders;  // with open lines
     std::size_t open_lines = 0;
@@ -1673,6 +1684,9 @@ Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
     // sorted, so that the debits come in PSP order).
     std::vector<Amount> by_payer(psp_count);
     std::vector<PspIndex> payers;
+    // Per chunk, each call rate's index in the order's rates (kNoConv: not there yet).
+    std::vector<std::uint32_t> order_rate_memo(rates.size(), kNoConv);
+    std::vector<std::uint32_t> order_rates_named;
     for (const auto& order : result.orders) {
         // An order of more than kPaymentOrderLinesMax lines goes to the bank as several
         // payment orders of at most that many lines each (in line order), so that every one
@@ -1696,6 +1710,9 @@ Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
             ev.lines.reserve(chunk.size());
             so.lines.reserve(chunk.size());
             payers.clear();
+            for (const std::uint32_t r : order_rates_named)
+                order_rate_memo[r] = kNoConv;
+            order_rates_named.clear();
             Amount total;
             // Each external payout is in one line of one order: its beneficiary and client id
             // move into the line (the later steps read neither for an external payout).
@@ -1704,10 +1721,19 @@ Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
                 ev.lines.push_back(PaymentLine{pw.payout->id, pw.payout->payer,
                                                std::move(pw.payout->beneficiary),
                                                pw.payout->amount});
-                so.lines.push_back(Line{
-                    pw.payout->id, std::move(pw.payout->client_id), pw.payout->payer,
-                    pw.payout->amount, st.money_of(pw.funded, pw.payout->funding_currency),
-                    pw.cross ? std::optional<Rate>(conv_of(pw)) : std::nullopt, LineStatus::kOpen});
+                std::uint32_t rate = kLineNoRate;
+                if (pw.cross) {
+                    std::uint32_t& in_order = order_rate_memo[pw.conv];
+                    if (in_order == kNoConv) {
+                        in_order = static_cast<std::uint32_t>(so.rates.size());
+                        so.rates.push_back(conv_of(pw));
+                        order_rates_named.push_back(pw.conv);
+                    }
+                    rate = in_order;
+                }
+                so.lines.push_back(Line{pw.payout->id, std::move(pw.payout->client_id),
+                                        pw.payout->payer, pw.payout->funding_currency, rate,
+                                        LineStatus::kOpen, pw.payout->amount, pw.funded});
                 Amount& payer_sum = by_payer[pw.payout->payer];
                 if (payer_sum.is_zero())
                     payers.push_back(pw.payout->payer);
@@ -2230,8 +2256,8 @@ Status Settlement::on_bank_confirmation(const BankConfirmation& confirmation, le
         ev.client_id = line.client_id;
         ev.payout_id = line.payout_id;
         ev.amount = st.money_of(line.amount, o.currency);
-        ev.funded = line.funded;
-        ev.rate = line.rate;
+        ev.funded = st.money_of(line.funded, line.funded_currency);
+        ev.rate = o.rate_of(line);
         ev.value_date = o.value_date;
         out.events.push_back(std::move(ev));
     }
@@ -2310,8 +2336,8 @@ Status Settlement::on_bank_line_confirmation(const BankLineConfirmation& confirm
     ev.client_id = line.client_id;
     ev.payout_id = line.payout_id;
     ev.amount = st.money_of(line.amount, o.currency);
-    ev.funded = line.funded;
-    ev.rate = line.rate;
+    ev.funded = st.money_of(line.funded, line.funded_currency);
+    ev.rate = o.rate_of(line);
     ev.value_date = o.value_date;
     out.events.push_back(std::move(ev));
     if (o.open_lines == 0)
@@ -2441,11 +2467,11 @@ void Settlement::append_state(std::string& out) const {
             put_str(out, l.client_id);
             put_u64(out, l.payer);
             put_amount(out, l.amount);
-            put_amount(out, l.funded.amount);
-            put_str(out, l.funded.currency.code_view());
-            put_bool(out, l.rate.has_value());
-            if (l.rate)
-                put_rate(out, *l.rate);
+            put_amount(out, l.funded);
+            put_str(out, st.ccy(l.funded_currency).code_view());
+            put_bool(out, l.rate != State::kLineNoRate);
+            if (l.rate != State::kLineNoRate)
+                put_rate(out, o.rates[l.rate]);
             out.push_back(static_cast<char>(l.status));
         }
     }
