@@ -15,6 +15,8 @@
 
 #include <boost/multiprecision/cpp_int.hpp>
 
+#include "engine/base/prefault.h"
+
 namespace fxsettle::engine {
 namespace {
 
@@ -691,6 +693,8 @@ class IdSet {
     }
     void rehash(std::size_t n) {
         std::vector<std::uint64_t> old = std::move(slots_);
+        slots_.reserve(n);
+        prefault_room(slots_);
         slots_.assign(n, 0);
         size_ = 0;
         for (const std::uint64_t id : old) {
@@ -956,6 +960,7 @@ Status Settlement::State::Cutoff::add_currency(CurrencyCutoff& cc) {
         return Status(StatusCode::kOutOfRange, "cutoff: more than kCutoffItemsMax items");
     const std::string code = chart.currency(c).to_string();
     w.payouts.reserve(payout_count);
+    prefault_room(w.payouts);
     w.legs.reserve(leg_count);
     seen_payouts.reserve(seen_payouts.size() + payout_count);
     if (carried) {
@@ -1391,6 +1396,8 @@ Status Settlement::State::Cutoff::convert() {
     }
     ops.reserve(room);
     events.reserve(event_room);
+    prefault_room(ops);
+    prefault_room(events);
     for (std::size_t wi = 0; wi < work.size(); ++wi) {
         for (const auto& [key, members] : groups[wi]) {
             if (Status s = convert_group(wi, key, members); !s)
@@ -1646,6 +1653,7 @@ std::vector<netting::Obligation> Settlement::State::Cutoff::obligations_of(const
                                                                            Gross& gross) const {
     std::vector<netting::Obligation> obligations;
     obligations.reserve(w.payouts.size() + w.legs.size());
+    prefault_room(obligations);
     gross.in.assign(psp_count, Int128(0));
     gross.out.assign(psp_count, Int128(0));
     gross.lines.assign(psp_count, 0);
@@ -1709,6 +1717,8 @@ Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
             so.value_date = w.value_date;
             ev.lines.reserve(chunk.size());
             so.lines.reserve(chunk.size());
+            prefault_room(ev.lines);
+            prefault_room(so.lines);
             payers.clear();
             for (const std::uint32_t r : order_rates_named)
                 order_rate_memo[r] = kNoConv;
