@@ -10,6 +10,7 @@
 #include <tuple>
 #include <utility>
 
+#include "engine/base/prefault.h"
 #include "engine/book/order_book.h"
 #include "engine/core/codec.h"
 
@@ -1606,6 +1607,7 @@ struct Engine::Impl {
                 out->operations.push_back(std::move(op));
         }
         out->events.reserve(out->events.size() + sout.events.size());
+        prefault_room(out->events);
         for (auto& event : sout.events)
             out->events.push_back(to_event(std::move(event)));
     }

@@ -15,6 +15,8 @@
 
 #include <boost/multiprecision/cpp_int.hpp>
 
+#include "engine/base/prefault.h"
+
 namespace fxsettle::engine {
 namespace {
 
@@ -434,21 +436,32 @@ struct Settlement::State {
     std::map<PairIndex, Amount> open_exposure;                  // non-zero only
 
     enum class LineStatus : std::uint8_t { kOpen = 0, kConfirmed = 1, kRejected = 2 };
+    // Compact (a large cut-off keeps hundreds of thousands until the banks answer): the
+    // rate is an index into its order's distinct rates, the funded amount's currency an
+    // index.
+    static constexpr std::uint32_t kLineNoRate = std::numeric_limits<std::uint32_t>::max();
     struct Line {
         PayoutId payout_id = 0;
         std::string client_id;
         PspIndex payer = 0;
-        Amount amount;
-        Money funded;
-        std::optional<Rate> rate;
+        CurrencyIndex funded_currency = 0;
+        std::uint32_t rate = kLineNoRate;  // Order::rates; kLineNoRate: not converted
         LineStatus status = LineStatus::kOpen;
+        Amount amount;
+        Amount funded;  // in funded_currency
     };
     struct Order {
         BankIndex bank = 0;
         CurrencyIndex currency = 0;
         ledger::Date value_date{};
         std::vector<Line> lines;
+        std::vector<Rate> rates;  // distinct, in the order of their first line
         std::uint32_t open_lines = 0;
+        std::optional<Rate> rate_of(const Line& line) const {
+            if (line.rate == kLineNoRate)
+                return std::nullopt;
+            return rates[line.rate];
+        }
     };
     std::map<PaymentOrderId, Order> orders;  // with open lines
     std::size_t open_lines = 0;
@@ -680,6 +693,8 @@ class IdSet {
     }
     void rehash(std::size_t n) {
         std::vector<std::uint64_t> old = std::move(slots_);
+        slots_.reserve(n);
+        prefault_room(slots_);
         slots_.assign(n, 0);
         size_ = 0;
         for (const std::uint64_t id : old) {
@@ -735,19 +750,22 @@ Result<Amount> Settlement::funding_amount(const Money& payout, const money::Curr
 namespace {
 
 enum class Fate : std::uint8_t { kSettle = 0, kFailed = 1, kHeldBack = 2 };
+constexpr std::uint32_t kNoConv = std::numeric_limits<std::uint32_t>::max();
 
 struct PayoutWork {
     // The payout, in the call's input (or a copy of a carried one): not copied again, a
     // large cut-off has hundreds of thousands.
+    // Compact (a large cut-off has one per payout): the rate is an index into the call's
+    // table of rates, and the funded amount's currency is the payout's funding currency.
     DuePayout* payout = nullptr;
     Fate fate = Fate::kSettle;
     bool no_rate = false;  // held back: unlocked, and no mid for its pair
     bool cross = false;    // funding currency != payout currency
     PairIndex pair = 0;
-    std::optional<Rate> conv;  // funding -> payout rate (cross only)
-    Amount cost;               // funding at conv, payout by payout (cross only)
-    BankIndex bank = 0;        // external: the paying bank
-    Money funded;              // set when converted
+    std::uint32_t conv = kNoConv;  // funding -> payout rate (cross only): Cutoff::rates
+    BankIndex bank = 0;            // external: the paying bank
+    Amount cost;                   // funding at conv, payout by payout (cross only)
+    Amount funded;                 // in the funding currency, set when converted
 };
 
 struct LegWork {
@@ -809,7 +827,16 @@ struct Settlement::State::Cutoff {
     // two currencies ([a][b]; -1 none, -2 not looked up yet) and the cycle rate of a PSP
     // converting over a pair in one direction ([psp][pair][funding is base]).
     std::vector<int> pair_memo;
-    std::vector<std::optional<Rate>> cycle_rate_memo;
+    std::vector<std::uint32_t> cycle_rate_memo;  // kNoConv: not looked up yet
+    // The conversion rates of the call's payouts (PayoutWork::conv): each cycle rate once,
+    // each locked rate once per payout.
+    std::vector<Rate> rates;
+    std::uint32_t add_rate(const Rate& r) {
+        FXSETTLE_ASSERT(rates.size() < kNoConv, "settlement: too many rates in a cut-off");
+        rates.push_back(r);
+        return static_cast<std::uint32_t>(rates.size() - 1);
+    }
+    const Rate& conv_of(const PayoutWork& pw) const { return rates[pw.conv]; }
     std::size_t items = 0;
 
     CycleId cycle_id;
@@ -817,11 +844,9 @@ struct Settlement::State::Cutoff {
     HedgeId next_hedge;
     PaymentOrderId next_order;
     std::vector<ledger::Operation> ops;
-    std::vector<SettlementEvent> events_failed;
-    std::vector<SettlementEvent> events_held;
-    std::vector<SettlementEvent> events_fx;
-    std::vector<SettlementEvent> events_hedge;
-    std::vector<SettlementEvent> events_settle;
+    // The call's events in output order: the steps run in that order (failed payouts,
+    // hold-backs, conversions, hedges, settlement), so one list needs no merging.
+    std::vector<SettlementEvent> events;
     HeldMirror mirror;
     std::map<CurrencyIndex, Carried> new_carried;
     Breaches breaches;
@@ -935,6 +960,7 @@ Status Settlement::State::Cutoff::add_currency(CurrencyCutoff& cc) {
         return Status(StatusCode::kOutOfRange, "cutoff: more than kCutoffItemsMax items");
     const std::string code = chart.currency(c).to_string();
     w.payouts.reserve(payout_count);
+    prefault_room(w.payouts);
     w.legs.reserve(leg_count);
     seen_payouts.reserve(seen_payouts.size() + payout_count);
     if (carried) {
@@ -1009,7 +1035,7 @@ Status Settlement::State::Cutoff::add_payout(CurrencyWork& w, DuePayout& p,
                                         chart.currency(c));
             if (!conv)
                 return Status(StatusCode::kInvalidArgument, where() + conv.error().message());
-            pw.conv = *conv;
+            pw.conv = add_rate(*conv);
         }
     }
     pw.payout = &p;
@@ -1038,7 +1064,7 @@ Status Settlement::State::Cutoff::price_payout(CurrencyWork& w, PayoutWork& pw) 
     const DuePayout& p = *pw.payout;
     const money::Currency& to = chart.currency(w.currency);
     const money::Currency& from = chart.currency(p.funding_currency);
-    if (!pw.conv) {
+    if (pw.conv == kNoConv) {
         auto mid = mids.find(pw.pair);
         if (mid == mids.end()) {
             pw.fate = Fate::kHeldBack;
@@ -1047,22 +1073,22 @@ Status Settlement::State::Cutoff::price_payout(CurrencyWork& w, PayoutWork& pw) 
         }
         const bool buys_base = st.pairs[pw.pair].base == to;
         if (cycle_rate_memo.empty())
-            cycle_rate_memo.resize(psp_count * st.pairs.size() * 2);
-        std::optional<Rate>& memo =
+            cycle_rate_memo.resize(psp_count * st.pairs.size() * 2, kNoConv);
+        std::uint32_t& memo =
             cycle_rate_memo[(static_cast<std::size_t>(p.payer) * st.pairs.size() + pw.pair) * 2 +
                             (buys_base ? 1 : 0)];
-        if (!memo) {
+        if (memo == kNoConv) {
             auto r = psp_rate(mid->second, input.psps[p.payer].spread_bps, buys_base);
             if (!r)
                 return r.error();
             auto conv = conversion_rate(*r, from, to);
             if (!conv)
                 return conv.error();
-            memo = *conv;
+            memo = add_rate(*conv);
         }
-        pw.conv = *memo;
+        pw.conv = memo;
     }
-    auto cost = funding_for(p.amount, *pw.conv, mode);
+    auto cost = funding_for(p.amount, conv_of(pw), mode);
     if (!cost)
         return cost.error();
     pw.cost = *cost;
@@ -1081,10 +1107,10 @@ Status Settlement::State::Cutoff::price_payout(CurrencyWork& w, PayoutWork& pw) 
     ev.client_id = p.client_id;
     ev.payout_id = p.id;
     ev.reason = static_cast<std::uint16_t>(SettlementCode::kFxBufferExceeded);
-    ev.text = "converting " + fmt(p.amount, to) + " at " + pw.conv->to_string() + " costs " +
+    ev.text = "converting " + fmt(p.amount, to) + " at " + conv_of(pw).to_string() + " costs " +
               fmt(pw.cost, from) + ", more than the " + fmt(p.held, from) + " held";
     ev.refunded = back;
-    events_failed.push_back(std::move(ev));
+    events.push_back(std::move(ev));
     return Status::ok();
 }
 
@@ -1317,7 +1343,7 @@ void Settlement::State::Cutoff::carry() {
                 hb.cycle_id = cycle_id;
                 hb.psp = p;
                 hb.currency = w.currency;
-                events_held.push_back(std::move(hb));
+                events.push_back(std::move(hb));
             }
         }
         if (!kept.payouts.empty() || !kept.trade_legs.empty())
@@ -1327,21 +1353,57 @@ void Settlement::State::Cutoff::carry() {
 
 // Step 1c: one conversion per PSP, pair and rate.
 Status Settlement::State::Cutoff::convert() {
+    // Groups of every currency first, so that the operations and events of the rest of the
+    // call (conversions here, hedges, then payment orders, internal transfers and reports
+    // in settle()) get their room at once: a large cut-off appends hundreds of thousands,
+    // and regrowing either list would move them all again into fresh memory. Room never
+    // written is never touched.
+    std::vector<std::map<GroupKey, std::vector<std::size_t>>> groups(work.size());
+    std::size_t room = ops.size();
+    // Hedge orders (a slice per venue quote) and an exposure report per pair; the report.
+    std::size_t event_room = events.size() + input.quotes.size() + st.pairs.size() + 1;
+    const std::size_t fans_per_order =
+        (std::min(kPaymentOrderLinesMax, psp_count) + ledger::kPostingsMax - 2) /
+        (ledger::kPostingsMax - 1);
+    const std::size_t fans_internal =
+        (psp_count + ledger::kPostingsMax - 2) / (ledger::kPostingsMax - 1);
     for (std::size_t wi = 0; wi < work.size(); ++wi) {
-        auto& w = work[wi];
-        std::map<GroupKey, std::vector<std::size_t>> groups;  // payouts in input order
+        const auto& w = work[wi];
+        std::size_t external = 0;
         for (std::size_t i = 0; i < w.payouts.size(); ++i) {
             const auto& pw = w.payouts[i];
-            if (pw.fate == Fate::kSettle && pw.cross)
-                groups[{pw.payout->payer, pw.pair, pw.conv->mantissa(),
-                        pw.payout->locked_rate.has_value()}]
+            if (pw.fate != Fate::kSettle)
+                continue;
+            if (pw.cross) {
+                // Payouts in input order.
+                groups[wi][{pw.payout->payer, pw.pair, conv_of(pw).mantissa(),
+                            pw.payout->locked_rate.has_value()}]
                     .push_back(i);
+            } else if (pw.payout->held > pw.payout->amount) {
+                ++room;  // release_same_currency()
+            }
+            external += pw.payout->payee_psp ? 0 : 1;
+            event_room += pw.payout->payee_psp ? 1 : 0;  // PayoutSettled
         }
-        for (const auto& [key, members] : groups) {
+        // A conversion posts at most four operations; a payment order (one per bank, split
+        // at kPaymentOrderLinesMax lines) one fan; internal transfers two.
+        room += 4 * groups[wi].size();
+        room += (external / kPaymentOrderLinesMax + chart.bank_count()) * fans_per_order;
+        room += 2 * fans_internal;
+        // ConversionExecuted per group, payment orders, a SettlementObligation per PSP.
+        event_room +=
+            groups[wi].size() + external / kPaymentOrderLinesMax + chart.bank_count() + psp_count;
+    }
+    ops.reserve(room);
+    events.reserve(event_room);
+    prefault_room(ops);
+    prefault_room(events);
+    for (std::size_t wi = 0; wi < work.size(); ++wi) {
+        for (const auto& [key, members] : groups[wi]) {
             if (Status s = convert_group(wi, key, members); !s)
                 return s;
         }
-        release_same_currency(w);
+        release_same_currency(work[wi]);
     }
     return Status::ok();
 }
@@ -1351,7 +1413,7 @@ Status Settlement::State::Cutoff::convert_group(std::size_t wi, const GroupKey& 
     auto& w = work[wi];
     const PspIndex p = std::get<0>(key);
     const PairIndex pair = std::get<1>(key);
-    const Rate conv = *w.payouts[members.front()].conv;
+    const Rate conv = conv_of(w.payouts[members.front()]);
     const CurrencyIndex f = w.payouts[members.front()].payout->funding_currency;
     const money::Currency& from = chart.currency(f);
     const money::Currency& to = chart.currency(w.currency);
@@ -1423,16 +1485,16 @@ Status Settlement::State::Cutoff::convert_group(std::size_t wi, const GroupKey& 
         if (narrow && amount.minor() <= small) {
             const UInt128 share =
                 to_u128(x.minor()) * to_u128(amount.minor()) / to_u128(need.minor());
-            w.payouts[i].funded = Money{*Amount::from_int(from_u128(share)), from};
+            w.payouts[i].funded = *Amount::from_int(from_u128(share));
         } else {
             const Int256 share = Int256(x.minor()) * Int256(amount.minor()) / Int256(need.minor());
-            w.payouts[i].funded = Money{to_amount(share), from};
+            w.payouts[i].funded = to_amount(share);
         }
-        allocated += w.payouts[i].funded.amount;
+        allocated += w.payouts[i].funded;
     }
     Amount rest = x - allocated;
     for (std::size_t k = 0; rest.is_positive(); k = (k + 1) % members.size()) {
-        w.payouts[members[k]].funded.amount += Amount::from_minor(1);
+        w.payouts[members[k]].funded += Amount::from_minor(1);
         rest -= Amount::from_minor(1);
     }
     const bool base_is_to = st.pairs[pair].base == to;
@@ -1440,7 +1502,7 @@ Status Settlement::State::Cutoff::convert_group(std::size_t wi, const GroupKey& 
     needs.push_back(netting::ConversionNeed{p, pair, base_is_to, base_is_to ? converted : x});
     converted_into[{wi, pair}] += converted;
     w.fx_volume += converted;
-    events_fx.push_back(ConversionExecuted{
+    events.push_back(ConversionExecuted{
         .cycle_id = cycle_id,
         .psp = p,
         .pair = pair,
@@ -1458,7 +1520,7 @@ void Settlement::State::Cutoff::release_same_currency(CurrencyWork& w) {
     for (auto& pw : w.payouts) {
         if (pw.fate != Fate::kSettle || pw.cross)
             continue;
-        pw.funded = st.money_of(pw.payout->amount, w.currency);
+        pw.funded = pw.payout->amount;
         if (pw.payout->held > pw.payout->amount) {
             const Amount extra = pw.payout->held - pw.payout->amount;
             mirror.debit(pw.payout->payer, w.currency, extra);
@@ -1538,14 +1600,14 @@ Status Settlement::State::Cutoff::hedge_pair(const netting::PairCross& x) {
     for (const auto& slice : plan->slices) {
         const HedgeId id = next_hedge++;
         pf.hedged_base += slice.base_amount;
-        events_hedge.push_back(HedgeOrder{.hedge_id = id,
-                                          .cycle_id = cycle_id,
-                                          .venue = slice.venue,
-                                          .pair = slice.pair,
-                                          .buy_base = slice.buy_base,
-                                          .base_amount = slice.base_amount,
-                                          .limit = slice.price,
-                                          .deadline = deadline});
+        events.push_back(HedgeOrder{.hedge_id = id,
+                                    .cycle_id = cycle_id,
+                                    .venue = slice.venue,
+                                    .pair = slice.pair,
+                                    .buy_base = slice.buy_base,
+                                    .base_amount = slice.base_amount,
+                                    .limit = slice.price,
+                                    .deadline = deadline});
         new_hedges.emplace(id, Hedge{.cycle_id = cycle_id,
                                      .venue = slice.venue,
                                      .pair = slice.pair,
@@ -1579,7 +1641,7 @@ Status Settlement::State::Cutoff::hedge_pair(const netting::PairCross& x) {
             cycle_ref() + ": venue quotes cover " + pf.hedged_base.to_string() + " of " +
             (x.residual_base.is_negative() ? -x.residual_base : x.residual_base).to_string() + " " +
             st.pairs[x.pair].base.to_string() + " minor units";
-        events_hedge.push_back(std::move(ev));
+        events.push_back(std::move(ev));
     }
     pair_figures.push_back(std::move(pf));
     return Status::ok();
@@ -1590,6 +1652,8 @@ Status Settlement::State::Cutoff::hedge_pair(const netting::PairCross& x) {
 std::vector<netting::Obligation> Settlement::State::Cutoff::obligations_of(const CurrencyWork& w,
                                                                            Gross& gross) const {
     std::vector<netting::Obligation> obligations;
+    obligations.reserve(w.payouts.size() + w.legs.size());
+    prefault_room(obligations);
     gross.in.assign(psp_count, Int128(0));
     gross.out.assign(psp_count, Int128(0));
     gross.lines.assign(psp_count, 0);
@@ -1628,6 +1692,9 @@ Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
     // sorted, so that the debits come in PSP order).
     std::vector<Amount> by_payer(psp_count);
     std::vector<PspIndex> payers;
+    // Per chunk, each call rate's index in the order's rates (kNoConv: not there yet).
+    std::vector<std::uint32_t> order_rate_memo(rates.size(), kNoConv);
+    std::vector<std::uint32_t> order_rates_named;
     for (const auto& order : result.orders) {
         // An order of more than kPaymentOrderLinesMax lines goes to the bank as several
         // payment orders of at most that many lines each (in line order), so that every one
@@ -1650,7 +1717,12 @@ Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
             so.value_date = w.value_date;
             ev.lines.reserve(chunk.size());
             so.lines.reserve(chunk.size());
+            prefault_room(ev.lines);
+            prefault_room(so.lines);
             payers.clear();
+            for (const std::uint32_t r : order_rates_named)
+                order_rate_memo[r] = kNoConv;
+            order_rates_named.clear();
             Amount total;
             // Each external payout is in one line of one order: its beneficiary and client id
             // move into the line (the later steps read neither for an external payout).
@@ -1659,10 +1731,19 @@ Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
                 ev.lines.push_back(PaymentLine{pw.payout->id, pw.payout->payer,
                                                std::move(pw.payout->beneficiary),
                                                pw.payout->amount});
+                std::uint32_t rate = kLineNoRate;
+                if (pw.cross) {
+                    std::uint32_t& in_order = order_rate_memo[pw.conv];
+                    if (in_order == kNoConv) {
+                        in_order = static_cast<std::uint32_t>(so.rates.size());
+                        so.rates.push_back(conv_of(pw));
+                        order_rates_named.push_back(pw.conv);
+                    }
+                    rate = in_order;
+                }
                 so.lines.push_back(Line{pw.payout->id, std::move(pw.payout->client_id),
-                                        pw.payout->payer, pw.payout->amount, pw.funded,
-                                        pw.cross ? std::optional<Rate>(*pw.conv) : std::nullopt,
-                                        LineStatus::kOpen});
+                                        pw.payout->payer, pw.payout->funding_currency, rate,
+                                        LineStatus::kOpen, pw.payout->amount, pw.funded});
                 Amount& payer_sum = by_payer[pw.payout->payer];
                 if (payer_sum.is_zero())
                     payers.push_back(pw.payout->payer);
@@ -1690,7 +1771,7 @@ Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
             sent += total;
             transit_delta[{order.bank, c}] += total;
             new_orders.emplace(order_id, std::move(so));
-            events_settle.push_back(std::move(ev));
+            events.push_back(std::move(ev));
         }
         FXSETTLE_ASSERT(order_sum == order.total, "settlement: payment order total mismatch");
     }
@@ -1739,11 +1820,11 @@ Amount Settlement::State::Cutoff::post_internal(
         ev.client_id = pw.payout->client_id;
         ev.payout_id = pw.payout->id;
         ev.amount = st.money_of(pw.payout->amount, c);
-        ev.funded = pw.funded;
+        ev.funded = st.money_of(pw.funded, pw.payout->funding_currency);
         if (pw.cross)
-            ev.rate = *pw.conv;
+            ev.rate = conv_of(pw);
         ev.value_date = w.value_date;
-        events_settle.push_back(std::move(ev));
+        events.push_back(std::move(ev));
     }
     return total;
 }
@@ -1766,7 +1847,7 @@ void Settlement::State::Cutoff::report_obligations(const CurrencyWork& w, const 
         ev.amount = ev.net.is_negative() ? -ev.net : ev.net;
         ev.lines = gross.lines[p];
         ev.funding_mode = input.psps[p].funding_mode;
-        events_settle.push_back(std::move(ev));
+        events.push_back(std::move(ev));
     }
 }
 
@@ -1889,13 +1970,11 @@ void Settlement::State::Cutoff::commit(SettlementOutput& out) {
         for (auto& op : ops)
             out.operations.push_back(std::move(op));
     }
-    const auto lists = {&events_failed, &events_held, &events_fx, &events_hedge, &events_settle};
-    std::size_t event_count = out.events.size() + 1;
-    for (const auto* list : lists)
-        event_count += list->size();
-    out.events.reserve(event_count);
-    for (auto* list : lists) {
-        for (auto& ev : *list)
+    if (out.events.empty()) {
+        out.events = std::move(events);
+    } else {
+        out.events.reserve(out.events.size() + events.size() + 1);
+        for (auto& ev : events)
             out.events.push_back(std::move(ev));
     }
     out.events.push_back(std::move(report));
@@ -2187,8 +2266,8 @@ Status Settlement::on_bank_confirmation(const BankConfirmation& confirmation, le
         ev.client_id = line.client_id;
         ev.payout_id = line.payout_id;
         ev.amount = st.money_of(line.amount, o.currency);
-        ev.funded = line.funded;
-        ev.rate = line.rate;
+        ev.funded = st.money_of(line.funded, line.funded_currency);
+        ev.rate = o.rate_of(line);
         ev.value_date = o.value_date;
         out.events.push_back(std::move(ev));
     }
@@ -2267,8 +2346,8 @@ Status Settlement::on_bank_line_confirmation(const BankLineConfirmation& confirm
     ev.client_id = line.client_id;
     ev.payout_id = line.payout_id;
     ev.amount = st.money_of(line.amount, o.currency);
-    ev.funded = line.funded;
-    ev.rate = line.rate;
+    ev.funded = st.money_of(line.funded, line.funded_currency);
+    ev.rate = o.rate_of(line);
     ev.value_date = o.value_date;
     out.events.push_back(std::move(ev));
     if (o.open_lines == 0)
@@ -2398,11 +2477,11 @@ void Settlement::append_state(std::string& out) const {
             put_str(out, l.client_id);
             put_u64(out, l.payer);
             put_amount(out, l.amount);
-            put_amount(out, l.funded.amount);
-            put_str(out, l.funded.currency.code_view());
-            put_bool(out, l.rate.has_value());
-            if (l.rate)
-                put_rate(out, *l.rate);
+            put_amount(out, l.funded);
+            put_str(out, st.ccy(l.funded_currency).code_view());
+            put_bool(out, l.rate != State::kLineNoRate);
+            if (l.rate != State::kLineNoRate)
+                put_rate(out, o.rates[l.rate]);
             out.push_back(static_cast<char>(l.status));
         }
     }
