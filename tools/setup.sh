@@ -10,7 +10,7 @@ packages=(
     libexpected-dev libcli11-dev libfmt-dev libspdlog-dev libtomlplusplus-dev
     nlohmann-json3-dev libpugixml-dev
     hledger beancount prometheus
-    clang libclang-rt-14-dev
+    clang libclang-rt-14-dev lld
 )
 
 missing=()
