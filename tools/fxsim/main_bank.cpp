@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
     int port = -1;
     BankOptions o;
     std::int64_t delay_ms = 200;
+    std::int64_t jitter_ms = 0;
+    std::int64_t hold_s = 0;
     std::vector<std::string> deposits;
     std::vector<std::string> codes;
     o.statement_dir = "var/statements";
@@ -30,6 +32,12 @@ int main(int argc, char** argv) {
     app.add_option("--reject-permille", o.reject_permille, "payment lines rejected (0-1000)");
     app.add_option("--reject-code", codes, "ISO 20022 reason codes to reject with (repeat)");
     app.add_option("--delay-ms", delay_ms, "delay before a confirmation")->capture_default_str();
+    app.add_option("--jitter-ms", jitter_ms,
+                   "a random 0..N ms more before each confirmation (with --per-line the "
+                   "lines' answers arrive out of order)");
+    app.add_option("--hold-s", hold_s,
+                   "hold every answer for the first N seconds, then send them all (a bank "
+                   "confirming late)");
     app.add_flag("--per-line", o.confirm_per_line, "one PaymentConfirmation per line");
     app.add_option("--deposit", deposits,
                    "send a deposit notice after the first logon: PSP:CCY:AMOUNT (repeat)");
@@ -79,7 +87,16 @@ int main(int argc, char** argv) {
     o.store_path = common.store_path;
     o.log_dir = common.log_dir;
     o.currencies = b->currencies;
+    for (const auto& [flag, value] :
+         {std::pair{"--delay-ms", delay_ms}, std::pair{"--jitter-ms", jitter_ms},
+          std::pair{"--hold-s", hold_s}}) {
+        if (value < 0) {
+            std::cerr << "fxsim-bank: " << flag << " " << value << " is negative\n";
+            return 2;
+        }
+    }
     o.confirm_delay = std::chrono::milliseconds{delay_ms};
+    o.confirm_jitter = std::chrono::milliseconds{jitter_ms};
     o.seed = common.seed;
     if (!codes.empty()) {
         o.reject_codes = codes;
@@ -91,8 +108,20 @@ int main(int argc, char** argv) {
         return 1;
     }
     bool deposited = parsed.empty();
+    const auto started = std::chrono::steady_clock::now();
+    bool holding = hold_s > 0;
+    if (holding) {
+        sim->hold_answers(true);
+        spdlog::warn("bank: answers held for {} s", hold_s);
+    }
     const std::string why = wait_for_stop(
         [&] {
+            if (holding &&
+                std::chrono::steady_clock::now() - started >= std::chrono::seconds{hold_s}) {
+                holding = false;
+                spdlog::warn("bank: sending the {} answer(s) held", sim->answers_held());
+                sim->hold_answers(false);
+            }
             if (!deposited && !sim->sessions_up().empty()) {
                 deposited = true;
                 for (const auto& [psp, m] : parsed) {

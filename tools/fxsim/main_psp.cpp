@@ -66,6 +66,16 @@ int main(int argc, char** argv) {
     app.add_option("--duration-s", duration_s, "stop after this many seconds (0: never)");
     app.add_option("--possdup-permille", o.possdup_permille,
                    "requests sent again with PossDupFlag (0-1000)");
+    app.add_option("--max-in-flight", o.max_in_flight,
+                   "at most N requests sent and not answered yet (0: no limit)")
+        ->capture_default_str();
+    app.add_option("--disconnect-random", o.disconnect_random_max,
+                   "log a PSP's session out after a random 1..N requests since its logon");
+    app.add_option("--disconnects-max", o.disconnects_max,
+                   "with --disconnect-random: this many logouts in all")
+        ->capture_default_str();
+    app.add_flag("--retry-unanswered", o.retry_unanswered,
+                 "after each logon, send every unanswered request again with PossDupFlag");
     app.add_option("--mix-order", o.mix.order)->capture_default_str();
     app.add_option("--mix-cancel", o.mix.cancel)->capture_default_str();
     app.add_option("--mix-replace", o.mix.replace)->capture_default_str();

@@ -46,6 +46,11 @@ int main(int argc, char** argv) {
     app.add_option("--disconnect-random", o.faults.disconnect_random_max,
                    "log a session out at a random message in 1..N");
     app.add_flag("--silent", o.faults.silent, "send no market data (stale rates)");
+    app.add_option("--short-fill-permille", o.faults.short_fill_permille,
+                   "of what an order could take, this share is left unfilled and the rest "
+                   "cancelled (0-1000)");
+    app.add_flag("--unanswered", o.faults.orders_unanswered,
+                 "book orders and status requests but never answer them (venue silence)");
     CLI11_PARSE(app, argc, argv);
     if (std::string error; !resolve_dictionary(common, &error)) {
         std::cerr << "fxsim-venue: " << error << "\n";

@@ -25,6 +25,7 @@
 #include "engine/money/currency.h"
 #include "engine/money/rate.h"
 #include "ledger/ledger.h"
+#include "tests/support/run_shell.h"
 
 namespace fxsettle::fxledger::testing {
 
@@ -278,11 +279,9 @@ inline const Fixture& fixture() {
     return f;
 }
 
-struct RunResult {
-    int exit_code = -1;
-    std::string out;
-    std::string err;
-};
+using fxsettle::test::run_shell;
+using fxsettle::test::RunResult;
+using fxsettle::test::shell_quote;
 
 // Concatenation without `"literal" + std::string`, which trips a g++ 12 -Wrestrict false
 // positive at -O2 and above.
@@ -294,53 +293,9 @@ inline std::string cat(std::initializer_list<std::string_view> parts) {
     return out;
 }
 
-inline std::string shell_quote(const std::string& s) {
-    std::string q = "'";
-    for (char c : s) {
-        if (c == '\'') {
-            q += "'\\''";
-        } else {
-            q.push_back(c);
-        }
-    }
-    return q + "'";
-}
-
-// Runs a shell command line through popen, capturing stdout, stderr (through a temp file)
-// and the exit code.
-inline RunResult run_shell(const std::string& command) {
-    static int counter = 0;
-    const std::filesystem::path err_file =
-        std::filesystem::temp_directory_path() /
-        ("fxledger-test-stderr-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
-    RunResult r;
-    const std::string line = command + " 2>" + shell_quote(err_file.string());
-    FILE* p = ::popen(line.c_str(), "r");
-    if (p == nullptr) {
-        ADD_FAILURE() << "popen failed: " << line;
-        return r;
-    }
-    char buf[4096];
-    std::size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) {
-        r.out.append(buf, n);
-    }
-    const int status = ::pclose(p);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.err = read_text(err_file);
-    std::filesystem::remove(err_file);
-    return r;
-}
-
 // Runs the fxledger binary with `args`, as a user would from a shell.
 inline RunResult fxledger(const std::vector<std::string>& args, const std::string& env = "") {
-    std::string line = env.empty() ? "" : env + " ";
-    line += shell_quote(FXLEDGER_BIN);
-    for (const auto& a : args) {
-        line.push_back(' ');
-        line += shell_quote(a);
-    }
-    return run_shell(line);
+    return fxsettle::test::run_program(FXLEDGER_BIN, args, env);
 }
 
 // fxledger --ledger <fixture> args...
