@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <array>
 #include <atomic>
@@ -19,6 +20,7 @@ constexpr int kFdSlots = 1 << 16;
 
 struct Slots {
     std::array<std::atomic<bool>, kFdSlots> listener{};
+    std::array<std::atomic<bool>, kFdSlots> refusing{};  // listeners being stopped
     std::array<std::atomic<bool>, kFdSlots> guarded{};
     // Each guarded connection is read by one QuickFIX thread at a time; accept() writes
     // its scanner before QuickFIX starts that thread.
@@ -81,8 +83,22 @@ void FrameScanner::reset() {
 }
 
 void guard_listener(int fd) {
-    if (in_range(fd))
+    if (in_range(fd)) {
+        slots().refusing[static_cast<std::size_t>(fd)].store(false, std::memory_order_release);
         slots().listener[static_cast<std::size_t>(fd)].store(true, std::memory_order_release);
+    }
+}
+
+void refuse_connections(int fd) {
+    if (in_range(fd))
+        slots().refusing[static_cast<std::size_t>(fd)].store(true, std::memory_order_release);
+}
+
+void forget_listener(int fd) {
+    if (in_range(fd)) {
+        slots().listener[static_cast<std::size_t>(fd)].store(false, std::memory_order_release);
+        slots().refusing[static_cast<std::size_t>(fd)].store(false, std::memory_order_release);
+    }
 }
 
 std::uint64_t connections_cut() {
@@ -107,7 +123,15 @@ extern "C" __attribute__((weak)) int accept(int fd, struct sockaddr* addr, sockl
         errno = ENOSYS;
         return -1;
     }
-    const int conn = real(fd, addr, len);
+    int conn = real(fd, addr, len);
+    // A listener being stopped hands out no more connections: each is closed at once and
+    // the call waits for the next, until stopping shuts the listener down (then accept()
+    // fails and QuickFIX's accept loop ends).
+    while (conn >= 0 && in_range(fd) &&
+           slots().refusing[static_cast<std::size_t>(fd)].load(std::memory_order_acquire)) {
+        ::close(conn);
+        conn = real(fd, addr, len);
+    }
     if (conn >= 0 && in_range(conn)) {
         auto& s = slots();
         const bool guard = in_range(fd) &&

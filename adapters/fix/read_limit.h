@@ -30,6 +30,17 @@ constexpr std::size_t kUnframedBytesMax = std::size_t{16} << 20;
 // Connections accepted from listening socket `fd` from now on are guarded.
 void guard_listener(int fd);
 
+// From now on, accept() on guarded listener `fd` hands out no connection: each one is
+// closed as it comes, until the listener is shut down. SessionHost calls it before it
+// stops its acceptor, so that no connection accepted while QuickFIX stops gets a thread
+// QuickFIX never joins (QuickFIX 1.15.1's ThreadedSocketAcceptor::onStop joins only the
+// connection threads it knew of when it began; one accepted after that went on reading
+// into a Session the acceptor's destructor freed: a heap-use-after-free ASan caught).
+void refuse_connections(int fd);
+
+// `fd` is no longer a listener of ours (closed; the number may be reused by any socket).
+void forget_listener(int fd);
+
 // How many guarded connections were shut down for exceeding the bound (process-wide).
 std::uint64_t connections_cut();
 

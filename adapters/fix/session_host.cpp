@@ -32,6 +32,7 @@
 #include "adapters/fix/bind_override.h"
 #include "adapters/fix/lmdb_store.h"
 #include "adapters/fix/masking_log.h"
+#include "adapters/fix/read_limit.h"
 #include "adapters/fix/strict_validation.h"
 #include "adapters/fix/wire_codec.h"
 
@@ -311,6 +312,7 @@ struct SessionHost::Impl : public FIX::Application {
     bool stopped = false;
     std::atomic<bool> stopping{false};
     std::uint16_t port = 0;
+    std::vector<int> listeners;  // the acceptor's listening sockets (refused at stop())
 
     std::atomic<std::uint64_t> logons_refused{0};
     std::atomic<std::uint64_t> slow_consumer_logouts{0};
@@ -909,6 +911,7 @@ bool SessionHost::start(std::string* error) {
         if (m.acceptor) {
             detail::ScopedBindOverride override_bind(address, m.port, m.options.send_timeout);
             m.acceptor->start();
+            m.listeners = override_bind.rewritten();
         } else {
             m.initiator->start();
         }
@@ -983,7 +986,16 @@ void SessionHost::stop(const std::string& reason, std::chrono::milliseconds grac
     // 3. Stop QuickFIX (closes the sockets), then let every sender finish its queue (the
     // sessions are logged out now: QuickFIX stores what is left for a later resend).
     if (m.acceptor) {
+        // No new connection from here on (read_limit.h, refuse_connections); one accepted
+        // just before gets the time to be handed to its QuickFIX thread, which stop()
+        // then joins.
+        for (int fd : m.listeners)
+            detail::refuse_connections(fd);
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
         m.acceptor->stop(true);
+        for (int fd : m.listeners)
+            detail::forget_listener(fd);
+        m.listeners.clear();
     }
     if (m.initiator) {
         m.initiator->stop(true);

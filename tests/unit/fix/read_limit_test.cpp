@@ -1,8 +1,14 @@
 // adapters/fix/read_limit.h's FrameScanner: message ends ("<SOH>10=nnn<SOH>") are found
 // in a stream fed in any pieces, and only a run without one longer than the limit fails.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
 
 #include "adapters/fix/read_limit.h"
 
@@ -65,6 +71,44 @@ TEST(ReadLimit, ResetForgetsTheCount) {
     ASSERT_TRUE(scanner.feed("abc", 3, 10));
     scanner.reset();
     EXPECT_EQ(scanner.since_end(), 0U);
+}
+
+// A listener being stopped (SessionHost::stop, refuse_connections) hands out no more
+// connections: the interposed accept() closes each one as it comes and keeps waiting;
+// shutting the listener down ends the wait with an error, as QuickFIX's stop does.
+TEST(ReadLimit, AListenerRefusingConnectionsHandsOutNoneUntilItIsShutDown) {
+    const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(listener, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(::listen(listener, 8), 0);
+    socklen_t len = sizeof addr;
+    ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    guard_listener(listener);
+    refuse_connections(listener);
+
+    std::atomic<int> accepted{-2};
+    std::thread acceptor([&] { accepted = ::accept(listener, nullptr, nullptr); });
+    for (int i = 0; i < 3; ++i) {
+        const int client = ::socket(AF_INET, SOCK_STREAM, 0);
+        ASSERT_GE(client, 0);
+        ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+        timeval tv{};
+        tv.tv_sec = 10;
+        ::setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        char byte = 0;
+        EXPECT_EQ(::recv(client, &byte, 1, 0), 0)
+            << "connection " << i << " was not closed by the refusing listener";
+        ::close(client);
+    }
+    EXPECT_EQ(accepted.load(), -2) << "accept() handed out a connection while refusing";
+    ::shutdown(listener, SHUT_RDWR);
+    acceptor.join();
+    EXPECT_EQ(accepted.load(), -1) << "accept() did not fail once the listener was shut down";
+    forget_listener(listener);
+    ::close(listener);
 }
 
 }  // namespace
