@@ -10,7 +10,9 @@
 #include <deque>
 #include <limits>
 #include <set>
+#include <span>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 
 #include <boost/multiprecision/cpp_int.hpp>
@@ -76,15 +78,9 @@ int bit_width_u128(UInt128 v) {
     return lo == 0 ? 0 : 64 - __builtin_clzll(lo);
 }
 
-// A non-negative Int128 as a built-in 128-bit integer, and back.
+// A non-negative Int128 as a built-in 128-bit integer.
 UInt128 to_u128(const Int128& v) {
-    const auto lo = static_cast<std::uint64_t>(v & Int128(~std::uint64_t{0}));
-    const auto hi = static_cast<std::uint64_t>(v >> 64);
-    return (static_cast<UInt128>(hi) << 64) | lo;
-}
-Int128 from_u128(UInt128 v) {
-    return (Int128(static_cast<std::uint64_t>(v >> 64)) << 64) |
-           Int128(static_cast<std::uint64_t>(v));
+    return static_cast<UInt128>(static_cast<money::NativeInt128>(v));
 }
 
 // 10^n for 0 <= n <= 38 (all that fits).
@@ -125,7 +121,7 @@ std::optional<Amount> funding_for_fast(const Amount& target, const Rate& conv,
         default:
             return std::nullopt;
     }
-    const UInt128 t = to_u128(target.minor());
+    const auto t = static_cast<UInt128>(target.native_minor());  // > 0, checked above
     const UInt128 m = to_u128(conv.mantissa());
     const UInt128 num = pow10_u128(Rate::kDecimals + from.exponent);
     const UInt128 factor = pow10_u128(scale);
@@ -176,10 +172,9 @@ std::optional<Amount> funding_for_fast(const Amount& target, const Rate& conv,
     }
     FXSETTLE_ASSERT(hi_checked || reaches(hi),
                     "settlement: funding amount does not cover the payout");
-    auto amount = Amount::from_int(from_u128(hi));
-    if (!amount)
+    if ((hi >> 127) != 0)
         return std::nullopt;
-    return *amount;
+    return Amount::from_native(static_cast<money::NativeInt128>(hi));
 }
 
 // The smallest amount of conv.pair().base whose conversion at `conv` credits >= target.
@@ -798,6 +793,78 @@ using Breaches = std::map<BreachKey, Breach>;
 using GroupKey = std::tuple<PspIndex, PairIndex, Int128, bool>;
 using NetTable = std::vector<std::vector<Int128>>;  // [currency work][psp]
 
+// One currency's cross-currency payouts in conversion groups, one per GroupKey, in key
+// order, each group's payouts in input order. A payout is first placed by (payer, pair,
+// rate index, locked) in a hash table, a few instructions for the hundreds of thousands of
+// payouts of a large cut-off; the few distinct rate indices with the same mantissa
+// (locked quotes at equal rates) then merge by GroupKey.
+class Groups {
+  public:
+    void add(PspIndex payer, PairIndex pair, std::uint32_t conv, bool locked, std::uint32_t i) {
+        const auto [it, fresh] =
+            by_rate_.try_emplace(RateKey{payer, pair, conv, locked}, rate_groups_.size());
+        if (fresh)
+            rate_groups_.push_back(RateGroup{payer, pair, conv, locked, {}});
+        rate_groups_[it->second].members.push_back(i);
+    }
+    // After the last add(): the groups in GroupKey order.
+    void order(const std::vector<Rate>& rates) {
+        std::map<GroupKey, std::vector<std::size_t>> merged;
+        for (std::size_t r = 0; r < rate_groups_.size(); ++r) {
+            const RateGroup& g = rate_groups_[r];
+            merged[{g.payer, g.pair, rates[g.conv].mantissa(), g.locked}].push_back(r);
+        }
+        by_rate_.clear();
+        keys_.reserve(merged.size());
+        members_.reserve(merged.size());
+        for (auto& [key, parts] : merged) {
+            keys_.push_back(key);
+            std::vector<std::uint32_t> members = std::move(rate_groups_[parts.front()].members);
+            if (parts.size() > 1) {
+                for (std::size_t k = 1; k < parts.size(); ++k) {
+                    const auto& more = rate_groups_[parts[k]].members;
+                    members.insert(members.end(), more.begin(), more.end());
+                }
+                std::sort(members.begin(), members.end());  // input order
+            }
+            members_.push_back(std::move(members));
+        }
+        rate_groups_.clear();
+    }
+    std::size_t size() const { return keys_.size(); }
+    const GroupKey& key(std::size_t g) const { return keys_[g]; }
+    std::span<const std::uint32_t> members(std::size_t g) const { return members_[g]; }
+
+  private:
+    struct RateKey {
+        PspIndex payer;
+        PairIndex pair;
+        std::uint32_t conv;
+        bool locked;
+        friend bool operator==(const RateKey&, const RateKey&) = default;
+    };
+    struct RateKeyHash {
+        std::size_t operator()(const RateKey& k) const noexcept {
+            std::uint64_t h = (static_cast<std::uint64_t>(k.payer) << 32) ^
+                              (static_cast<std::uint64_t>(k.pair) << 1) ^ (k.locked ? 1 : 0);
+            h ^= static_cast<std::uint64_t>(k.conv) * 0x9e3779b97f4a7c15ULL;
+            h ^= h >> 29;
+            return static_cast<std::size_t>(h * 0xbf58476d1ce4e5b9ULL);
+        }
+    };
+    struct RateGroup {
+        PspIndex payer;
+        PairIndex pair;
+        std::uint32_t conv;
+        bool locked;
+        std::vector<std::uint32_t> members;
+    };
+    std::unordered_map<RateKey, std::size_t, RateKeyHash> by_rate_;
+    std::vector<RateGroup> rate_groups_;
+    std::vector<GroupKey> keys_;
+    std::vector<std::vector<std::uint32_t>> members_;
+};
+
 // Per PSP in one currency: the gross sums behind its obligation report.
 struct Gross {
     std::vector<Int128> in;
@@ -903,7 +970,7 @@ struct Settlement::State::Cutoff {
     void carry();
     Status convert();
     Status convert_group(std::size_t wi, const GroupKey& key,
-                         const std::vector<std::size_t>& members);
+                         std::span<const std::uint32_t> members);
     void release_same_currency(CurrencyWork& w);
     Status cross_and_hedge();
     Status hedge_pair(const netting::PairCross& x);
@@ -1358,7 +1425,7 @@ Status Settlement::State::Cutoff::convert() {
     // in settle()) get their room at once: a large cut-off appends hundreds of thousands,
     // and regrowing either list would move them all again into fresh memory. Room never
     // written is never touched.
-    std::vector<std::map<GroupKey, std::vector<std::size_t>>> groups(work.size());
+    std::vector<Groups> groups(work.size());
     std::size_t room = ops.size();
     // Hedge orders (a slice per venue quote) and an exposure report per pair; the report.
     std::size_t event_room = events.size() + input.quotes.size() + st.pairs.size() + 1;
@@ -1375,10 +1442,8 @@ Status Settlement::State::Cutoff::convert() {
             if (pw.fate != Fate::kSettle)
                 continue;
             if (pw.cross) {
-                // Payouts in input order.
-                groups[wi][{pw.payout->payer, pw.pair, conv_of(pw).mantissa(),
-                            pw.payout->locked_rate.has_value()}]
-                    .push_back(i);
+                groups[wi].add(pw.payout->payer, pw.pair, pw.conv,
+                               pw.payout->locked_rate.has_value(), static_cast<std::uint32_t>(i));
             } else if (pw.payout->held > pw.payout->amount) {
                 ++room;  // release_same_currency()
             }
@@ -1387,6 +1452,7 @@ Status Settlement::State::Cutoff::convert() {
         }
         // A conversion posts at most four operations; a payment order (one per bank, split
         // at kPaymentOrderLinesMax lines) one fan; internal transfers two.
+        groups[wi].order(rates);
         room += 4 * groups[wi].size();
         room += (external / kPaymentOrderLinesMax + chart.bank_count()) * fans_per_order;
         room += 2 * fans_internal;
@@ -1399,8 +1465,8 @@ Status Settlement::State::Cutoff::convert() {
     prefault_room(ops);
     prefault_room(events);
     for (std::size_t wi = 0; wi < work.size(); ++wi) {
-        for (const auto& [key, members] : groups[wi]) {
-            if (Status s = convert_group(wi, key, members); !s)
+        for (std::size_t g = 0; g < groups[wi].size(); ++g) {
+            if (Status s = convert_group(wi, groups[wi].key(g), groups[wi].members(g)); !s)
                 return s;
         }
         release_same_currency(work[wi]);
@@ -1409,7 +1475,7 @@ Status Settlement::State::Cutoff::convert() {
 }
 
 Status Settlement::State::Cutoff::convert_group(std::size_t wi, const GroupKey& key,
-                                                const std::vector<std::size_t>& members) {
+                                                std::span<const std::uint32_t> members) {
     auto& w = work[wi];
     const PspIndex p = std::get<0>(key);
     const PairIndex pair = std::get<1>(key);
@@ -1478,14 +1544,16 @@ Status Settlement::State::Cutoff::convert_group(std::size_t wi, const GroupKey& 
     // Each payout's share of the funding, largest remainder first-come, summing to x.
     Amount allocated;
     // x, amounts and need are positive; below 2^63 each, the product fits 128 bits.
-    const Int128 small = Int128(std::numeric_limits<std::int64_t>::max());
-    const bool narrow = x.minor() <= small && need.minor() <= small;
+    const money::NativeInt128 small = std::numeric_limits<std::int64_t>::max();
+    const bool narrow = x.native_minor() <= small && need.native_minor() <= small;
     for (std::size_t i : members) {
         const Amount& amount = w.payouts[i].payout->amount;
-        if (narrow && amount.minor() <= small) {
-            const UInt128 share =
-                to_u128(x.minor()) * to_u128(amount.minor()) / to_u128(need.minor());
-            w.payouts[i].funded = *Amount::from_int(from_u128(share));
+        if (narrow && amount.native_minor() <= small) {
+            // share <= x < 2^63
+            const UInt128 share = static_cast<UInt128>(x.native_minor()) *
+                                  static_cast<UInt128>(amount.native_minor()) /
+                                  static_cast<UInt128>(need.native_minor());
+            w.payouts[i].funded = *Amount::from_native(static_cast<money::NativeInt128>(share));
         } else {
             const Int256 share = Int256(x.minor()) * Int256(amount.minor()) / Int256(need.minor());
             w.payouts[i].funded = to_amount(share);

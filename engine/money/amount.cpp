@@ -7,43 +7,26 @@
 namespace fxsettle::money {
 namespace {
 
-using detail::Int256;
 using detail::UInt128;
 
-bool in_range(const Int256& value) noexcept {
-    return abs(value) <= Int256(detail::magnitude_max());
-}
+__extension__ using NativeUInt128 = unsigned __int128;
 
-// The 16 bytes as an unsigned 128-bit integer; nullopt for -2^127, which has no Amount.
-std::optional<Int128> decode_twos_complement(const std::uint8_t* bytes16) noexcept {
-    UInt128 bits = 0;
+// The 16 bytes as a built-in signed 128-bit integer (two's complement, as the machine's).
+NativeInt128 decode_twos_complement(const std::uint8_t* bytes16) noexcept {
+    NativeUInt128 bits = 0;
     for (int i = 15; i >= 0; --i) {
         bits = (bits << 8) | bytes16[i];
     }
-    const bool negative = bytes16[15] & 0x80;
-    if (!negative) {
-        return Int128(bits);
-    }
-    // Two's complement: the magnitude of a negative value is 2^128 - bits, which is
-    // (~bits + 1) modulo 2^128. For -2^127 that magnitude is 2^127, one past max().
-    const UInt128 magnitude = ~bits + 1;
-    if (magnitude > UInt128(detail::magnitude_max())) {
-        return std::nullopt;
-    }
-    return -Int128(magnitude);
+    return static_cast<NativeInt128>(bits);
 }
 
 }  // namespace
 
 Amount Amount::max() noexcept {
-    return Amount(detail::magnitude_max());
+    return Amount(kNativeMax);
 }
 Amount Amount::min() noexcept {
-    return Amount(-detail::magnitude_max());
-}
-
-Amount Amount::from_minor(std::int64_t minor) noexcept {
-    return Amount(Int128(minor));
+    return Amount(-kNativeMax);
 }
 
 Result<Amount> Amount::from_int(const Int128& minor) {
@@ -52,76 +35,19 @@ Result<Amount> Amount::from_int(const Int128& minor) {
             StatusCode::kOutOfRange,
             to_decimal_string(minor) + " minor units is outside the Amount range +-(2^127 - 1)");
     }
-    return Amount(minor);
-}
-
-// |a|, |b| <= 2^127 - 1, so a sum or difference fits Int128's 128-bit magnitude and only
-// the Amount range needs checking.
-std::optional<Amount> Amount::checked_add(const Amount& other) const noexcept {
-    Int128 sum = minor_ + other.minor_;
-    if (abs(sum) > detail::magnitude_max()) {
-        return std::nullopt;
-    }
-    return Amount(sum);
-}
-
-std::optional<Amount> Amount::checked_sub(const Amount& other) const noexcept {
-    Int128 difference = minor_ - other.minor_;
-    if (abs(difference) > detail::magnitude_max()) {
-        return std::nullopt;
-    }
-    return Amount(difference);
+    return Amount(static_cast<NativeInt128>(minor));
 }
 
 std::optional<Amount> Amount::checked_mul(std::int64_t factor) const noexcept {
-    // 127 + 64 bits fit the 256-bit intermediate.
-    const Int256 product = Int256(minor_) * factor;
-    if (!in_range(product)) {
+    NativeInt128 product;
+    if (__builtin_mul_overflow(minor_, static_cast<NativeInt128>(factor), &product)) {
         return std::nullopt;
     }
-    return Amount(Int128(product));
-}
-
-Amount Amount::operator-() const noexcept {
-    return Amount(-minor_);
-}
-
-Amount Amount::operator+(const Amount& other) const noexcept {
-    const auto sum = checked_add(other);
-    FXSETTLE_ASSERT(sum.has_value(), "Amount addition overflowed");
-    return *sum;
-}
-
-Amount Amount::operator-(const Amount& other) const noexcept {
-    const auto difference = checked_sub(other);
-    FXSETTLE_ASSERT(difference.has_value(), "Amount subtraction overflowed");
-    return *difference;
-}
-
-Amount& Amount::operator+=(const Amount& other) noexcept {
-    return *this = *this + other;
-}
-Amount& Amount::operator-=(const Amount& other) noexcept {
-    return *this = *this - other;
-}
-
-std::strong_ordering operator<=>(const Amount& a, const Amount& b) noexcept {
-    if (a.minor_ < b.minor_) {
-        return std::strong_ordering::less;
-    }
-    if (a.minor_ > b.minor_) {
-        return std::strong_ordering::greater;
-    }
-    return std::strong_ordering::equal;
+    return from_native(product);
 }
 
 std::array<std::uint8_t, 16> Amount::to_le_bytes() const noexcept {
-    // Work on the unsigned bit pattern: Boost's signed integers keep sign and magnitude,
-    // so two's complement is formed explicitly as 2^128 - |x| (mod 2^128).
-    UInt128 bits = UInt128(abs(minor_));
-    if (is_negative()) {
-        bits = ~bits + 1;
-    }
+    auto bits = static_cast<NativeUInt128>(minor_);
     std::array<std::uint8_t, 16> bytes{};
     for (auto& byte : bytes) {
         byte = static_cast<std::uint8_t>(bits & 0xff);
@@ -131,22 +57,22 @@ std::array<std::uint8_t, 16> Amount::to_le_bytes() const noexcept {
 }
 
 Amount Amount::from_le_bytes(const std::uint8_t* bytes16) noexcept {
-    const auto minor = decode_twos_complement(bytes16);
+    const auto minor = from_native(decode_twos_complement(bytes16));
     FXSETTLE_ASSERT(minor.has_value(), "16-byte amount is -2^127, outside the Amount range");
-    return Amount(*minor);
+    return *minor;
 }
 
 Result<Amount> Amount::decode_le_bytes(const std::uint8_t* bytes16) {
-    const auto minor = decode_twos_complement(bytes16);
+    const auto minor = from_native(decode_twos_complement(bytes16));
     if (!minor) {
         return fail(StatusCode::kCorruption,
                     "16-byte amount encodes -2^127, outside the Amount range +-(2^127 - 1)");
     }
-    return Amount(*minor);
+    return *minor;
 }
 
 std::string Amount::to_string() const {
-    return to_decimal_string(minor_);
+    return to_decimal_string(minor());
 }
 
 std::string to_decimal_string(const Int128& value) {

@@ -18,9 +18,7 @@ const Int256& pow10(int n) noexcept {
 }
 
 const Int128& magnitude_max() noexcept {
-    // 2^127 - 1, built without shifting a signed value.
-    static const Int128 value = Int128(UInt128(1) << 127) - 1;
-    return value;
+    return amount_detail::kMagnitudeMax;
 }
 
 RoundedQuotient divide_rounded(const Int256& numerator, const Int256& divisor,
