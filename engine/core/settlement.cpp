@@ -100,16 +100,27 @@ UInt128 pow10_u128(int n) {
 // money::convert (whose results it reproduces wherever every product here stays below
 // 2^127), so the same answer; nullopt when a product could exceed that, or for a mode
 // it does not know, and the caller takes the general path. A cut-off prices every
-// cross-currency payout this way: hundreds of thousands at a large one.
-std::optional<Amount> funding_for_fast(const Amount& target, const Rate& conv,
-                                       money::RoundingMode mode) {
+// cross-currency payout this way: hundreds of thousands at a large one, so what depends
+// only on the rate is prepared once per rate (FastConv).
+struct FastConv {
+    UInt128 m;             // the mantissa
+    UInt128 num;           // 10^(kDecimals + from exponent)
+    UInt128 den;           // m x 10^(to exponent)
+    UInt128 factor;        // 10^scale, convert()'s
+    UInt128 residue_unit;  // 10^kResidueDecimals
+    int num_bits;
+    int m_factor_bits;  // bit widths of m and factor, summed
+    money::RoundingMode mode;
+};
+
+std::optional<FastConv> prepare_fast(const Rate& conv, money::RoundingMode mode) {
     const money::Currency& from = conv.pair().base;
     const money::Currency& to = conv.pair().quote;
     const int scale =
         money::kResidueDecimals - Rate::kDecimals + to.exponent - from.exponent;  // convert()'s
     // convert() refuses these; the general path reports them.
-    if (!target.is_positive() || conv.mantissa() <= 0 || scale < 0 ||
-        from.exponent > money::kExponentMax || to.exponent > money::kExponentMax)
+    if (conv.mantissa() <= 0 || scale < 0 || from.exponent > money::kExponentMax ||
+        to.exponent > money::kExponentMax)
         return std::nullopt;
     switch (mode) {
         case money::RoundingMode::kHalfEven:
@@ -121,21 +132,38 @@ std::optional<Amount> funding_for_fast(const Amount& target, const Rate& conv,
         default:
             return std::nullopt;
     }
-    const auto t = static_cast<UInt128>(target.native_minor());  // > 0, checked above
-    const UInt128 m = to_u128(conv.mantissa());
-    const UInt128 num = pow10_u128(Rate::kDecimals + from.exponent);
-    const UInt128 factor = pow10_u128(scale);
-    const UInt128 residue_unit = pow10_u128(money::kResidueDecimals);
-    if (bit_width_u128(t) + bit_width_u128(num) > 126 ||
-        bit_width_u128(m) + bit_width_u128(pow10_u128(to.exponent)) > 126)
+    FastConv f;
+    f.m = to_u128(conv.mantissa());
+    f.num = pow10_u128(Rate::kDecimals + from.exponent);
+    f.factor = pow10_u128(scale);
+    f.residue_unit = pow10_u128(money::kResidueDecimals);
+    if (bit_width_u128(f.m) + bit_width_u128(pow10_u128(to.exponent)) > 126)
         return std::nullopt;
-    const UInt128 den = m * pow10_u128(to.exponent);
+    f.den = f.m * pow10_u128(to.exponent);
+    f.num_bits = bit_width_u128(f.num);
+    f.m_factor_bits = bit_width_u128(f.m) + bit_width_u128(f.factor);
+    f.mode = mode;
+    return f;
+}
+
+std::optional<Amount> funding_for_fast(const Amount& target, const FastConv& f) {
+    if (!target.is_positive())
+        return std::nullopt;
+    const auto t = static_cast<UInt128>(target.native_minor());
+    const UInt128& m = f.m;
+    const UInt128& num = f.num;
+    const UInt128& factor = f.factor;
+    const UInt128& residue_unit = f.residue_unit;
+    const money::RoundingMode mode = f.mode;
+    if (bit_width_u128(t) + f.num_bits > 126)
+        return std::nullopt;
+    const UInt128& den = f.den;
     UInt128 hi = (t * num + den - 1) / den;  // worth >= target
     UInt128 lo = (t - 1) * num / den;        // worth <= target - 1
     if (hi < 1)
         hi = 1;
     // Every x tried is <= hi: the products x * m * factor stay below 2^127.
-    if (bit_width_u128(hi) + bit_width_u128(m) + bit_width_u128(factor) > 126)
+    if (bit_width_u128(hi) + f.m_factor_bits > 126)
         return std::nullopt;
     auto reaches = [&](UInt128 x) {
         const UInt128 exact = x * m * factor;
@@ -181,9 +209,12 @@ std::optional<Amount> funding_for_fast(const Amount& target, const Rate& conv,
 // Conversion is monotonic in the amount, so a binary search between an amount that
 // cannot reach the target (exactly worth target - 1 or less) and one that must (exactly
 // worth target or more) finds it, whatever the rounding mode and the size of the rate.
-Result<Amount> funding_for(const Amount& target, const Rate& conv, money::RoundingMode mode) {
-    if (auto fast = funding_for_fast(target, conv, mode))
-        return *fast;
+Result<Amount> funding_for(const Amount& target, const Rate& conv, money::RoundingMode mode,
+                           const std::optional<FastConv>& prepared) {
+    if (prepared) {
+        if (auto fast = funding_for_fast(target, *prepared))
+            return *fast;
+    }
     const money::Currency& from = conv.pair().base;
     const money::Currency& to = conv.pair().quote;
     if (!target.is_positive())
@@ -737,7 +768,7 @@ Result<Amount> Settlement::funding_amount(const Money& payout, const money::Curr
     auto conv = conversion_rate(rate, funding, payout.currency);
     if (!conv)
         return fail(conv.error());
-    return funding_for(payout.amount, *conv, mode);
+    return funding_for(payout.amount, *conv, mode, prepare_fast(*conv, mode));
 }
 
 // ---- cut-off --------------------------------------------------------------------------
@@ -898,10 +929,16 @@ struct Settlement::State::Cutoff {
     // The conversion rates of the call's payouts (PayoutWork::conv): each cycle rate once,
     // each locked rate once per payout.
     std::vector<Rate> rates;
+    std::vector<std::optional<FastConv>> fast_rates;  // [rate]: prepare_fast()
     std::uint32_t add_rate(const Rate& r) {
         FXSETTLE_ASSERT(rates.size() < kNoConv, "settlement: too many rates in a cut-off");
         rates.push_back(r);
+        fast_rates.push_back(prepare_fast(r, mode));
         return static_cast<std::uint32_t>(rates.size() - 1);
+    }
+    // funding_for() at rate `conv` (an index into `rates`).
+    Result<Amount> funding_at(const Amount& target, std::uint32_t conv) const {
+        return funding_for(target, rates[conv], mode, fast_rates[conv]);
     }
     const Rate& conv_of(const PayoutWork& pw) const { return rates[pw.conv]; }
     std::size_t items = 0;
@@ -1132,12 +1169,6 @@ Status Settlement::State::Cutoff::price_payout(CurrencyWork& w, PayoutWork& pw) 
     const money::Currency& to = chart.currency(w.currency);
     const money::Currency& from = chart.currency(p.funding_currency);
     if (pw.conv == kNoConv) {
-        auto mid = mids.find(pw.pair);
-        if (mid == mids.end()) {
-            pw.fate = Fate::kHeldBack;
-            pw.no_rate = true;
-            return Status::ok();
-        }
         const bool buys_base = st.pairs[pw.pair].base == to;
         if (cycle_rate_memo.empty())
             cycle_rate_memo.resize(psp_count * st.pairs.size() * 2, kNoConv);
@@ -1145,6 +1176,13 @@ Status Settlement::State::Cutoff::price_payout(CurrencyWork& w, PayoutWork& pw) 
             cycle_rate_memo[(static_cast<std::size_t>(p.payer) * st.pairs.size() + pw.pair) * 2 +
                             (buys_base ? 1 : 0)];
         if (memo == kNoConv) {
+            // Looked up once per PSP, pair and direction (a memo is set only with a mid).
+            auto mid = mids.find(pw.pair);
+            if (mid == mids.end()) {
+                pw.fate = Fate::kHeldBack;
+                pw.no_rate = true;
+                return Status::ok();
+            }
             auto r = psp_rate(mid->second, input.psps[p.payer].spread_bps, buys_base);
             if (!r)
                 return r.error();
@@ -1155,7 +1193,7 @@ Status Settlement::State::Cutoff::price_payout(CurrencyWork& w, PayoutWork& pw) 
         }
         pw.conv = memo;
     }
-    auto cost = funding_for(p.amount, conv_of(pw), mode);
+    auto cost = funding_at(p.amount, pw.conv);
     if (!cost)
         return cost.error();
     pw.cost = *cost;
@@ -1491,7 +1529,7 @@ Status Settlement::State::Cutoff::convert_group(std::size_t wi, const GroupKey& 
         held += w.payouts[i].payout->held;
         cost_sum += w.payouts[i].cost;
     }
-    auto pooled = funding_for(need, conv, mode);
+    auto pooled = funding_at(need, w.payouts[members.front()].conv);
     if (!pooled)
         return pooled.error();
     FXSETTLE_ASSERT(cost_sum <= held, "settlement: a group's funding exceeds what was held");

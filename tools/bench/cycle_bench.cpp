@@ -31,6 +31,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/calendar_file.h"
@@ -156,22 +157,26 @@ Result<config::Config> make_config(const Options& o, const fs::path& calendars) 
     return config::load_config_string(config::to_toml(cfg), "cycle_bench");
 }
 
+// Tells perf (CYCLE_BENCH_PERF_CTL: perf's control FIFO) to sample `phase` alone: the
+// cut-off's apply() ("cutoff", the default) or the durable post of its operations ("post",
+// with CYCLE_BENCH_PERF_PHASE=post).
+// perf record -D -1 --control=fifo:ctl.fifo,ack.fifo ... with CYCLE_BENCH_PERF_CTL=ctl.fifo.
+void perf_window(std::string_view phase, const char* what) {
+    const char* ctl = std::getenv("CYCLE_BENCH_PERF_CTL");
+    const char* want = std::getenv("CYCLE_BENCH_PERF_PHASE");
+    if (ctl == nullptr || phase != (want != nullptr ? std::string_view(want) : "cutoff"))
+        return;
+    std::ofstream f(ctl);
+    f << what << "\n";
+}
+
 // The cut-off's apply(), apart so that a profiler can collect it alone:
 // valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*cutoff_apply*'
-// With CYCLE_BENCH_PERF_CTL set to perf's control FIFO, perf samples only this call:
-// perf record -D -1 --control=fifo:ctl.fifo,ack.fifo ... with CYCLE_BENCH_PERF_CTL=ctl.fifo.
 [[gnu::noinline]] Status cutoff_apply(Engine& eng, ledger::Timestamp at,
                                       engine::BatchOutput<Event>& out) {
-    const char* ctl = std::getenv("CYCLE_BENCH_PERF_CTL");
-    auto tell = [&](const char* what) {
-        if (ctl == nullptr)
-            return;
-        std::ofstream f(ctl);
-        f << what << "\n";
-    };
-    tell("enable");
+    perf_window("cutoff", "enable");
     Status s = eng.apply({}, at, out);
-    tell("disable");
+    perf_window("cutoff", "disable");
     return s;
 }
 
@@ -425,7 +430,10 @@ int run(const Options& o) {
     const double net_s = seconds_since(net_start);
     const auto post_start = Clock::now();
     const double post_start_cpu = cpu_seconds();
-    if (!commit(out.operations, *deadline))
+    perf_window("post", "enable");
+    const bool posted = commit(out.operations, *deadline);
+    perf_window("post", "disable");
+    if (!posted)
         return 1;
     const double post_cpu_s = cpu_seconds() - post_start_cpu;
     const double post_s = seconds_since(post_start);
