@@ -1,6 +1,7 @@
 #include "adapters/fix/session_host.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <quickfix/Application.h>
 #include <quickfix/DataDictionary.h>
 #include <quickfix/FileLog.h>
@@ -943,11 +944,19 @@ bool SessionHost::start(std::string* error) {
         }
     }
     if (m.lagging()) {
-        m.acker = std::thread([&m] { m.acker_loop(); });
+        m.acker = std::thread([&m] {
+            ::pthread_setname_np(::pthread_self(), m.is_acceptor() ? "fx-ack-acc" : "fx-ack-ini");
+            m.acker_loop();
+        });
     }
     for (auto& entry : m.sessions) {
         SessionSlot* s = entry.second.get();
-        s->sender = std::thread([&m, s] { m.sender_loop(*s); });
+        s->sender = std::thread([&m, s] {
+            // Named for top -H and perf (15 characters at most); QuickFIX's own threads
+            // keep the name of the thread that started the host.
+            ::pthread_setname_np(::pthread_self(), m.is_acceptor() ? "fx-send-acc" : "fx-send-ini");
+            m.sender_loop(*s);
+        });
     }
     return true;
 }

@@ -28,12 +28,37 @@
 #error "FXSETTLE_FIX_DICTIONARY must name config/fix/FIX44-fxsettle.xml"
 #endif
 
+namespace {
+
+// CPU per round trip over the measured part, and the threads that took it.
+void print_cpu(const fxsettle::bench::EchoFigures& f) {
+    fmt::print("  CPU {:.3f} s: {:.1f} us per round trip; by thread:", f.cpu_s,
+               f.cpu_us_per_round_trip);
+    for (const auto& [name, seconds] : f.cpu_s_by_thread) {
+        if (seconds > 0) {
+            fmt::print(" {} {:.2f} s", name, seconds);
+        }
+    }
+    fmt::print("\n");
+}
+
+nlohmann::json thread_json(const fxsettle::bench::EchoFigures& f) {
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& [name, seconds] : f.cpu_s_by_thread) {
+        j[name] = seconds;
+    }
+    return j;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
     fxsettle::bench::BareEchoOptions options;
     options.dictionary_path = FXSETTLE_FIX_DICTIONARY;
     bool json = false;
     bool sync_store = false;
     bool keep = false;
+    bool engine_only = false;
     std::string dir;
     CLI::App app("fix_bench: FIX round trips per second and round-trip latency");
     app.add_option("--messages", options.messages, "measured round trips (each path)")
@@ -47,18 +72,24 @@ int main(int argc, char** argv) {
     app.add_flag("--sync-store", sync_store,
                  "FIX stores fsync every call (the synchronous mode) instead of lagging");
     app.add_flag("--json", json, "print one JSON object last");
+    app.add_flag("--engine-only", engine_only,
+                 "skip the bare echo pair (profiling the engine path; no ratio)");
     CLI11_PARSE(app, argc, argv);
 
     fxsettle::bench::EchoFigures bare;
     std::string error;
-    if (!fxsettle::bench::run_bare_echo(options, &bare, &error)) {
+    if (!engine_only && !fxsettle::bench::run_bare_echo(options, &bare, &error)) {
         fmt::print(stderr, "fix_bench: bare echo failed: {}\n", error);
         return 1;
     }
-    fmt::print("bare QuickFIX echo (loopback, validation on, memory store, window {}):\n",
-               options.window);
-    fmt::print("  {} round trips in {:.3f} s: {:.0f} msgs/s, rtt p50 {:.1f} us, p99 {:.1f} us\n",
-               bare.messages, bare.seconds, bare.msgs_per_s, bare.rtt_us_p50, bare.rtt_us_p99);
+    if (!engine_only) {
+        fmt::print("bare QuickFIX echo (loopback, validation on, memory store, window {}):\n",
+                   options.window);
+        fmt::print(
+            "  {} round trips in {:.3f} s: {:.0f} msgs/s, rtt p50 {:.1f} us, p99 {:.1f} us\n",
+            bare.messages, bare.seconds, bare.msgs_per_s, bare.rtt_us_p50, bare.rtt_us_p99);
+        print_cpu(bare);
+    }
 
     bool made_dir = false;
     if (dir.empty()) {
@@ -97,6 +128,7 @@ int main(int argc, char** argv) {
     fmt::print("  {} orders in {:.3f} s: {:.0f} orders/s, rtt p50 {:.1f} us, p99 {:.1f} us\n",
                engine.echo.messages, engine.echo.seconds, engine.echo.msgs_per_s,
                engine.echo.rtt_us_p50, engine.echo.rtt_us_p99);
+    print_cpu(engine.echo);
     fmt::print(
         "  {} ExecutionReports; {} ledger commits ({:.1f} orders each, mean {:.0f} us, slowest "
         "{:.0f} us); {} gateway FIX store commits\n",
@@ -117,6 +149,10 @@ int main(int argc, char** argv) {
         j["rtt_us_p50"] = engine.echo.rtt_us_p50;
         j["rtt_us_p99"] = engine.echo.rtt_us_p99;
         j["ratio"] = ratio;
+        j["bare_cpu_us_per_msg"] = bare.cpu_us_per_round_trip;
+        j["engine_cpu_us_per_order"] = engine.echo.cpu_us_per_round_trip;
+        j["bare_cpu_s_by_thread"] = thread_json(bare);
+        j["engine_cpu_s_by_thread"] = thread_json(engine.echo);
         j["engine_execution_reports"] = engine.execution_reports;
         j["engine_ledger_commits"] = engine.ledger_commits;
         j["engine_commit_latency_us_max"] = engine.commit_latency_us_max;

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "adapters/fix/bind_override.h"
+#include "tools/bench/fix_bench_cpu.h"
 
 namespace fxsettle {
 namespace bench {
@@ -228,10 +229,15 @@ bool run_bare_echo(const BareEchoOptions& options, EchoFigures* figures, std::st
             acceptor.stop(true);
             return false;
         }
+        CpuSample cpu_before;
         for (std::size_t i = 0; i < total; ++i) {
+            if (i == options.warmup) {
+                cpu_before = cpu_sample();
+            }
             client.send(i, options.window);
         }
         const bool done = client.wait_all(total);
+        const CpuSpent cpu = cpu_spent(cpu_before, cpu_sample());
         initiator.stop();
         acceptor.stop();
         if (!done) {
@@ -246,6 +252,10 @@ bool run_bare_echo(const BareEchoOptions& options, EchoFigures* figures, std::st
         figures->msgs_per_s = seconds > 0 ? static_cast<double>(options.messages) / seconds : 0;
         figures->rtt_us_p50 = client.rtt().percentile_us(50);
         figures->rtt_us_p99 = client.rtt().percentile_us(99);
+        figures->cpu_s = static_cast<double>(cpu.process_us) / 1e6;
+        figures->cpu_us_per_round_trip =
+            static_cast<double>(cpu.process_us) / static_cast<double>(options.messages);
+        figures->cpu_s_by_thread = cpu.by_name_s;
     } catch (const std::exception& e) {
         *error = std::string("QuickFIX: ") + e.what();
         return false;

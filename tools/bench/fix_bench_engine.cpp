@@ -1,5 +1,7 @@
 #include "tools/bench/fix_bench_engine.h"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -21,6 +23,7 @@
 #include "engine/core/engine.h"
 #include "engine/sequencer/sequencer.h"
 #include "ledger/ledger.h"
+#include "tools/bench/fix_bench_cpu.h"
 
 namespace fxsettle::bench {
 namespace {
@@ -293,6 +296,9 @@ bool run_engine_echo(const EngineEchoOptions& options, EngineFigures* figures, s
                                           (dir / "gateway-fix.lmdb").string(), ""});
     gw_options.store_durability = store_mode;
     std::string why;
+    // QuickFIX's threads (and the store's flusher) take the name of the thread that
+    // creates and starts their host: name them per side for the CPU breakdown.
+    ::pthread_setname_np(::pthread_self(), "gw-quickfix");
     std::unique_ptr<SessionHost> gateway_host = SessionHost::create(gw_options, gateway, &why);
     if (!gateway_host) {
         return fail(error, "gateway host: " + why);
@@ -307,6 +313,7 @@ bool run_engine_echo(const EngineEchoOptions& options, EngineFigures* figures, s
         static_cast<void>(seq->stop());
         return fail(error, "gateway host: " + why);
     }
+    ::pthread_setname_np(::pthread_self(), "fix_bench");
     HostOptions psp_options;
     psp_options.role = adapters::HostRole::kInitiator;
     psp_options.dictionary_path = options.dictionary_path;
@@ -322,8 +329,10 @@ bool run_engine_echo(const EngineEchoOptions& options, EngineFigures* figures, s
         s.password = user + "-demo-password";
         psp_options.sessions.push_back(s);
     }
+    ::pthread_setname_np(::pthread_self(), "psp-quickfix");
     std::unique_ptr<SessionHost> psp_host = SessionHost::create(psp_options, client, &why);
     bool ok = psp_host != nullptr && psp_host->start(&why);
+    ::pthread_setname_np(::pthread_self(), "fix_bench");
     if (!ok) {
         why = "PSP host: " + why;
     }
@@ -385,11 +394,15 @@ bool run_engine_echo(const EngineEchoOptions& options, EngineFigures* figures, s
         }
     }
     // The orders: PSP sessions alternate per pair (alpha first, borealis crosses).
+    CpuSample cpu_before;
     if (ok) {
         for (std::size_t i = 0; i < total && ok; ++i) {
             if (!client.admit(i, options.window, &why)) {
                 ok = false;
                 break;
+            }
+            if (i == options.warmup) {
+                cpu_before = cpu_sample();
             }
             const SessionKey& key = i % 2 == 0 ? kAlpha : kBorealis;
             if (psp_host->send(key, order(i)) != adapters::SendResult::kQueued) {
@@ -401,6 +414,7 @@ bool run_engine_echo(const EngineEchoOptions& options, EngineFigures* figures, s
     if (ok) {
         ok = client.wait_all(total, &why);
     }
+    const CpuSpent cpu = cpu_spent(cpu_before, cpu_sample());
     stop_all();
     if (!ok) {
         return fail(error, why);
@@ -413,6 +427,10 @@ bool run_engine_echo(const EngineEchoOptions& options, EngineFigures* figures, s
                                    : 0.0;
     figures->echo.rtt_us_p50 = client.rtt().percentile_us(50);
     figures->echo.rtt_us_p99 = client.rtt().percentile_us(99);
+    figures->echo.cpu_s = static_cast<double>(cpu.process_us) / 1e6;
+    figures->echo.cpu_us_per_round_trip =
+        static_cast<double>(cpu.process_us) / static_cast<double>(options.messages);
+    figures->echo.cpu_s_by_thread = cpu.by_name_s;
     figures->execution_reports = client.reports();
     figures->rejects = client.rejects();
     figures->ledger_commits = sc.commits;

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace fxsettle {
@@ -40,6 +42,12 @@ struct EchoFigures {
     double msgs_per_s = 0.0;   // round trips per second
     double rtt_us_p50 = 0.0;
     double rtt_us_p99 = 0.0;
+    // CPU of the whole process over the measured round trips (both sides of the pair, or
+    // the PSP client and the whole server side), and per round trip.
+    double cpu_s = 0.0;
+    double cpu_us_per_round_trip = 0.0;
+    // Per thread name (threads of one name summed), most CPU first.
+    std::vector<std::pair<std::string, double>> cpu_s_by_thread;
 };
 
 }  // namespace bench
