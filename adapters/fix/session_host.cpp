@@ -154,8 +154,10 @@ class NoClockResetStoreFactory : public FIX::MessageStoreFactory {
     FIX::MessageStoreFactory& inner_;
 };
 
+// A message queued by send(): checked there (check_wire) and built into a FIX::Message by
+// the session's sender thread, off the caller's (the engine's) thread.
 struct Outbound {
-    std::unique_ptr<FIX::Message> message;
+    WireMessage message;
     std::uint64_t token = 0;
     std::size_t type_index = 0;  // kCountedMsgTypes index, for the per-type counters
 };
@@ -473,10 +475,12 @@ struct SessionHost::Impl : public FIX::Application {
             for (Outbound& out : batch) {
                 bool stored = true;
                 try {
+                    FIX::Message message;
+                    build_checked_fix(out.message, *dictionary, &message);
                     // Stores the message durably (LMDB store) with its sequence number, and
                     // writes it to the socket when logged on. With ResetOnLogon and no logon
                     // QuickFIX drops an application message (it would be reset away).
-                    const bool sent = s.session->send(*out.message);
+                    const bool sent = s.session->send(message);
                     stored = sent || !s.spec.reset_on_logon;
                 } catch (const std::exception&) {
                     stored = false;  // the store failed: not durable, not reported
@@ -1044,18 +1048,18 @@ SendResult SessionHost::send(const SessionKey& key, WireMessage message, std::ui
     if (it == m.sessions.end()) {
         return SendResult::kUnknownSession;
     }
-    Outbound out;
-    out.message.reset(new FIX::Message());
-    out.token = token;
-    out.type_index = msg_type_index(message.msg_type);
     std::string why;
-    if (!to_fix(message, *m.dictionary, out.message.get(), &why)) {
+    if (!check_wire(message, *m.dictionary, &why)) {
         ++m.invalid_out;
         if (error != nullptr) {
             *error = why;
         }
         return SendResult::kInvalid;
     }
+    Outbound out;
+    out.type_index = msg_type_index(message.msg_type);
+    out.message = std::move(message);
+    out.token = token;
     SessionSlot& s = *it->second;
     SendResult result = SendResult::kQueued;
     {

@@ -33,6 +33,14 @@ namespace adapters {
 // `in` cannot be represented; `*out` is then unspecified.
 bool to_fix(const WireMessage& in, const FIX::DataDictionary& dictionary, FIX::Message* out,
             std::string* error);
+// The checks of to_fix() alone, without building the message: true when to_fix() would
+// succeed, else false and `*error` as to_fix() would set it. SessionHost::send checks on
+// the caller's thread and builds on the session's sender thread.
+bool check_wire(const WireMessage& in, const FIX::DataDictionary& dictionary, std::string* error);
+// Builds what to_fix() builds, for a message check_wire() accepted with the same
+// dictionary (not checked again). `*out` must be a freshly constructed FIX::Message.
+void build_checked_fix(const WireMessage& in, const FIX::DataDictionary& dictionary,
+                       FIX::Message* out);
 
 // Fills `*out` from a received message. Returns false and sets `*error` when the message
 // exceeds the wire.h bounds or has groups nested more than one level deep.
