@@ -40,8 +40,12 @@ void EdgeSink::deliver(std::span<const engine::Delivery<engine::Event>> deliveri
     if (banks_ != nullptr)
         banks_->retry_deferred();
     std::vector<std::uint64_t> now;
-    for (const engine::Delivery<engine::Event>& d : deliveries)
-        route(d, now);
+    {
+        // One wake-up per session for the whole batch, not one per message.
+        SessionHost::WakeupBatch wakeups;
+        for (const engine::Delivery<engine::Event>& d : deliveries)
+            route(d, now);
+    }
     tracker_.acknowledge_now(now);
 }
 

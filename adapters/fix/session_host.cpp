@@ -194,6 +194,20 @@ constexpr std::chrono::milliseconds kFinalFlushWait{5000};
 
 }  // namespace
 
+struct SessionSlot;
+
+namespace {
+
+// The sessions whose sender threads this thread's open WakeupBatch will wake (send() on
+// this thread), and how deeply WakeupBatch objects nest on it.
+struct HeldWakeups {
+    int depth = 0;
+    std::vector<SessionSlot*> slots;
+};
+thread_local HeldWakeups held_wakeups;
+
+}  // namespace
+
 // One session: its spec, outbound queue, sender thread and counters.
 struct SessionSlot {
     SessionSpec spec;
@@ -1062,12 +1076,16 @@ SendResult SessionHost::send(const SessionKey& key, WireMessage message, std::ui
     out.token = token;
     SessionSlot& s = *it->second;
     SendResult result = SendResult::kQueued;
+    bool hold = false;  // wake the sender when the open WakeupBatch ends
     {
         std::lock_guard<std::mutex> lock(s.mutex);
         if (s.stop_sender) {
             return SendResult::kStopped;
         }
         s.queue.push_back(std::move(out));
+        if (held_wakeups.depth > 0 && s.queue.size() < kSendBatchMax) {
+            hold = true;
+        }
         if (s.queue.size() >= m.options.outbound_queue_max) {
             result = SendResult::kSlowConsumer;
             if (!s.slow_consumer) {
@@ -1076,11 +1094,34 @@ SendResult SessionHost::send(const SessionKey& key, WireMessage message, std::ui
                 ++s.slow_consumer_logouts;
                 s.logout_reason =
                     "slow consumer: " + std::to_string(s.queue.size()) + " messages queued";
+                hold = false;
             }
         }
     }
-    s.cv.notify_all();
+    if (hold) {
+        std::vector<SessionSlot*>& slots = held_wakeups.slots;
+        if (std::find(slots.begin(), slots.end(), &s) == slots.end()) {
+            slots.push_back(&s);
+        }
+    } else {
+        s.cv.notify_all();
+    }
     return result;
+}
+
+SessionHost::WakeupBatch::WakeupBatch() {
+    ++held_wakeups.depth;
+}
+
+SessionHost::WakeupBatch::~WakeupBatch() {
+    if (--held_wakeups.depth > 0) {
+        return;
+    }
+    // The slots stay valid: their hosts outlive every send() made on this thread.
+    for (SessionSlot* s : held_wakeups.slots) {
+        s->cv.notify_all();
+    }
+    held_wakeups.slots.clear();
 }
 
 bool SessionHost::logout(const SessionKey& key, const std::string& reason) {

@@ -208,6 +208,19 @@ class SessionHost {
     // QuickFIX stored it. kInvalid sets *error (when given) to the reason.
     SendResult send(const SessionKey& key, WireMessage message, std::uint64_t token = 0,
                     std::string* error = nullptr);
+    // While an object of this class lives, send() calls made on its thread (to any host)
+    // queue their messages but wake each session's sender thread once, when the object
+    // ends, instead of once per message: a batch of events delivered together costs one
+    // thread wake-up per session, and the sender takes the messages as one batch. A queue
+    // that reaches a sender's batch size wakes its sender at once. Nests; not movable.
+    class WakeupBatch {
+      public:
+        WakeupBatch();
+        ~WakeupBatch();
+        WakeupBatch(const WakeupBatch&) = delete;
+        WakeupBatch& operator=(const WakeupBatch&) = delete;
+    };
+
     // Logs a session out with `reason` (e.g. an authorisation breach the gateway counts).
     // It ends the connection, not the counterparty's access: the session takes (acceptor)
     // or makes (initiator) the next logon as usual.
