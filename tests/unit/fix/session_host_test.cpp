@@ -444,6 +444,49 @@ TEST_F(SessionHostTest, OnSentReportsEveryTokenOnceAndInQueueOrder) {
     acceptor->stop();
 }
 
+TEST_F(SessionHostTest, MessagesSentInsideWakeupBatchesAllArriveInOrderWithTheirTokens) {
+    const std::uint16_t port = free_port();
+    auto acceptor = started(acceptor_options(port), acceptor_handler_);
+    auto initiator = started(initiator_options(port), initiator_handler_);
+    ASSERT_NE(acceptor, nullptr);
+    ASSERT_NE(initiator, nullptr);
+    ASSERT_TRUE(initiator_handler_.wait_logged_on(kPsp1, true));
+    // 300 messages: more than a sender's hand-over batch (256), so the queue reaching it
+    // wakes the sender before the batch ends; the inner batch ending wakes no one (nested).
+    const std::uint64_t count = 300;
+    std::vector<std::uint64_t> expected;
+    {
+        SessionHost::WakeupBatch outer;
+        {
+            SessionHost::WakeupBatch inner;
+            for (std::uint64_t i = 1; i <= count / 2; ++i) {
+                ASSERT_EQ(initiator->send(kPsp1, new_order("C-" + std::to_string(i)), i),
+                          SendResult::kQueued);
+                expected.push_back(i);
+            }
+        }
+        for (std::uint64_t i = count / 2 + 1; i <= count; ++i) {
+            ASSERT_EQ(initiator->send(kPsp1, new_order("C-" + std::to_string(i)), i),
+                      SendResult::kQueued);
+            expected.push_back(i);
+        }
+    }
+    // Outside any batch, a send wakes its sender at once, as before.
+    ASSERT_EQ(initiator->send(kPsp1, new_order("C-" + std::to_string(count + 1)), count + 1),
+              SendResult::kQueued);
+    expected.push_back(count + 1);
+    const std::vector<WireMessage> got = acceptor_handler_.wait_messages(kAcceptorPsp1, count + 1);
+    ASSERT_EQ(got.size(), count + 1);
+    for (std::uint64_t i = 0; i < got.size(); ++i) {
+        const std::string* cl = got[i].find(11);
+        ASSERT_NE(cl, nullptr);
+        EXPECT_EQ(*cl, "C-" + std::to_string(i + 1)) << "message " << i << " out of order";
+    }
+    EXPECT_EQ(initiator_handler_.wait_sent(kPsp1, expected.size()), expected);
+    initiator->stop();
+    acceptor->stop();
+}
+
 TEST_F(SessionHostTest, SequenceNumbersResumeAfterBothHostsAreRecreatedOnTheSameStores) {
     const std::uint16_t port = free_port();
     std::uint64_t acceptor_next_sender = 0;

@@ -89,10 +89,14 @@ class WireCodecTest : public ::testing::Test {
         return out;
     }
 
+    // to_fix's refusal; check_wire (SessionHost::send's check) must refuse with the same text.
     std::string to_fix_error(const WireMessage& in) {
         FIX::Message fix;
         std::string error;
         EXPECT_FALSE(to_fix(in, dictionary_, &fix, &error)) << "accepted: " << fix.toString();
+        std::string check_error;
+        EXPECT_FALSE(check_wire(in, dictionary_, &check_error)) << "check_wire accepted it";
+        EXPECT_EQ(check_error, error) << "check_wire and to_fix refuse differently";
         return error;
     }
 
@@ -256,6 +260,21 @@ TEST_F(WireCodecTest, ToFixRefusesStructuralMistakesNamingTheTag) {
     m = payment_order();
     m.groups.push_back(m.groups[0]);
     EXPECT_EQ(to_fix_error(m), "tag 7202 appears more than once in the body");
+}
+
+TEST_F(WireCodecTest, BuildCheckedFixBuildsWhatToFixBuildsForAcceptedMessages) {
+    WireMessage flagged = new_order();
+    flagged.poss_dup = true;
+    flagged.poss_resend = true;
+    for (const WireMessage& in : {flagged, payment_order()}) {
+        std::string error;
+        EXPECT_TRUE(check_wire(in, dictionary_, &error)) << error;
+        FIX::Message expected;
+        ASSERT_TRUE(to_fix(in, dictionary_, &expected, &error)) << error;
+        FIX::Message built;
+        build_checked_fix(in, dictionary_, &built);
+        EXPECT_EQ(built.toString(), expected.toString()) << "MsgType " << in.msg_type;
+    }
 }
 
 TEST_F(WireCodecTest, CheckFixRunsTheReceivingSessionsChecksOnAFixMessage) {
