@@ -1,6 +1,7 @@
 #include "adapters/fix/lmdb_store.h"
 
 #include <lmdb.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -68,7 +69,11 @@ class LmdbStoreEnv {
             env_ = nullptr;
             throw FIX::ConfigError("LMDB store " + path + ": cannot open: " + mdb_strerror(rc));
         }
-        flusher_ = std::thread([this] { flusher_loop(); });
+        const std::string name = options.flusher_thread_name.substr(0, 15);
+        flusher_ = std::thread([this, name] {
+            ::pthread_setname_np(::pthread_self(), name.c_str());
+            flusher_loop();
+        });
     }
 
     // Commits what is queued (unless crashed or failed), then closes the file.

@@ -124,6 +124,8 @@ struct LmdbStoreOptions {
     std::chrono::microseconds flush_interval{2000};
     // Lagging mode: how far past a sender number the durable reservation reaches.
     std::int64_t sender_reserve_block = 10000;
+    // The name of the flusher thread (top -H, perf; at most 15 characters).
+    std::string flusher_thread_name = "fx-store-flush";
 };
 
 constexpr std::int64_t kSenderReserveBlockMax = 1000000;

@@ -826,6 +826,8 @@ std::unique_ptr<SessionHost> SessionHost::create(HostOptions options, Handler& h
                                        : StoreDurability::kSynchronous;
         store_options.flush_interval = impl->options.store_flush_interval;
         store_options.sender_reserve_block = impl->options.store_sender_reserve_block;
+        store_options.flusher_thread_name =
+            impl->options.role == HostRole::kAcceptor ? "fx-flush-acc" : "fx-flush-ini";
         impl->lmdb.reset(new LmdbStoreFactory(store_options));
         impl->store.reset(new NoClockResetStoreFactory(*impl->lmdb));
     } catch (const FIX::Exception& e) {
