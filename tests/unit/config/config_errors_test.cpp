@@ -137,7 +137,7 @@ TEST(ConfigErrors, UnauthenticatedConnectionsMaxOutsideOneTo4096IsRejected) {
             valid_config() + "\n[gateway]\nunauthenticated_connections_max = " + value + "\n";
         EXPECT_THAT(load_error(text),
                     HasSubstr(at_line_of(text, "unauthenticated_connections_max") +
-                              "1: gateway.unauthenticated_connections_max: " + value +
+                              "35: gateway.unauthenticated_connections_max: " + value +
                               " is out of range; allowed 1..4096"))
             << "unauthenticated_connections_max = " << value;
     }
@@ -148,7 +148,7 @@ TEST(ConfigErrors, LogonDeadlineOutsideOneTo300SecondsIsRejected) {
     for (const char* value : {"0", "301", "-5"}) {
         const std::string text = valid_config() + "\n[gateway]\nlogon_deadline_s = " + value + "\n";
         EXPECT_THAT(load_error(text), HasSubstr(at_line_of(text, "logon_deadline_s") +
-                                                "1: gateway.logon_deadline_s: " + value +
+                                                "20: gateway.logon_deadline_s: " + value +
                                                 " is out of range; allowed 1..300"))
             << "logon_deadline_s = " << value;
     }
