@@ -617,6 +617,9 @@ class Loader {
                 gateway.sender_comp_id = id;
             }
             read_duration(r, "heartbeat_s", gateway.heartbeat_s, 1, kHeartbeatSMax);
+            read_int(r, "unauthenticated_connections_max", gateway.unauthenticated_connections_max,
+                     1, kUnauthenticatedConnectionsMaxCeiling);
+            read_duration(r, "logon_deadline_s", gateway.logon_deadline_s, 1, kLogonDeadlineSMax);
             gateway.tls = tls(r, true);
         });
     }

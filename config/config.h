@@ -38,7 +38,10 @@ inline constexpr std::size_t kPairsMax = 256;
 inline constexpr std::size_t kPspsMax = 1024;
 inline constexpr std::size_t kVenuesMax = 16;
 inline constexpr std::size_t kBanksMax = 64;
-inline constexpr std::size_t kCutoffsPerDayMax = 24;  // per [[cycles]] entry
+// gateway.unauthenticated_connections_max: connections that have not completed a Logon.
+inline constexpr std::uint32_t kUnauthenticatedConnectionsMaxCeiling = 4'096;
+inline constexpr std::int64_t kLogonDeadlineSMax = 300;  // gateway.logon_deadline_s
+inline constexpr std::size_t kCutoffsPerDayMax = 24;     // per [[cycles]] entry
 
 static_assert(kBatchMaxCeiling <= kQueueMaxCeiling,
               "a batch is drained from the queue, so its ceiling cannot exceed the queue's");
@@ -191,6 +194,11 @@ struct GatewayConfig {
     Endpoint listen{"127.0.0.1", 9878};  // port 0 lets the OS pick one (tests)
     std::string sender_comp_id = "FXSETTLE";
     std::chrono::seconds heartbeat_s{30};
+    // Connections accepted that have not completed a Logon (TLS handshake included): one
+    // more is closed as it is accepted. Each PSP session needs one while it logs on.
+    std::uint32_t unauthenticated_connections_max = 64;
+    // A connection that has not completed a Logon this long after it was accepted is closed.
+    std::chrono::seconds logon_deadline_s{10};
     std::optional<TlsConfig> tls;  // [gateway.tls]: cert and key required
     friend bool operator==(const GatewayConfig&, const GatewayConfig&) = default;
 };

@@ -104,9 +104,12 @@ std::string to_toml(const Config& c) {
     out += fmt::format("\n[metrics]\nenabled = {}\nlisten = {}\nexposure_alert_limits = {}\n",
                        c.metrics.enabled, quote(c.metrics.listen.to_string()),
                        amounts(c.metrics.exposure_alert_limits));
-    out += fmt::format("\n[gateway]\nlisten = {}\nsender_comp_id = {}\nheartbeat_s = {}\n",
-                       quote(c.gateway.listen.to_string()), quote(c.gateway.sender_comp_id),
-                       c.gateway.heartbeat_s.count());
+    out += fmt::format(
+        "\n[gateway]\nlisten = {}\nsender_comp_id = {}\nheartbeat_s = {}\n"
+        "unauthenticated_connections_max = {}\nlogon_deadline_s = {}\n",
+        quote(c.gateway.listen.to_string()), quote(c.gateway.sender_comp_id),
+        c.gateway.heartbeat_s.count(), c.gateway.unauthenticated_connections_max,
+        c.gateway.logon_deadline_s.count());
     tls(out, "gateway.tls", c.gateway.tls, true);
 
     for (const money::Currency& currency : c.currencies) {

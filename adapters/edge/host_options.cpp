@@ -30,6 +30,8 @@ HostOptions gateway_host_options(const config::Config& config, const HostFiles& 
     HostOptions o = base(HostRole::kAcceptor, files);
     o.bind_address = config.gateway.listen.host;
     o.listen_port = config.gateway.listen.port;
+    o.unauthenticated_connections_max = config.gateway.unauthenticated_connections_max;
+    o.logon_deadline = config.gateway.logon_deadline_s;
     const bool mutual = config.gateway.tls && config.gateway.tls->require_client_cert;
     for (const config::PspConfig& psp : config.psps) {
         SessionSpec s;

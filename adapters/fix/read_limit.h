@@ -11,11 +11,22 @@
 // well-formed message of any size up to the bound still parses (and the gateway refuses
 // an oversized one naming its field); initiator connections are not scanned.
 //
-// Plain TCP only: over TLS, QuickFIX reads through OpenSSL (SSL_read, read()), whose bytes
-// are ciphertext; there a client must complete the TLS handshake (and, with mutual TLS,
-// present a certificate the CA signed) before it can send anything.
+// Over TLS, OpenSSL reads the socket with read() and the bytes are ciphertext: there
+// SSL_read() is interposed as well, and the plaintext it returns for a guarded connection
+// is scanned the same way; past the bound the connection is shut down and SSL_read fails
+// (QuickFIX drops the connection as for any TLS read error). Before that, a TLS client
+// must complete the handshake (and, with mutual TLS, present a certificate the CA signed).
+//
+// Unauthenticated connections. A guarded connection is "unauthenticated" from its accept()
+// until the QuickFIX thread reading it completes a Logon (logged_on_here) or it is closed
+// (close() is interposed too). A listener given a bound (limit_unauthenticated) closes a
+// new connection at accept() while that many of its connections are unauthenticated, and
+// shut_down_overdue() lets the host end those not logged on in time. QuickFIX 1.15.1 has
+// neither: its acceptor gives every connection a thread, and a connection that sends
+// nothing is never timed out (LogonTimeout only applies once a Logon was sent).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 
@@ -43,6 +54,28 @@ void forget_listener(int fd);
 
 // How many guarded connections were shut down for exceeding the bound (process-wide).
 std::uint64_t connections_cut();
+
+// Guarded listener `fd` holds at most `unauthenticated_max` unauthenticated connections
+// (0: no bound): accept() closes one more as it comes (counted, connections_refused) and
+// waits for the next.
+void limit_unauthenticated(int fd, std::uint32_t unauthenticated_max);
+
+// Called on a QuickFIX connection thread once its connection completed a Logon: the
+// guarded connection this thread last read is no longer unauthenticated. No effect on a
+// thread that read none (initiators).
+void logged_on_here();
+
+// Shuts down (SHUT_RDWR: QuickFIX's reader sees the peer gone and closes it) each
+// connection of listener `fd` accepted before `accepted_before` and still
+// unauthenticated, once. Returns how many it shut down now.
+std::size_t shut_down_overdue(int fd, std::chrono::steady_clock::time_point accepted_before);
+
+// Listener `fd`'s connections unauthenticated now; those it refused at accept() for the
+// bound, and those shut_down_overdue shut down, since guard_listener (each counted before
+// the connection is closed).
+std::uint32_t unauthenticated_connections(int fd);
+std::uint64_t connections_refused(int fd);
+std::uint64_t connections_overdue(int fd);
 
 // Finds message ends ("<SOH>10=" three digits "<SOH>") in a byte stream fed in pieces and
 // counts the bytes since the last one.

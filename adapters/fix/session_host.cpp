@@ -330,9 +330,19 @@ struct SessionHost::Impl : public FIX::Application {
     std::atomic<bool> stopping{false};
     std::uint16_t port = 0;
     std::vector<int> listeners;  // the acceptor's listening sockets (refused at stop())
+    // Written (in start() and stop()) and read by counters() under listeners_mutex.
+    mutable std::mutex listeners_mutex;
 
     std::atomic<std::uint64_t> logons_refused{0};
     std::atomic<std::uint64_t> slow_consumer_logouts{0};
+    // Acceptor: the thread closing connections past logon_deadline (watch_logons), and
+    // the counts of the listeners already forgotten at stop().
+    std::mutex watch_mutex;
+    std::condition_variable watch_cv;
+    bool watch_stop = false;  // guarded by watch_mutex
+    std::thread watcher;
+    std::atomic<std::uint64_t> logon_deadline_closes_before{0};
+    std::atomic<std::uint64_t> connections_refused_before{0};
     std::atomic<std::uint64_t> invalid_out{0};
 
     // Lagging store: tokens stored by QuickFIX, reported once the store's durable epoch
@@ -361,6 +371,11 @@ struct SessionHost::Impl : public FIX::Application {
     // ---- FIX::Application (QuickFIX's threads): validate, decode, hand over; never send.
     void onCreate(const FIX::SessionID&) override {}
     void onLogon(const FIX::SessionID& id) override {
+        if (is_acceptor()) {
+            // On the connection's own QuickFIX thread: it no longer counts against
+            // unauthenticated_connections_max nor logon_deadline.
+            detail::logged_on_here();
+        }
         if (SessionSlot* s = slot(id)) {
             s->logged_on = true;
             handler.on_logon(s->spec.key);
@@ -458,6 +473,21 @@ struct SessionHost::Impl : public FIX::Application {
         ++s->messages_in;
         s->in_by_type[msg_type_index(wire.msg_type)].fetch_add(1, std::memory_order_relaxed);
         handler.on_message(s->spec.key, std::move(wire));
+    }
+
+    // ---- the acceptor's logon deadline: every connection not logged on `logon_deadline`
+    // after its accept is shut down (QuickFIX's reader then sees it gone and closes it).
+    void watch_logons() {
+        const auto deadline = options.logon_deadline;
+        const auto period = std::max(std::chrono::milliseconds(10),
+                                     std::min(std::chrono::milliseconds(200), deadline / 4));
+        std::unique_lock<std::mutex> lock(watch_mutex);
+        while (!watch_cv.wait_for(lock, period, [&] { return watch_stop; })) {
+            const auto before = std::chrono::steady_clock::now() - deadline;
+            for (int fd : listeners) {
+                static_cast<void>(detail::shut_down_overdue(fd, before));
+            }
+        }
     }
 
     // ---- the sender thread of one session
@@ -650,6 +680,9 @@ bool SessionHost::Impl::check_options(std::string* error) const {
     }
     if (o.send_timeout.count() < 0) {
         return fail(error, "send_timeout must not be negative");
+    }
+    if (o.logon_deadline.count() < 0) {
+        return fail(error, "logon_deadline must not be negative");
     }
     if (is_acceptor()) {
         in_addr address{};
@@ -932,7 +965,11 @@ bool SessionHost::start(std::string* error) {
         if (m.acceptor) {
             detail::ScopedBindOverride override_bind(address, m.port, m.options.send_timeout);
             m.acceptor->start();
+            std::lock_guard<std::mutex> llock(m.listeners_mutex);
             m.listeners = override_bind.rewritten();
+            for (int fd : m.listeners) {
+                detail::limit_unauthenticated(fd, m.options.unauthenticated_connections_max);
+            }
         } else {
             m.initiator->start();
         }
@@ -962,6 +999,9 @@ bool SessionHost::start(std::string* error) {
                                    ", not on bind_address " + m.options.bind_address +
                                    " (is another bind() interposed?)");
         }
+    }
+    if (m.acceptor && m.options.logon_deadline.count() > 0) {
+        m.watcher = std::thread([&m] { m.watch_logons(); });
     }
     if (m.lagging()) {
         m.acker = std::thread([&m] {
@@ -1014,6 +1054,14 @@ void SessionHost::stop(const std::string& reason, std::chrono::milliseconds grac
     }
     // 3. Stop QuickFIX (closes the sockets), then let every sender finish its queue (the
     // sessions are logged out now: QuickFIX stores what is left for a later resend).
+    if (m.watcher.joinable()) {
+        {
+            std::lock_guard<std::mutex> wlock(m.watch_mutex);
+            m.watch_stop = true;
+        }
+        m.watch_cv.notify_all();
+        m.watcher.join();
+    }
     if (m.acceptor) {
         // No new connection from here on (read_limit.h, refuse_connections); one accepted
         // just before gets the time to be handed to its QuickFIX thread, which stop()
@@ -1022,8 +1070,12 @@ void SessionHost::stop(const std::string& reason, std::chrono::milliseconds grac
             detail::refuse_connections(fd);
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
         m.acceptor->stop(true);
-        for (int fd : m.listeners)
+        for (int fd : m.listeners) {
+            m.connections_refused_before += detail::connections_refused(fd);
+            m.logon_deadline_closes_before += detail::connections_overdue(fd);
             detail::forget_listener(fd);
+        }
+        std::lock_guard<std::mutex> llock(m.listeners_mutex);
         m.listeners.clear();
     }
     if (m.initiator) {
@@ -1159,6 +1211,16 @@ HostCounters SessionHost::counters() const {
     c.invalid_out = impl_->invalid_out;
     c.awaiting_durable = impl_->awaiting_durable;
     c.store_commits = impl_->lmdb ? impl_->lmdb->stats().commits : 0;
+    c.connections_refused = impl_->connections_refused_before;
+    c.logon_deadline_closes = impl_->logon_deadline_closes_before;
+    {
+        std::lock_guard<std::mutex> lock(impl_->listeners_mutex);
+        for (int fd : impl_->listeners) {
+            c.connections_refused += detail::connections_refused(fd);
+            c.unauthenticated_connections += detail::unauthenticated_connections(fd);
+            c.logon_deadline_closes += detail::connections_overdue(fd);
+        }
+    }
     return c;
 }
 

@@ -114,6 +114,14 @@ struct HostOptions {
     // Acceptor: a socket send to a counterparty that stopped reading fails after this long
     // (SO_SNDTIMEO) instead of blocking its session for ever; 0: never.
     std::chrono::milliseconds send_timeout{5000};
+    // Acceptor: connections accepted that have not completed a Logon yet (TLS handshake
+    // included): while this many are open, a new one is closed as it is accepted
+    // (HostCounters::connections_refused). 0: no bound. Logged-on sessions are not counted.
+    std::uint32_t unauthenticated_connections_max = 64;
+    // Acceptor: a connection that has not completed a Logon this long after it was accepted
+    // is closed (HostCounters::logon_deadline_closes). 0: never. QuickFIX 1.15.1 times out
+    // none (its LogonTimeout applies only to a side that sent a Logon).
+    std::chrono::milliseconds logon_deadline{10000};
 };
 
 // Why send() did not queue a message.
@@ -141,6 +149,12 @@ struct HostCounters {
     // their flush), and flushes the store committed (fsyncs) so far.
     std::uint64_t awaiting_durable = 0;
     std::uint64_t store_commits = 0;
+    // Acceptor: connections not logged on yet now; connections closed at accept() because
+    // unauthenticated_connections_max were open; connections closed for not logging on
+    // within logon_deadline.
+    std::uint64_t unauthenticated_connections = 0;
+    std::uint64_t connections_refused = 0;
+    std::uint64_t logon_deadline_closes = 0;
 };
 
 // Per-session figures (metrics: per session and message type).

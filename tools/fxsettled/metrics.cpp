@@ -134,6 +134,7 @@ struct Metrics::Impl : public prometheus::Collectable {
     Family<Counter>* logon_failures;
     Family<Counter>* access_denied;
     Family<Counter>* slow_consumer;
+    Family<Counter>* connections_closed;
     Family<Gauge>* queue_depth;
     Family<Histogram>* batch_size;
     Family<Counter>* commands;
@@ -231,6 +232,14 @@ struct Metrics::Impl : public prometheus::Collectable {
                              .Name("fxsettle_slow_consumer_logouts_total")
                              .Help("Sessions logged out because their outbound queue was full")
                              .Register(r);
+        connections_closed =
+            &prometheus::BuildCounter()
+                 .Name("fxsettle_gateway_connections_closed_total")
+                 .Help(
+                     "Gateway connections closed before a Logon: at accept, over "
+                     "unauthenticated_connections_max (reason unauthenticated_max); not logged "
+                     "on within logon_deadline_s (reason logon_deadline)")
+                 .Register(r);
         queue_depth = &prometheus::BuildGauge()
                            .Name("fxsettle_engine_queue_depth")
                            .Help("Commands waiting for the engine thread")
@@ -534,6 +543,9 @@ struct Metrics::Impl : public prometheus::Collectable {
                     feed.feed(*fix_sent, {{"session", id}, {"msg_type", type}}, count);
             }
         }
+        const adapters::HostCounters gh = n.gateway_host().counters();
+        feed.feed(*connections_closed, {{"reason", "unauthenticated_max"}}, gh.connections_refused);
+        feed.feed(*connections_closed, {{"reason", "logon_deadline"}}, gh.logon_deadline_closes);
         const adapters::edge::GatewayCounters g = n.counters().gateway;
         feed.feed(*logon_failures, {}, g.auth_failures());
         feed.feed(*access_denied, {}, g.authorization_breaches);

@@ -2,10 +2,12 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <thread>
 
@@ -253,6 +255,53 @@ std::size_t NodeHarness::logged(const std::string& needle) const {
 std::vector<std::string> NodeHarness::log_lines() const {
     std::lock_guard lock(log_mu_);
     return log_;
+}
+
+RawClientOptions plain_options(std::uint16_t port, const std::string& comp_id) {
+    RawClientOptions o;
+    o.port = port;
+    o.sender_comp_id = comp_id;
+    return o;
+}
+
+// A TCP connection to the gateway that sends nothing (-1 if connect() failed).
+int connect_silent(std::uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+// Whether the gateway closed connection `fd` within `limit` (end of stream or reset), and
+// how long that took.
+bool closed_by_gateway(int fd, std::chrono::milliseconds limit, std::chrono::milliseconds* after) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + limit;
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0)
+            return false;
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+            continue;
+        char byte = 0;
+        const ssize_t n = ::recv(fd, &byte, 1, 0);
+        if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+            if (after != nullptr)
+                *after = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - start);
+            return true;
+        }
+    }
 }
 
 }  // namespace fxsettle::hostile

@@ -107,4 +107,15 @@ class NodeHarness {
     std::vector<std::string> log_;
 };
 
+// Options of a plain-TCP raw client of the gateway on `port` as `comp_id`.
+RawClientOptions plain_options(std::uint16_t port, const std::string& comp_id);
+
+// A TCP connection to the gateway that sends nothing (-1 if connect() failed).
+int connect_silent(std::uint16_t port);
+
+// Whether the gateway closed connection `fd` within `limit` (end of stream or reset), and
+// how long that took.
+bool closed_by_gateway(int fd, std::chrono::milliseconds limit,
+                       std::chrono::milliseconds* after = nullptr);
+
 }  // namespace fxsettle::hostile

@@ -129,6 +129,31 @@ TEST(ConfigErrors, HedgeTimeoutOutsideOneSecondToOneHourIsRejected) {
     }
 }
 
+// The gateway's bound on connections that have not logged on: 1..4096 (0 would refuse
+// every PSP; no bound at all is what it exists to prevent).
+TEST(ConfigErrors, UnauthenticatedConnectionsMaxOutsideOneTo4096IsRejected) {
+    for (const char* value : {"0", "4097", "-1"}) {
+        const std::string text =
+            valid_config() + "\n[gateway]\nunauthenticated_connections_max = " + value + "\n";
+        EXPECT_THAT(load_error(text),
+                    HasSubstr(at_line_of(text, "unauthenticated_connections_max") +
+                              "35: gateway.unauthenticated_connections_max: " + value +
+                              " is out of range; allowed 1..4096"))
+            << "unauthenticated_connections_max = " << value;
+    }
+}
+
+// The logon deadline: 1..300 s (0 would close every connection before its Logon).
+TEST(ConfigErrors, LogonDeadlineOutsideOneTo300SecondsIsRejected) {
+    for (const char* value : {"0", "301", "-5"}) {
+        const std::string text = valid_config() + "\n[gateway]\nlogon_deadline_s = " + value + "\n";
+        EXPECT_THAT(load_error(text), HasSubstr(at_line_of(text, "logon_deadline_s") +
+                                                "20: gateway.logon_deadline_s: " + value +
+                                                " is out of range; allowed 1..300"))
+            << "logon_deadline_s = " << value;
+    }
+}
+
 TEST(ConfigErrors, MaxOfZeroIsRejected) {
     const std::string text = valid_config() + "\n[engine]\nqueue_max = 0\n";
     EXPECT_THAT(load_error(text), HasSubstr(at_line_of(text, "queue_max") +

@@ -233,6 +233,8 @@ exposure_alert_limits = { USD = "2500.00" }
 listen = "0.0.0.0:0"
 sender_comp_id = "GW.1"
 heartbeat_s = 10
+unauthenticated_connections_max = 7
+logon_deadline_s = 3
 
 [gateway.tls]
 cert = "gw.crt"
@@ -324,6 +326,8 @@ Config every_field_expected() {
     c.gateway.listen.port = 0;
     c.gateway.sender_comp_id = "GW.1";
     c.gateway.heartbeat_s = 10s;
+    c.gateway.unauthenticated_connections_max = 7;
+    c.gateway.logon_deadline_s = 3s;
     c.gateway.tls = TlsConfig{"gw.crt", "gw.key", "psp-ca.crt", true};
     const money::Currency cnh{{'C', 'N', 'H'}, 0, 2};
     const money::Currency xtk{{'X', 'T', 'K'}, 0, 4};
