@@ -790,6 +790,7 @@ struct PayoutWork {
     PairIndex pair = 0;
     std::uint32_t conv = kNoConv;  // funding -> payout rate (cross only): Cutoff::rates
     BankIndex bank = 0;            // external: the paying bank
+    std::uint32_t group = 0;       // cross: its conversion group (Cutoff::convert)
     Amount cost;                   // funding at conv, payout by payout (cross only)
     Amount funded;                 // in the funding currency, set when converted
 };
@@ -825,46 +826,41 @@ using GroupKey = std::tuple<PspIndex, PairIndex, Int128, bool>;
 using NetTable = std::vector<std::vector<Int128>>;  // [currency work][psp]
 
 // One currency's cross-currency payouts in conversion groups, one per GroupKey, in key
-// order, each group's payouts in input order. A payout is first placed by (payer, pair,
-// rate index, locked) in a hash table, a few instructions for the hundreds of thousands of
-// payouts of a large cut-off; the few distinct rate indices with the same mantissa
-// (locked quotes at equal rates) then merge by GroupKey.
+// order. A payout is first placed by (payer, pair, rate index, locked) in a hash table, a
+// few instructions for each of the hundreds of thousands of payouts of a large cut-off; the
+// few distinct rate indices with the same mantissa (locked quotes at equal rates) then
+// merge by GroupKey. No list of members: the passes over a group's payouts are passes over
+// all payouts in input order (Cutoff::convert), which read memory in order.
 class Groups {
   public:
-    void add(PspIndex payer, PairIndex pair, std::uint32_t conv, bool locked, std::uint32_t i) {
+    // The payout's rate group; group_of() maps it to its group once order() ran.
+    std::uint32_t add(PspIndex payer, PairIndex pair, std::uint32_t conv, bool locked) {
+        const RateKey k{payer, pair, conv, locked};
         const auto [it, fresh] =
-            by_rate_.try_emplace(RateKey{payer, pair, conv, locked}, rate_groups_.size());
+            by_rate_.try_emplace(k, static_cast<std::uint32_t>(rate_groups_.size()));
         if (fresh)
-            rate_groups_.push_back(RateGroup{payer, pair, conv, locked, {}});
-        rate_groups_[it->second].members.push_back(i);
+            rate_groups_.push_back(k);
+        return it->second;
     }
     // After the last add(): the groups in GroupKey order.
     void order(const std::vector<Rate>& rates) {
-        std::map<GroupKey, std::vector<std::size_t>> merged;
-        for (std::size_t r = 0; r < rate_groups_.size(); ++r) {
-            const RateGroup& g = rate_groups_[r];
+        std::map<GroupKey, std::vector<std::uint32_t>> merged;
+        for (std::uint32_t r = 0; r < rate_groups_.size(); ++r) {
+            const RateKey& g = rate_groups_[r];
             merged[{g.payer, g.pair, rates[g.conv].mantissa(), g.locked}].push_back(r);
         }
         by_rate_.clear();
+        group_of_.assign(rate_groups_.size(), 0);
         keys_.reserve(merged.size());
-        members_.reserve(merged.size());
         for (auto& [key, parts] : merged) {
+            for (const std::uint32_t r : parts)
+                group_of_[r] = static_cast<std::uint32_t>(keys_.size());
             keys_.push_back(key);
-            std::vector<std::uint32_t> members = std::move(rate_groups_[parts.front()].members);
-            if (parts.size() > 1) {
-                for (std::size_t k = 1; k < parts.size(); ++k) {
-                    const auto& more = rate_groups_[parts[k]].members;
-                    members.insert(members.end(), more.begin(), more.end());
-                }
-                std::sort(members.begin(), members.end());  // input order
-            }
-            members_.push_back(std::move(members));
         }
-        rate_groups_.clear();
     }
     std::size_t size() const { return keys_.size(); }
     const GroupKey& key(std::size_t g) const { return keys_[g]; }
-    std::span<const std::uint32_t> members(std::size_t g) const { return members_[g]; }
+    std::uint32_t group_of(std::uint32_t rate_group) const { return group_of_[rate_group]; }
 
   private:
     struct RateKey {
@@ -883,17 +879,24 @@ class Groups {
             return static_cast<std::size_t>(h * 0xbf58476d1ce4e5b9ULL);
         }
     };
-    struct RateGroup {
-        PspIndex payer;
-        PairIndex pair;
-        std::uint32_t conv;
-        bool locked;
-        std::vector<std::uint32_t> members;
-    };
-    std::unordered_map<RateKey, std::size_t, RateKeyHash> by_rate_;
-    std::vector<RateGroup> rate_groups_;
+    std::unordered_map<RateKey, std::uint32_t, RateKeyHash> by_rate_;
+    std::vector<RateKey> rate_groups_;
     std::vector<GroupKey> keys_;
-    std::vector<std::vector<std::uint32_t>> members_;
+    std::vector<std::uint32_t> group_of_;
+};
+
+// A conversion group's sums over its payouts, and how its funding is shared out.
+struct GroupSums {
+    Amount need;  // the payouts' amounts, in the cycle currency
+    Amount held;  // what was held for them, in the funding currency
+    Amount cost;  // their costs one by one
+    std::uint32_t count = 0;
+    std::uint32_t conv = kNoConv;  // the first payout's rate (all the group's are equal)
+    CurrencyIndex funding = 0;
+    Amount x;          // the funding the conversion took (set by convert_group)
+    Amount allocated;  // the payouts' shares of x, rounded down, summed
+    Amount rest;       // x - allocated: one more unit each to the first `rest` payouts
+    std::uint32_t given = 0;
 };
 
 // Per PSP in one currency: the gross sums behind its obligation report.
@@ -1006,8 +1009,7 @@ struct Settlement::State::Cutoff {
     void hold_back();
     void carry();
     Status convert();
-    Status convert_group(std::size_t wi, const GroupKey& key,
-                         std::span<const std::uint32_t> members);
+    Status convert_group(std::size_t wi, const GroupKey& key, GroupSums& g);
     void release_same_currency(CurrencyWork& w);
     Status cross_and_hedge();
     Status hedge_pair(const netting::PairCross& x);
@@ -1473,15 +1475,14 @@ Status Settlement::State::Cutoff::convert() {
     const std::size_t fans_internal =
         (psp_count + ledger::kPostingsMax - 2) / (ledger::kPostingsMax - 1);
     for (std::size_t wi = 0; wi < work.size(); ++wi) {
-        const auto& w = work[wi];
+        auto& w = work[wi];
         std::size_t external = 0;
-        for (std::size_t i = 0; i < w.payouts.size(); ++i) {
-            const auto& pw = w.payouts[i];
+        for (auto& pw : w.payouts) {
             if (pw.fate != Fate::kSettle)
                 continue;
             if (pw.cross) {
-                groups[wi].add(pw.payout->payer, pw.pair, pw.conv,
-                               pw.payout->locked_rate.has_value(), static_cast<std::uint32_t>(i));
+                pw.group = groups[wi].add(pw.payout->payer, pw.pair, pw.conv,
+                                          pw.payout->locked_rate.has_value());
             } else if (pw.payout->held > pw.payout->amount) {
                 ++room;  // release_same_currency()
             }
@@ -1503,33 +1504,89 @@ Status Settlement::State::Cutoff::convert() {
     prefault_room(ops);
     prefault_room(events);
     for (std::size_t wi = 0; wi < work.size(); ++wi) {
-        for (std::size_t g = 0; g < groups[wi].size(); ++g) {
-            if (Status s = convert_group(wi, groups[wi].key(g), groups[wi].members(g)); !s)
+        auto& w = work[wi];
+        const Groups& gr = groups[wi];
+        std::vector<GroupSums> sums(gr.size());
+        const auto converted = [](const PayoutWork& pw) {
+            return pw.fate == Fate::kSettle && pw.cross;
+        };
+        for (auto& pw : w.payouts) {
+            if (!converted(pw))
+                continue;
+            pw.group = gr.group_of(pw.group);
+            GroupSums& g = sums[pw.group];
+            if (g.count++ == 0) {
+                g.conv = pw.conv;
+                g.funding = pw.payout->funding_currency;
+            }
+            g.need += pw.payout->amount;
+            g.held += pw.payout->held;
+            g.cost += pw.cost;
+        }
+        for (std::size_t g = 0; g < gr.size(); ++g) {
+            if (Status s = convert_group(wi, gr.key(g), sums[g]); !s)
                 return s;
         }
-        release_same_currency(work[wi]);
+        // Each payout's share of its group's funding x: x * amount / need rounded down,
+        // then one more unit to each of the group's first payouts (input order) until the
+        // shares sum to x. x, amounts and need are positive; below 2^63 each, the product
+        // fits 128 bits.
+        const money::NativeInt128 small = std::numeric_limits<std::int64_t>::max();
+        for (auto& pw : w.payouts) {
+            if (!converted(pw))
+                continue;
+            GroupSums& g = sums[pw.group];
+            const Amount& amount = pw.payout->amount;
+            if (g.x.native_minor() <= small && g.need.native_minor() <= small &&
+                amount.native_minor() <= small) {
+                // share <= x < 2^63
+                const UInt128 share = static_cast<UInt128>(g.x.native_minor()) *
+                                      static_cast<UInt128>(amount.native_minor()) /
+                                      static_cast<UInt128>(g.need.native_minor());
+                pw.funded = *Amount::from_native(static_cast<money::NativeInt128>(share));
+            } else {
+                pw.funded = to_amount(Int256(g.x.minor()) * Int256(amount.minor()) /
+                                      Int256(g.need.minor()));
+            }
+            g.allocated += pw.funded;
+        }
+        bool any_rest = false;
+        for (GroupSums& g : sums) {
+            g.rest = g.x - g.allocated;
+            // Each share lost less than one unit to rounding down.
+            FXSETTLE_ASSERT(!g.rest.is_negative() &&
+                                g.rest < Amount::from_minor(static_cast<std::int64_t>(g.count)),
+                            "settlement: a group's shares are off by more than their rounding");
+            any_rest = any_rest || g.rest.is_positive();
+        }
+        for (auto& pw : w.payouts) {
+            if (!any_rest)
+                break;
+            if (!converted(pw))
+                continue;
+            GroupSums& g = sums[pw.group];
+            if (Amount::from_minor(g.given) < g.rest) {
+                pw.funded += Amount::from_minor(1);
+                ++g.given;
+            }
+        }
+        release_same_currency(w);
     }
     return Status::ok();
 }
 
-Status Settlement::State::Cutoff::convert_group(std::size_t wi, const GroupKey& key,
-                                                std::span<const std::uint32_t> members) {
+Status Settlement::State::Cutoff::convert_group(std::size_t wi, const GroupKey& key, GroupSums& g) {
     auto& w = work[wi];
     const PspIndex p = std::get<0>(key);
     const PairIndex pair = std::get<1>(key);
-    const Rate conv = conv_of(w.payouts[members.front()]);
-    const CurrencyIndex f = w.payouts[members.front()].payout->funding_currency;
+    const Rate& conv = rates[g.conv];
+    const CurrencyIndex f = g.funding;
     const money::Currency& from = chart.currency(f);
     const money::Currency& to = chart.currency(w.currency);
-    Amount need;
-    Amount held;
-    Amount cost_sum;
-    for (std::size_t i : members) {
-        need += w.payouts[i].payout->amount;
-        held += w.payouts[i].payout->held;
-        cost_sum += w.payouts[i].cost;
-    }
-    auto pooled = funding_at(need, w.payouts[members.front()].conv);
+    const Amount& need = g.need;
+    const Amount& held = g.held;
+    const Amount& cost_sum = g.cost;
+    auto pooled = funding_at(need, g.conv);
     if (!pooled)
         return pooled.error();
     FXSETTLE_ASSERT(cost_sum <= held, "settlement: a group's funding exceeds what was held");
@@ -1543,7 +1600,7 @@ Status Settlement::State::Cutoff::convert_group(std::size_t wi, const GroupKey& 
         return c.error();
     const Amount converted = c->converted.amount;
     const Amount shortfall = converted < need ? need - converted : Amount{};
-    FXSETTLE_ASSERT(shortfall <= Amount::from_minor(static_cast<std::int64_t>(members.size())),
+    FXSETTLE_ASSERT(shortfall <= Amount::from_minor(static_cast<std::int64_t>(g.count)),
                     "settlement: a pooled conversion falls short by more than its rounding");
     const Amount credited = converted + shortfall;
     const std::string ref = cycle_ref() + " conversion " + chart.psp_id(p) + " " +
@@ -1579,30 +1636,7 @@ Status Settlement::State::Cutoff::convert_group(std::size_t wi, const GroupKey& 
         entries(w).simple(chart.psp_held(p, w.currency), chart.psp_available(p, w.currency),
                           Money{credited - need, to}, ref + ": converted beyond the payouts");
     }
-    // Each payout's share of the funding, largest remainder first-come, summing to x.
-    Amount allocated;
-    // x, amounts and need are positive; below 2^63 each, the product fits 128 bits.
-    const money::NativeInt128 small = std::numeric_limits<std::int64_t>::max();
-    const bool narrow = x.native_minor() <= small && need.native_minor() <= small;
-    for (std::size_t i : members) {
-        const Amount& amount = w.payouts[i].payout->amount;
-        if (narrow && amount.native_minor() <= small) {
-            // share <= x < 2^63
-            const UInt128 share = static_cast<UInt128>(x.native_minor()) *
-                                  static_cast<UInt128>(amount.native_minor()) /
-                                  static_cast<UInt128>(need.native_minor());
-            w.payouts[i].funded = *Amount::from_native(static_cast<money::NativeInt128>(share));
-        } else {
-            const Int256 share = Int256(x.minor()) * Int256(amount.minor()) / Int256(need.minor());
-            w.payouts[i].funded = to_amount(share);
-        }
-        allocated += w.payouts[i].funded;
-    }
-    Amount rest = x - allocated;
-    for (std::size_t k = 0; rest.is_positive(); k = (k + 1) % members.size()) {
-        w.payouts[members[k]].funded += Amount::from_minor(1);
-        rest -= Amount::from_minor(1);
-    }
+    g.x = x;  // shared out by convert()
     const bool base_is_to = st.pairs[pair].base == to;
     // The FX flow is what the conversion moved through fx_position (not the top-up).
     needs.push_back(netting::ConversionNeed{p, pair, base_is_to, base_is_to ? converted : x});
@@ -1616,7 +1650,7 @@ Status Settlement::State::Cutoff::convert_group(std::size_t wi, const GroupKey& 
         .to = Money{credited, to},
         .rate = conv,
         .locked = std::get<3>(key),
-        .payouts = static_cast<std::uint32_t>(members.size()),
+        .payouts = g.count,
     });
     return Status::ok();
 }
