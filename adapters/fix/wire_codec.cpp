@@ -75,6 +75,18 @@ class TagSet {
     std::vector<int> tags_;
 };
 
+// The header fields a WireMessage sets: MsgType, and PossDupFlag/PossResend when flagged.
+void set_header(const WireMessage& in, FIX::Message* out) {
+    FIX::Header& header = out->getHeader();
+    header.setField(FIX::FIELD::MsgType, in.msg_type);
+    if (in.poss_dup) {
+        header.setField(FIX::FIELD::PossDupFlag, "Y");
+    }
+    if (in.poss_resend) {
+        header.setField(FIX::FIELD::PossResend, "Y");
+    }
+}
+
 // The checks of check_wire(), and with `out` (may be null) the message built at the same
 // time: one walk over the message's dictionary lookups serves both.
 bool convert(const WireMessage& in, const FIX::DataDictionary& dictionary, FIX::Message* out,
@@ -91,14 +103,7 @@ bool convert(const WireMessage& in, const FIX::DataDictionary& dictionary, FIX::
                                " body fields (at most " + std::to_string(kWireFieldsMax) + ")");
     }
     if (out != nullptr) {
-        FIX::Header& header = out->getHeader();
-        header.setField(FIX::FIELD::MsgType, in.msg_type);
-        if (in.poss_dup) {
-            header.setField(FIX::FIELD::PossDupFlag, "Y");
-        }
-        if (in.poss_resend) {
-            header.setField(FIX::FIELD::PossResend, "Y");
-        }
+        set_header(in, out);
     }
 
     TagSet body_tags;
@@ -196,14 +201,7 @@ bool to_fix(const WireMessage& in, const FIX::DataDictionary& dictionary, FIX::M
 
 void build_checked_fix(const WireMessage& in, const FIX::DataDictionary& dictionary,
                        FIX::Message* out) {
-    FIX::Header& header = out->getHeader();
-    header.setField(FIX::FIELD::MsgType, in.msg_type);
-    if (in.poss_dup) {
-        header.setField(FIX::FIELD::PossDupFlag, "Y");
-    }
-    if (in.poss_resend) {
-        header.setField(FIX::FIELD::PossResend, "Y");
-    }
+    set_header(in, out);
     for (const WireField& field : in.fields) {
         out->setField(field.tag, field.value);
     }

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "adapters/fix/read_limit.h"
@@ -38,19 +39,33 @@ extern "C" const char* __asan_default_options() {
 namespace fxsettle::hostile {
 namespace {
 
+// A PKI made at run time under the harness's directory.
+testing::TestPki make_pki(NodeHarness& harness) {
+    const auto pki_dir = harness.dir() / "pki";
+    std::filesystem::create_directories(pki_dir);
+    return testing::make_test_pki(pki_dir.string());
+}
+
+// Starts the node with mutual TLS on the gateway (require_client_cert, `pki`'s CA), after
+// `more` edits of the config; "" or what went wrong.
+std::string start_with_mutual_tls(NodeHarness& harness, const testing::TestPki& pki,
+                                  const std::function<void(config::Config&)>& more = {}) {
+    HarnessOptions o;
+    o.edit = [&](config::Config& c) {
+        c.gateway.tls = config::TlsConfig{pki.server_cert, pki.server_key, pki.ca_cert, true};
+        if (more)
+            more(c);
+    };
+    return harness.start(o);
+}
+
 // Mutual TLS on the gateway (require_client_cert, the CA of a PKI made at run time): a
 // client without a certificate, or with one another CA signed, cannot log on; one with a
 // certificate the CA signed logs on with its password.
 TEST(AccessTlsTest, WithMutualTlsOnlyAClientCertificateTheCaSignedLogsOn) {
     NodeHarness harness;
-    const auto pki_dir = harness.dir() / "pki";
-    std::filesystem::create_directories(pki_dir);
-    const testing::TestPki pki = testing::make_test_pki(pki_dir.string());
-    HarnessOptions o;
-    o.edit = [&](config::Config& c) {
-        c.gateway.tls = config::TlsConfig{pki.server_cert, pki.server_key, pki.ca_cert, true};
-    };
-    ASSERT_EQ(harness.start(o), "");
+    const testing::TestPki pki = make_pki(harness);
+    ASSERT_EQ(start_with_mutual_tls(harness, pki), "");
     const auto key = adapters::SessionKey{"FXSETTLE", "ALPHAPAY"};
     std::uint64_t seq = 1;
     const auto attempt = [&](const std::string& cert, const std::string& key_file,
@@ -101,15 +116,11 @@ TEST(AccessTlsTest, WithMutualTlsOnlyAClientCertificateTheCaSignedLogsOn) {
 // (QuickFIX's SSL acceptor would wait in SSL_accept for ever) is closed.
 TEST(AccessTlsTest, AConnectionThatNeverStartsTheTlsHandshakeIsClosedAtTheDeadline) {
     NodeHarness harness;
-    const auto pki_dir = harness.dir() / "pki";
-    std::filesystem::create_directories(pki_dir);
-    const testing::TestPki pki = testing::make_test_pki(pki_dir.string());
-    HarnessOptions o;
-    o.edit = [&](config::Config& c) {
-        c.gateway.tls = config::TlsConfig{pki.server_cert, pki.server_key, pki.ca_cert, true};
-        c.gateway.logon_deadline_s = std::chrono::seconds(1);
-    };
-    ASSERT_EQ(harness.start(o), "");
+    const testing::TestPki pki = make_pki(harness);
+    ASSERT_EQ(start_with_mutual_tls(
+                  harness, pki,
+                  [](config::Config& c) { c.gateway.logon_deadline_s = std::chrono::seconds(1); }),
+              "");
     const int silent = connect_silent(harness.gateway_port());
     ASSERT_GE(silent, 0);
     std::chrono::milliseconds after{0};
@@ -126,15 +137,13 @@ TEST(AccessTlsTest, AConnectionThatNeverStartsTheTlsHandshakeIsClosedAtTheDeadli
 // connection past the bound, as it does over plain TCP.
 TEST(AccessTlsTest, AnUnframedRunOverTlsIsCutOffAtTheBound) {
     NodeHarness harness;
-    const auto pki_dir = harness.dir() / "pki";
-    std::filesystem::create_directories(pki_dir);
-    const testing::TestPki pki = testing::make_test_pki(pki_dir.string());
-    HarnessOptions o;
-    o.edit = [&](config::Config& c) {
-        c.gateway.tls = config::TlsConfig{pki.server_cert, pki.server_key, pki.ca_cert, true};
-        c.gateway.logon_deadline_s = std::chrono::seconds(300);  // not what this test checks
-    };
-    ASSERT_EQ(harness.start(o), "");
+    const testing::TestPki pki = make_pki(harness);
+    ASSERT_EQ(start_with_mutual_tls(harness, pki,
+                                    [](config::Config& c) {
+                                        c.gateway.logon_deadline_s =
+                                            std::chrono::seconds(300);  // not what this test checks
+                                    }),
+              "");
     // SSL_write to a connection the gateway shut would raise SIGPIPE.
     struct sigaction ignore {};
     struct sigaction previous {};
