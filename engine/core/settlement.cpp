@@ -1868,9 +1868,9 @@ Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
             // move into the line (the later steps read neither for an external payout).
             for (const std::uint32_t li : chunk) {
                 auto& pw = w.payouts.at(obligations.at(li).reference);
-                ev.lines.push_back(PaymentLine{pw.payout->id, pw.payout->payer,
-                                               std::move(pw.payout->beneficiary),
-                                               pw.payout->amount});
+                // Built in place: the beneficiary's and client id's strings move once.
+                ev.lines.emplace_back(pw.payout->id, pw.payout->payer,
+                                      std::move(pw.payout->beneficiary), pw.payout->amount);
                 std::uint32_t rate = kLineNoRate;
                 if (pw.cross) {
                     std::uint32_t& in_order = order_rate_memo[pw.conv];
@@ -1881,9 +1881,9 @@ Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
                     }
                     rate = in_order;
                 }
-                so.lines.push_back(Line{pw.payout->id, std::move(pw.payout->client_id),
-                                        pw.payout->payer, pw.payout->funding_currency, rate,
-                                        LineStatus::kOpen, pw.payout->amount, pw.funded});
+                so.lines.emplace_back(pw.payout->id, std::move(pw.payout->client_id),
+                                      pw.payout->payer, pw.payout->funding_currency, rate,
+                                      LineStatus::kOpen, pw.payout->amount, pw.funded);
                 Amount& payer_sum = by_payer[pw.payout->payer];
                 if (payer_sum.is_zero())
                     payers.push_back(pw.payout->payer);
