@@ -1058,9 +1058,11 @@ Status Settlement::State::Cutoff::add_currency(CurrencyCutoff& cc) {
     // Carried items first (copied: the state keeps them until commit()), then the new ones
     // (moved), each straight into `work`.
     const auto it = st.carried.find(c);
-    const Carried* carried = it != st.carried.end() ? &it->second : nullptr;
-    const std::size_t payout_count = (carried ? carried->payouts.size() : 0) + cc.payouts.size();
-    const std::size_t leg_count = (carried ? carried->trade_legs.size() : 0) + cc.trade_legs.size();
+    const Carried* from_carry = it != st.carried.end() ? &it->second : nullptr;
+    const std::size_t payout_count =
+        (from_carry ? from_carry->payouts.size() : 0) + cc.payouts.size();
+    const std::size_t leg_count =
+        (from_carry ? from_carry->trade_legs.size() : 0) + cc.trade_legs.size();
     items += payout_count + leg_count;
     if (items > kCutoffItemsMax)
         return Status(StatusCode::kOutOfRange, "cutoff: more than kCutoffItemsMax items");
@@ -1069,8 +1071,8 @@ Status Settlement::State::Cutoff::add_currency(CurrencyCutoff& cc) {
     prefault_room(w.payouts);
     w.legs.reserve(leg_count);
     seen_payouts.reserve(seen_payouts.size() + payout_count);
-    if (carried) {
-        for (const auto& p : carried->payouts) {
+    if (from_carry) {
+        for (const auto& p : from_carry->payouts) {
             carried_copies.push_back(p);
             if (Status s = add_payout(w, carried_copies.back(), code); !s)
                 return s;
@@ -1082,8 +1084,8 @@ Status Settlement::State::Cutoff::add_currency(CurrencyCutoff& cc) {
     }
     std::vector<DueTradeLeg> legs;
     legs.reserve(leg_count);
-    if (carried)
-        legs = carried->trade_legs;
+    if (from_carry)
+        legs = from_carry->trade_legs;
     for (auto& l : cc.trade_legs)
         legs.push_back(std::move(l));
     for (auto& l : legs) {
@@ -1868,9 +1870,13 @@ Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
             // move into the line (the later steps read neither for an external payout).
             for (const std::uint32_t li : chunk) {
                 auto& pw = w.payouts.at(obligations.at(li).reference);
-                // Built in place: the beneficiary's and client id's strings move once.
-                ev.lines.emplace_back(pw.payout->id, pw.payout->payer,
-                                      std::move(pw.payout->beneficiary), pw.payout->amount);
+                // Built in place (clang 14, the fuzz build's, has no parenthesized
+                // aggregate init): the beneficiary's and client id's strings move once.
+                PaymentLine& line = ev.lines.emplace_back();
+                line.payout_id = pw.payout->id;
+                line.payer = pw.payout->payer;
+                line.beneficiary = std::move(pw.payout->beneficiary);
+                line.amount = pw.payout->amount;
                 std::uint32_t rate = kLineNoRate;
                 if (pw.cross) {
                     std::uint32_t& in_order = order_rate_memo[pw.conv];
@@ -1881,9 +1887,15 @@ Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
                     }
                     rate = in_order;
                 }
-                so.lines.emplace_back(pw.payout->id, std::move(pw.payout->client_id),
-                                      pw.payout->payer, pw.payout->funding_currency, rate,
-                                      LineStatus::kOpen, pw.payout->amount, pw.funded);
+                Line& kept = so.lines.emplace_back();
+                kept.payout_id = pw.payout->id;
+                kept.client_id = std::move(pw.payout->client_id);
+                kept.payer = pw.payout->payer;
+                kept.funded_currency = pw.payout->funding_currency;
+                kept.rate = rate;
+                kept.status = LineStatus::kOpen;
+                kept.amount = pw.payout->amount;
+                kept.funded = pw.funded;
                 Amount& payer_sum = by_payer[pw.payout->payer];
                 if (payer_sum.is_zero())
                     payers.push_back(pw.payout->payer);
