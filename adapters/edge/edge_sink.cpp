@@ -47,6 +47,8 @@ void EdgeSink::deliver(std::span<const engine::Delivery<engine::Event>> deliveri
             route(d, now);
     }
     tracker_.acknowledge_now(now);
+    std::lock_guard lock(mu_);
+    counters_.routed += deliveries.size();
 }
 
 void EdgeSink::route(const engine::Delivery<engine::Event>& d, std::vector<std::uint64_t>& now) {

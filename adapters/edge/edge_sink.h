@@ -28,6 +28,7 @@ namespace fxsettle::adapters::edge {
 
 struct EdgeSinkCounters {
     std::uint64_t delivered = 0;         // events
+    std::uint64_t routed = 0;            // events of batches handed over in full
     std::uint64_t possible_resends = 0;  // of them, redelivered after a restart
     std::uint64_t to_psps = 0;           // events sent to a PSP
     std::uint64_t to_venues = 0;

@@ -73,12 +73,21 @@ class Node::RateWatch final : public adapters::Handler {
     void on_logon(const adapters::SessionKey& key) override { next_.on_logon(key); }
     void on_logout(const adapters::SessionKey& key) override { next_.on_logout(key); }
     void on_message(const adapters::SessionKey& key, adapters::WireMessage&& message) override {
+        // Noted after the adapter submitted the rates, with the time read before it
+        // stamped them: last(v) >= t means rates of v stamped at t or later are queued
+        // for the engine (a test that waits for it and then for drained() knows the
+        // engine priced with them).
+        std::optional<std::size_t> venue;
+        ledger::Timestamp::rep at = kNever;
         if (message.msg_type == "W" || message.msg_type == "X") {
-            if (auto it = index_.find(key.target_comp_id); it != index_.end())
-                last_ns_[it->second].store(clock_().time_since_epoch().count(),
-                                           std::memory_order_relaxed);
+            if (auto it = index_.find(key.target_comp_id); it != index_.end()) {
+                venue = it->second;
+                at = clock_().time_since_epoch().count();
+            }
         }
         next_.on_message(key, std::move(message));
+        if (venue)
+            last_ns_[*venue].store(at, std::memory_order_relaxed);
     }
     void on_sent(const adapters::SessionKey& key,
                  const std::vector<std::uint64_t>& tokens) override {
@@ -382,8 +391,12 @@ bool Node::drained() const {
                                     v.rejects_submitted + b.confirmations + b.line_confirmations +
                                     b.line_rejections + b.deposits;
     const auto c = seq_->counters();
-    return c.commands >= submitted && c.queue_depth == 0 && sink_->counters().pending == 0 &&
-           v.deferred_now == 0 && b.deferred_now == 0;
+    const auto s = sink_->counters();
+    // routed: the sink counts a batch once every event of it was handed to its adapter
+    // (a hedge is in flight, a payment order unconfirmed); the sequencer counts events
+    // before it delivers them.
+    return c.commands >= submitted && c.queue_depth == 0 && s.routed >= c.events + c.redelivered &&
+           s.pending == 0 && v.deferred_now == 0 && b.deferred_now == 0;
 }
 
 NodeCounters Node::counters() const {
