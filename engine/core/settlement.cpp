@@ -711,11 +711,16 @@ class IdSet {
     }
 
   private:
-    static std::size_t mix(std::uint64_t x) {
+    // Ids are the engine's, given in order: a cut-off's are runs of near-consecutive
+    // numbers. Each block of 64 consecutive ids lands at a hashed place, the ids of a
+    // block side by side, so that inserting a run touches one cache line per 8 ids rather
+    // than one per id (a random slot each was half of add_payout() at 1M payouts).
+    static std::size_t mix(std::uint64_t id) {
+        std::uint64_t x = id >> 6;
         x ^= x >> 33;
         x *= 0xff51afd7ed558ccdULL;
         x ^= x >> 33;
-        return static_cast<std::size_t>(x);
+        return static_cast<std::size_t>((x << 6) | (id & 63));
     }
     void rehash(std::size_t n) {
         std::vector<std::uint64_t> old = std::move(slots_);
@@ -1825,6 +1830,32 @@ std::vector<netting::Obligation> Settlement::State::Cutoff::obligations_of(const
 }
 
 // One payment order per bank: Dr held(payer) / Cr settlement(bank). Returns the total.
+namespace {
+
+// How many payment lines ahead post_orders() fetches a line's work and payout.
+constexpr std::size_t kLinePrefetchAhead = 16;
+
+void prefetch_work(const CurrencyWork& w, const std::vector<netting::Obligation>& obligations,
+                   std::uint32_t line) noexcept {
+    const std::size_t ref = obligations[line].reference;
+    if (ref < w.payouts.size())
+        __builtin_prefetch(&w.payouts[ref]);
+}
+
+// The cache lines of the DuePayout that post_orders() reads (its ids, amounts, currency and
+// beneficiary: all of it but the locked rate, in a few lines).
+void prefetch_payout(const CurrencyWork& w, const std::vector<netting::Obligation>& obligations,
+                     std::uint32_t line) noexcept {
+    const std::size_t ref = obligations[line].reference;
+    if (ref >= w.payouts.size())
+        return;
+    const auto* bytes = reinterpret_cast<const char*>(w.payouts[ref].payout);
+    for (std::size_t off = 0; off < sizeof(DuePayout); off += 64)
+        __builtin_prefetch(bytes + off);
+}
+
+}  // namespace
+
 Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
                                               const std::vector<netting::Obligation>& obligations,
                                               const netting::NettingResult& result) {
@@ -1868,7 +1899,15 @@ Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
             Amount total;
             // Each external payout is in one line of one order: its beneficiary and client id
             // move into the line (the later steps read neither for an external payout).
-            for (const std::uint32_t li : chunk) {
+            for (std::size_t k = 0; k < chunk.size(); ++k) {
+                // The lines name payouts in the bank's order, not the work list's: each
+                // line's PayoutWork and DuePayout would be a cache miss (most of this
+                // loop's time at 1M payouts), so both are fetched some lines ahead.
+                if (k + kLinePrefetchAhead < chunk.size())
+                    prefetch_work(w, obligations, chunk[k + kLinePrefetchAhead]);
+                if (k + kLinePrefetchAhead / 2 < chunk.size())
+                    prefetch_payout(w, obligations, chunk[k + kLinePrefetchAhead / 2]);
+                const std::uint32_t li = chunk[k];
                 auto& pw = w.payouts.at(obligations.at(li).reference);
                 // Built in place (clang 14, the fuzz build's, has no parenthesized
                 // aggregate init): the beneficiary's and client id's strings move once.
@@ -2136,6 +2175,15 @@ Status Settlement::cutoff(CutoffInput input, ledger::Timestamp now, SettlementOu
     State::Cutoff run(*state_, input, now);
     if (Status s = run.validate_market(); !s)
         return s;
+    // Room for every payout id at once: growing the set per currency would insert the
+    // ids seen so far again at each step.
+    std::size_t payout_ids = 0;
+    for (const auto& cc : input.currencies) {
+        payout_ids += cc.payouts.size();
+        if (const auto it = state_->carried.find(cc.currency); it != state_->carried.end())
+            payout_ids += it->second.payouts.size();
+    }
+    run.seen_payouts.reserve(std::min(payout_ids, kCutoffItemsMax));
     for (auto& cc : input.currencies) {
         if (Status s = run.add_currency(cc); !s)
             return s;
