@@ -19,10 +19,10 @@ namespace fxsettle {
 // The whole 2 MiB blocks of the room are first marked for transparent huge pages
 // (MADV_HUGEPAGE; Debian's default THP mode is "madvise"). Populating them fills those
 // blocks with huge pages where the kernel has them. That counts on a virtual machine that
-// shadows the guest's page tables, as this project's CI machines do (PVM): there, the
+// shadows the guest's page tables, as this project's build machine does (PVM): there, the
 // first user write to each populated 4 KiB page still exits to the hypervisor. Measured
-// on such a machine, first touches of 256 MiB took 0.70 s after MADV_POPULATE_WRITE alone
-// and 0.02 s with MADV_HUGEPAGE before it.
+// there, first touches of 256 MiB took 0.70 s after MADV_POPULATE_WRITE alone and
+// 0.02-0.3 s (as the host allowed) with MADV_HUGEPAGE before it.
 template <class T>
 void prefault_room(std::vector<T>& v) noexcept {
 #ifdef MADV_POPULATE_WRITE

@@ -1829,7 +1829,6 @@ std::vector<netting::Obligation> Settlement::State::Cutoff::obligations_of(const
     return obligations;
 }
 
-// One payment order per bank: Dr held(payer) / Cr settlement(bank). Returns the total.
 namespace {
 
 // How many payment lines ahead post_orders() fetches a line's work and payout.
@@ -1856,6 +1855,7 @@ void prefetch_payout(const CurrencyWork& w, const std::vector<netting::Obligatio
 
 }  // namespace
 
+// One payment order per bank: Dr held(payer) / Cr settlement(bank). Returns the total.
 Amount Settlement::State::Cutoff::post_orders(CurrencyWork& w,
                                               const std::vector<netting::Obligation>& obligations,
                                               const netting::NettingResult& result) {
