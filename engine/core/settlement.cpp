@@ -1075,7 +1075,6 @@ Status Settlement::State::Cutoff::add_currency(CurrencyCutoff& cc) {
     w.payouts.reserve(payout_count);
     prefault_room(w.payouts);
     w.legs.reserve(leg_count);
-    seen_payouts.reserve(seen_payouts.size() + payout_count);
     if (from_carry) {
         for (const auto& p : from_carry->payouts) {
             carried_copies.push_back(p);
@@ -2175,8 +2174,8 @@ Status Settlement::cutoff(CutoffInput input, ledger::Timestamp now, SettlementOu
     State::Cutoff run(*state_, input, now);
     if (Status s = run.validate_market(); !s)
         return s;
-    // Room for every payout id at once: growing the set per currency would insert the
-    // ids seen so far again at each step.
+    // Room for every payout id, once (add_currency() reserves none): growing the set per
+    // currency would insert the ids seen so far again at each step.
     std::size_t payout_ids = 0;
     for (const auto& cc : input.currencies) {
         payout_ids += cc.payouts.size();
