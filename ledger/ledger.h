@@ -162,9 +162,11 @@ class Ledger {
     // operation of a linked chain fails the whole chain (the others report
     // kLinkedOperationFailed). Without CommitOptions::all_or_nothing the rest of the batch
     // and `aux` are written even when some operations fail; with it, see CommitOptions.
-    // A Status failure (disk, LMDB) means nothing of the batch was written. At most
-    // kBatchOperationsMax operations (more: every result is kBatchTooLarge and nothing is
-    // written). Only one thread may write.
+    // A Status failure (disk, LMDB) means nothing of the batch was written; it is
+    // kResourceExhausted when the batch needs more dirty pages than one LMDB write
+    // transaction holds (MDB_TXN_FULL, 131,071 pages), which the same operations in smaller
+    // batches avoid. At most kBatchOperationsMax operations (more: every result is
+    // kBatchTooLarge and nothing is written). Only one thread may write.
     virtual Result<std::vector<OpResult>> commit(std::span<const Operation> operations,
                                                  Timestamp now, std::span<const AuxWrite> aux,
                                                  const CommitOptions& options) = 0;

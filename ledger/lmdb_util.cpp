@@ -18,8 +18,10 @@ Status status(int rc, std::string_view what) {
         case EIO:
         case EACCES:
         case EROFS:
-        case MDB_TXN_FULL:
             code = StatusCode::kIoError;
+            break;
+        case MDB_TXN_FULL:
+            code = StatusCode::kResourceExhausted;
             break;
         case MDB_CORRUPTED:
         case MDB_INVALID:

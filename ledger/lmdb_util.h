@@ -15,7 +15,8 @@ namespace fxsettle::ledger::lmdb {
 
 // A Status for an LMDB (or errno) return code: "<what>: <mdb_strerror>". MDB_MAP_FULL and
 // ENOSPC map to kIoError, MDB_CORRUPTED / MDB_INVALID / MDB_PAGE_NOTFOUND to kCorruption,
-// MDB_VERSION_MISMATCH to kUnsupported, EAGAIN/EBUSY to kUnavailable, ENOENT to kNotFound.
+// MDB_VERSION_MISMATCH to kUnsupported, EAGAIN/EBUSY to kUnavailable, ENOENT to kNotFound,
+// MDB_TXN_FULL (more dirty pages than one write transaction holds) to kResourceExhausted.
 Status status(int rc, std::string_view what);
 
 class Env {

@@ -259,7 +259,11 @@ struct Entry {
 
 // Bounds (STYLE.md: every batch and loop has a named maximum).
 inline constexpr std::size_t kPostingsMax = 128;
-inline constexpr std::size_t kBatchOperationsMax = 8190;
+// A large cut-off (a million payouts: about 68,000 operations) commits in one or two
+// transactions. Fewer commits write each touched page (balances, posting rows) fewer times
+// and wait for fewer fsyncs; LMDB's bound on one transaction's dirty pages still applies
+// (kResourceExhausted, see Ledger::commit), and the sequencer retries in smaller parts.
+inline constexpr std::size_t kBatchOperationsMax = 65534;
 inline constexpr std::size_t kReferenceBytesMax = 256;
 inline constexpr std::size_t kAccountCodeBytesMax = 64;
 inline constexpr std::size_t kAccountNameBytesMax = 128;

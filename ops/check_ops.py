@@ -511,6 +511,7 @@ REQUIRED_UNIT_SETTINGS = {
     "SystemCallFilter": "@system-service",
     "CapabilityBoundingSet": "",
     "UMask": "0077",
+    "Environment": "GLIBC_TUNABLES=glibc.malloc.hugetlb=1",
 }
 REQUIRED_UNIT_KEYS = ("ExecStart", "TimeoutStopSec", "LimitNOFILE")
 

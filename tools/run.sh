@@ -10,4 +10,6 @@ cd "$(dirname "$0")/.."
 tools/setup.sh
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)"
+# The daemon runs as ops/systemd/fxsettled.service runs it: glibc's malloc in huge pages.
+export GLIBC_TUNABLES=glibc.malloc.hugetlb=1
 exec build/release/tools/fxsettle-demo "$@"

@@ -29,6 +29,8 @@ std::string_view status_code_name(StatusCode code) noexcept {
             return "internal";
         case StatusCode::kUnsupported:
             return "unsupported";
+        case StatusCode::kResourceExhausted:
+            return "resource_exhausted";
     }
     return "unknown";
 }

@@ -32,6 +32,7 @@ enum class StatusCode : int {
     kUnavailable = 8,         // a resource is busy or locked (ledger opened by a writer)
     kInternal = 9,            // a bug or an unexpected library error
     kUnsupported = 10,        // a format version or feature this build does not know
+    kResourceExhausted = 11,  // a bounded resource ran out (a write with too many dirty pages)
 };
 
 // A short, stable name for a code ("invalid_argument", ...), for logs and JSON.

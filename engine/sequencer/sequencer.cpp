@@ -174,6 +174,7 @@ SequencerCounters AtomicCounters::snapshot() const noexcept {
     c.split_batches = split_batches.load(r);
     c.split_parts = split_parts.load(r);
     c.split_recovered = split_recovered.load(r);
+    c.commit_retries = commit_retries.load(r);
     return c;
 }
 

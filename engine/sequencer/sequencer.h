@@ -18,8 +18,10 @@
 // then restart and recover from the ledger, as after a crash.
 //
 // Split commits. A ledger commit takes at most ledger::kBatchOperationsMax operations
-// (options: commit_operations_max); a batch that produced more (a cut-off of a large day)
-// is committed in several all-or-nothing parts, in order, never splitting a linked chain:
+// (options: commit_operations_max); a batch that produced more (a cut-off of a large day),
+// or whose part the ledger could not hold in one transaction (kResourceExhausted: LMDB's
+// bound on dirty pages; that part is then tried again in halves), is committed in several
+// all-or-nothing parts, in order, never splitting a linked chain:
 //   part 1     : its operations, ALL of the batch's aux rows (the engine's state rows,
 //                so its command log, the outbox rows of every event, acknowledged
 //                deletions) and a marker row (outbox table, split_marker_key);
@@ -184,6 +186,9 @@ struct SequencerCounters {
     std::uint64_t split_batches = 0;    // batches committed in more than one part
     std::uint64_t split_parts = 0;      // the parts of those commits
     std::uint64_t split_recovered = 0;  // split commits completed at start-up after a crash
+    // Parts the ledger could not hold in one transaction (kResourceExhausted), each split
+    // again in halves and committed.
+    std::uint64_t commit_retries = 0;
 };
 
 namespace detail {
@@ -203,6 +208,7 @@ struct AtomicCounters {
     std::atomic<std::uint64_t> split_batches{0};
     std::atomic<std::uint64_t> split_parts{0};
     std::atomic<std::uint64_t> split_recovered{0};
+    std::atomic<std::uint64_t> commit_retries{0};
 
     SequencerCounters snapshot() const noexcept;
 };
@@ -585,7 +591,7 @@ class Sequencer {
             const std::span<const ledger::Operation> ops = engine_.unfinished_operations();
             const std::vector<ledger::AuxWrite> last_aux{ledger::AuxWrite{
                 ledger::AuxTable::kOutbox, options_.split_marker_key, std::nullopt}};
-            if (!commit_parts(ops, clock_(), {}, last_aux,
+            if (!commit_parts(ops, clock_(), {}, last_aux, std::nullopt,
                               "completing an interrupted split "
                               "commit")) {
                 return false;
@@ -607,48 +613,85 @@ class Sequencer {
         }
     }
 
-    // Commits `ops` in one or more all-or-nothing parts (split_operations), `first_aux`
-    // with the first part and `last_aux` with the last (both with the only one). False
-    // after a fatal failure, which `what` names.
+    // Commits `ops` in one or more all-or-nothing parts of at most commit_operations_max
+    // operations (split_operations), `first_aux` with the first part and `last_aux` with the
+    // last (both with the only one). When the batch goes in more than one part, `marker`
+    // (if any) joins the first part and its deletion the last ("Split commits" above).
+    // A part too large for one ledger transaction (kResourceExhausted: nothing of it was
+    // written) is split again, in parts of half its operations, down to one operation;
+    // a first part that fails so makes a batch of one part a split one. False after a
+    // fatal failure, which `what` names.
     bool commit_parts(std::span<const ledger::Operation> ops, ledger::Timestamp now,
                       std::span<const ledger::AuxWrite> first_aux,
-                      std::span<const ledger::AuxWrite> last_aux, std::string_view what) {
-        Result<std::vector<std::size_t>> ends =
-            split_operations(ops, options_.commit_operations_max);
-        if (!ends) {
-            return fail_with(
-                Status(ends.error().code(), std::string(what) + ": " + ends.error().message()));
-        }
-        if (ends->size() > 1) {
-            detail::bump(counters_.split_batches);
-            detail::bump(counters_.split_parts, ends->size());
-        }
+                      std::span<const ledger::AuxWrite> last_aux,
+                      const std::optional<ledger::AuxWrite>& marker, std::string_view what) {
+        std::size_t operations_max = options_.commit_operations_max;
         std::vector<ledger::AuxWrite> aux;
         std::size_t begin = 0;
-        for (std::size_t part = 0; part < ends->size(); ++part) {
+        std::size_t part = 0;
+        bool split = false;
+        for (;;) {
+            Result<std::vector<std::size_t>> ends =
+                split_operations(ops.subspan(begin), operations_max);
+            if (!ends) {
+                return fail_with(
+                    Status(ends.error().code(), std::string(what) + ": " + ends.error().message()));
+            }
             const bool first = part == 0;
-            const bool last = part + 1 == ends->size();
+            split = split || (first && ends->size() > 1);
+            const std::size_t end = begin + ends->front();
+            const bool last = end == ops.size();
             aux.clear();
             if (first) {
                 aux.insert(aux.end(), first_aux.begin(), first_aux.end());
+                if (split && marker) {
+                    aux.push_back(*marker);
+                }
             }
             if (last) {
                 aux.insert(aux.end(), last_aux.begin(), last_aux.end());
+                if (split && marker) {
+                    aux.push_back(split_marker_delete_);
+                }
             }
-            const std::size_t end = (*ends)[part];
-            if (!commit_one(ops.subspan(begin, end - begin), now, aux, what, part, ends->size())) {
-                return false;
+            const std::size_t count = end - begin;
+            switch (commit_one(ops.subspan(begin, count), now, aux, what, part, part + ends->size(),
+                               count > 1)) {
+                case PartOutcome::kCommitted:
+                    break;
+                case PartOutcome::kTooLarge:
+                    detail::bump(counters_.commit_retries);
+                    operations_max = count / 2;
+                    split = split || first;
+                    continue;
+                case PartOutcome::kFailed:
+                    return false;
             }
+            ++part;
             begin = end;
+            if (last) {
+                break;
+            }
+        }
+        if (part > 1) {
+            detail::bump(counters_.split_batches);
+            detail::bump(counters_.split_parts, part);
         }
         return true;
     }
 
+    enum class PartOutcome {
+        kCommitted,
+        kTooLarge,  // the ledger could not hold it in one transaction; nothing was written
+        kFailed,    // fatal: fail_with() has said why
+    };
+
     // One all-or-nothing ledger commit. If the ledger refuses any operation, it writes
-    // nothing of this commit (no entry, no state row, no outbox row).
-    bool commit_one(std::span<const ledger::Operation> ops, ledger::Timestamp now,
-                    std::span<const ledger::AuxWrite> aux, std::string_view what, std::size_t part,
-                    std::size_t parts) {
+    // nothing of this commit (no entry, no state row, no outbox row). With `may_retry`, a
+    // part too large for one transaction is kTooLarge rather than fatal.
+    PartOutcome commit_one(std::span<const ledger::Operation> ops, ledger::Timestamp now,
+                           std::span<const ledger::AuxWrite> aux, std::string_view what,
+                           std::size_t part, std::size_t parts, bool may_retry) {
         const std::string where = parts > 1
                                       ? std::string(what) + ", part " + std::to_string(part + 1) +
                                             " of " + std::to_string(parts)
@@ -670,15 +713,20 @@ class Sequencer {
             part == 0 ? "nothing of the batch was written"
                       : "nothing of this part was written; a restart completes the earlier ones";
         if (!results) {
-            return fail_with(Status(results.error().code(), "ledger commit failed (" + where +
-                                                                "; " + nothing +
-                                                                "): " + results.error().message()));
+            if (may_retry && results.error().code() == StatusCode::kResourceExhausted) {
+                return PartOutcome::kTooLarge;
+            }
+            fail_with(Status(results.error().code(), "ledger commit failed (" + where + "; " +
+                                                         nothing +
+                                                         "): " + results.error().message()));
+            return PartOutcome::kFailed;
         }
         if (std::optional<std::string> bad = detail::describe_failed_operation(*results)) {
-            return fail_with(Status(StatusCode::kInternal, "ledger refused " + *bad + " (" + where +
-                                                               "); " + nothing + " or delivered"));
+            fail_with(Status(StatusCode::kInternal, "ledger refused " + *bad + " (" + where +
+                                                        "); " + nothing + " or delivered"));
+            return PartOutcome::kFailed;
         }
-        return true;
+        return PartOutcome::kCommitted;
     }
 
     // Delivers the rows scan_outbox() found, in pages of outbox_batch_max.
@@ -781,15 +829,11 @@ class Sequencer {
             // All-or-nothing per commit; a batch of more than commit_operations_max
             // operations is committed in parts, every aux row and a split marker in the
             // first, the marker's deletion in the last ("Split commits" above).
-            std::span<const ledger::AuxWrite> last_aux;
-            if (ops.size() > options_.commit_operations_max) {
-                aux.push_back(ledger::AuxWrite{
-                    ledger::AuxTable::kOutbox, options_.split_marker_key,
-                    std::to_string(ops.size()) + " operations, outbox ids " +
-                        std::to_string(first_id) + ".." + std::to_string(next_id_)});
-                last_aux = std::span<const ledger::AuxWrite>(&split_marker_delete_, 1);
-            }
-            if (!commit_parts(ops, now, aux, last_aux, "a batch's commit")) {
+            const ledger::AuxWrite marker{ledger::AuxTable::kOutbox, options_.split_marker_key,
+                                          std::to_string(ops.size()) + " operations, outbox ids " +
+                                              std::to_string(first_id) + ".." +
+                                              std::to_string(next_id_)};
+            if (!commit_parts(ops, now, aux, {}, marker, "a batch's commit")) {
                 return false;
             }
         }

@@ -11,11 +11,12 @@
 //
 // Timed: the single apply() at the cut-off (net_s, with its CPU time), then the durable
 // commit of its ledger operations in parts of ledger::kBatchOperationsMax (post_s);
-// total_s is their sum. Prints the cycle figures the engine reports (CycleReport: gross,
-// net, payments before and after, liquidity saving, summed over the currencies and for
-// CNY), and, to show that a faster engine computes the same cycle, the state hash, a
-// SHA-256 over the cut-off's encoded events and the ledger's head hash. With --json one
-// JSON object last. Never asserts a time.
+// total_s is their sum; malloc_hugetlb says whether glibc's malloc used huge pages
+// (GLIBC_TUNABLES=glibc.malloc.hugetlb=1, as the systemd unit runs fxsettled). Prints the cycle
+// figures the engine reports (CycleReport: gross, net, payments before and after, liquidity saving,
+// summed over the currencies and for CNY), and, to show that a faster engine computes the same
+// cycle, the state hash, a SHA-256 over the cut-off's encoded events and the ledger's head hash.
+// With --json one JSON object last. Never asserts a time.
 #include <openssl/evp.h>
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -498,9 +499,20 @@ int run(const Options& o) {
         ledger_head = hex(info->head_hash);
     }
 
+    // How glibc's malloc was set up (ops/systemd/fxsettled.service sets the same): with
+    // huge pages, the post's fresh memory (LMDB keeps each dirty page in malloc'd memory)
+    // costs far less on a virtual machine. Read from the environment glibc read at start.
+    const char* tunables = std::getenv("GLIBC_TUNABLES");
+    const bool malloc_hugetlb =
+        tunables != nullptr &&
+        (std::string_view(tunables).find("glibc.malloc.hugetlb=1") != std::string_view::npos ||
+         std::string_view(tunables).find("glibc.malloc.hugetlb=2") != std::string_view::npos);
     std::cout << "cycle_bench: " << o.payouts << " payouts, " << psps << " PSPs, "
               << currencies.size() << " currencies, every cycle cut off at 16:00; ledger in "
-              << dir.string() << "\n"
+              << dir.string() << "; malloc huge pages "
+              << (malloc_hugetlb ? "on"
+                                 : "off (GLIBC_TUNABLES=glibc.malloc.hugetlb=1 turns them on)")
+              << "\n"
               << "  set-up   " << accepted << " accepted, " << rejected << " rejected; " << setup_s
               << " s (intake and its " << setup_parts << " commits, not timed)\n";
     for (const auto& [name, n] : reasons)
@@ -535,6 +547,7 @@ int run(const Options& o) {
         j["post_s"] = post_s;
         j["post_cpu_s"] = post_cpu_s;
         j["total_s"] = net_s + post_s;
+        j["malloc_hugetlb"] = malloc_hugetlb;
         j["cutoff_events"] = out.events.size();
         j["cutoff_operations"] = out.operations.size();
         j["post_commits"] = post_parts;

@@ -448,7 +448,9 @@ TEST(SequencerOptionsTest, CommitOperationsMaxAndSplitMarkerKeyAreChecked) {
     EXPECT_FALSE(validate_sequencer_options(o).is_ok());
     o.commit_operations_max = static_cast<std::uint32_t>(ledger::kBatchOperationsMax) + 1;
     const Status too_many = validate_sequencer_options(o);
-    EXPECT_NE(too_many.message().find("commit_operations_max = 8191"), std::string::npos)
+    EXPECT_NE(too_many.message().find("commit_operations_max = " +
+                                      std::to_string(ledger::kBatchOperationsMax + 1)),
+              std::string::npos)
         << too_many.message();
     o = SequencerOptions{};
     o.split_marker_key = "o/split";
@@ -860,12 +862,15 @@ TEST_F(SequencerTest, ARefusedOperationStopsTheSequencerAndDeliversNothingOfItsB
 // A cut-off of a large day: one batch with more operations than a ledger commit takes.
 TEST_F(SequencerTest, ABatchOfMoreOperationsThanOneCommitTakesIsCommittedInPartsThenDelivered) {
     constexpr std::uint32_t kEntries = 20'000;
-    static_assert(kEntries > ledger::kBatchOperationsMax * 2);
+    constexpr std::uint32_t kPerCommit = 8'190;
+    static_assert(kEntries > kPerCommit * 2 && kPerCommit <= ledger::kBatchOperationsMax);
     open_ledger_large();
     CounterEngine engine;
     RecordingSink sink;
     sink.ledger = ledger_.get();  // checks every entry is durable at delivery
-    auto seq = make(engine, sink);
+    SequencerOptions options;
+    options.commit_operations_max = kPerCommit;
+    auto seq = make(engine, sink, options);
     ASSERT_TRUE(seq);
     ASSERT_TRUE(seq->start().is_ok());
     Move big = move(0);
@@ -892,6 +897,116 @@ TEST_F(SequencerTest, ABatchOfMoreOperationsThanOneCommitTakesIsCommittedInParts
     ASSERT_TRUE(marker.has_value());
     EXPECT_FALSE(marker->has_value()) << "the split marker outlived its last part";
     EXPECT_EQ(outbox_rows().size(), 1u);
+}
+
+// The real ledger behind a bound on one transaction: a commit of more than `operations_max`
+// operations fails as LMDB's MDB_TXN_FULL does (kResourceExhausted, nothing written) and
+// writes nothing; every other call goes to the real ledger. It notes each attempt's size and
+// what the commits that went through did with the split marker.
+class TransactionBoundLedger final : public ledger::Ledger {
+  public:
+    TransactionBoundLedger(ledger::Ledger& real, std::size_t operations_max)
+        : real_(real), operations_max_(operations_max) {}
+
+    Result<std::vector<ledger::OpResult>> commit(std::span<const ledger::Operation> operations,
+                                                 Timestamp now,
+                                                 std::span<const ledger::AuxWrite> aux,
+                                                 const ledger::CommitOptions& options) override {
+        attempts.push_back(operations.size());
+        if (operations.size() > operations_max_) {
+            return fail(StatusCode::kResourceExhausted,
+                        "writing a posting row: MDB_TXN_FULL: Transaction has too many dirty "
+                        "pages - transaction too big");
+        }
+        for (const ledger::AuxWrite& w : aux) {
+            if (w.key == "n/split") {
+                marker_writes.push_back(w.value.has_value() ? "set" : "deleted");
+            }
+        }
+        return real_.commit(operations, now, aux, options);
+    }
+    Result<std::unique_ptr<ledger::ReadView>> read() override { return real_.read(); }
+    Status backup(const std::filesystem::path& destination) override {
+        return real_.backup(destination);
+    }
+
+    std::vector<std::size_t> attempts;       // operations per commit call, in order
+    std::vector<std::string> marker_writes;  // "set" / "deleted", per commit that wrote it
+
+  private:
+    ledger::Ledger& real_;
+    std::size_t operations_max_;
+};
+
+TEST_F(SequencerTest, APartTooLargeForOneLedgerTransactionIsCommittedAgainInHalvesThenDelivered) {
+    constexpr std::uint32_t kEntries = 20'000;
+    open_ledger_large();
+    TransactionBoundLedger bound(*ledger_, 5'000);
+    CounterEngine engine;
+    RecordingSink sink;
+    sink.ledger = ledger_.get();  // checks every entry is durable at delivery
+    auto created = TestSequencer::create(engine, bound, clock_.clock(), sink);
+    ASSERT_TRUE(created.has_value()) << created.error().to_string();
+    auto& seq = *created;
+    ASSERT_TRUE(seq->start().is_ok());
+    Move big = move(0);
+    big.amount_minor = 1;
+    big.entries = kEntries;
+    ASSERT_EQ(seq->submit(big), SubmitResult::kAccepted);
+    ASSERT_TRUE(sink.wait_for(1));
+    const Status stopped = seq->stop();
+    ASSERT_TRUE(stopped.is_ok()) << stopped.to_string();
+
+    const std::vector<std::size_t> attempts{20'000, 10'000, 5'000, 5'000, 5'000, 5'000};
+    EXPECT_EQ(bound.attempts, attempts)
+        << "one part of 20,000, then halves until a part fits, then parts of that size";
+    EXPECT_EQ(bound.marker_writes, (std::vector<std::string>{"set", "deleted"}))
+        << "a batch of one part became a split one: the marker goes with the first part "
+           "written and its deletion with the last";
+    EXPECT_EQ(sink.durability_misses(), 0);
+    ASSERT_EQ(sink.got().size(), 1u) << "the batch's one event, delivered once";
+    const SequencerCounters c = seq->counters();
+    EXPECT_EQ(c.commit_retries, 2u);
+    EXPECT_EQ(c.split_batches, 1u);
+    EXPECT_EQ(c.split_parts, 4u);
+    EXPECT_EQ(c.commits, 6u) << "every call to the ledger's commit, the two refused too";
+    for (const std::uint64_t id : {1ull, 5'000ull, 5'001ull, 15'001ull, 20'000ull}) {
+        EXPECT_TRUE(entry(id).has_value()) << "entry " << id << " is missing";
+    }
+    EXPECT_EQ(credited_to_psp(), money::Amount::from_minor(kEntries));
+    auto view = ledger_->read();
+    ASSERT_TRUE(view.has_value());
+    auto marker = (*view)->aux_get(ledger::AuxTable::kOutbox, "n/split");
+    ASSERT_TRUE(marker.has_value());
+    EXPECT_FALSE(marker->has_value()) << "the split marker outlived its last part";
+}
+
+TEST_F(SequencerTest, AnOperationTooLargeForOneLedgerTransactionIsFatalAndWritesNothing) {
+    TransactionBoundLedger bound(*ledger_, 0);
+    CounterEngine engine;
+    RecordingSink sink;
+    auto created = TestSequencer::create(engine, bound, clock_.clock(), sink);
+    ASSERT_TRUE(created.has_value()) << created.error().to_string();
+    auto& seq = *created;
+    ASSERT_TRUE(seq->start().is_ok());
+    Move three = move(0);
+    three.entries = 3;
+    ASSERT_EQ(seq->submit(three), SubmitResult::kAccepted);
+    const Status stopped = seq->stop();
+
+    EXPECT_EQ(stopped.code(), StatusCode::kResourceExhausted) << stopped.to_string();
+    EXPECT_NE(stopped.message().find("MDB_TXN_FULL"), std::string::npos) << stopped.message();
+    EXPECT_NE(stopped.message().find("nothing of the batch was written"), std::string::npos)
+        << stopped.message();
+    EXPECT_EQ(seq->state(), TestSequencer::State::kFailed);
+    EXPECT_EQ(bound.attempts, (std::vector<std::size_t>{3, 1}))
+        << "three operations, then a part of one, which cannot be split";
+    EXPECT_TRUE(bound.marker_writes.empty()) << "nothing went through";
+    EXPECT_TRUE(sink.got().empty()) << "an event of a batch that was not written was delivered";
+    EXPECT_FALSE(entry(1).has_value());
+    EXPECT_EQ(credited_to_psp(), money::Amount{});
+    EXPECT_TRUE(outbox_rows().empty());
+    EXPECT_EQ(seq->counters().commit_retries, 1u);
 }
 
 // An engine that cannot report unfinished operations must not start over an interrupted
