@@ -138,6 +138,8 @@ struct Metrics::Impl : public prometheus::Collectable {
     Family<Gauge>* queue_depth;
     Family<Histogram>* batch_size;
     Family<Counter>* commands;
+    Family<Counter>* split_commits;
+    Family<Counter>* commit_retries;
     Family<Histogram>* commit_duration;
     Family<Counter>* entries_committed;
     Family<Gauge>* outbox_backlog;
@@ -256,6 +258,15 @@ struct Metrics::Impl : public prometheus::Collectable {
                                .Name("fxsettle_ledger_commit_duration_seconds")
                                .Help("Ledger write transaction latency (commit and fsync)")
                                .Register(r);
+        split_commits = &prometheus::BuildCounter()
+                             .Name("fxsettle_ledger_split_commits_total")
+                             .Help("Engine batches committed to the ledger in more than one part")
+                             .Register(r);
+        commit_retries =
+            &prometheus::BuildCounter()
+                 .Name("fxsettle_ledger_commit_retries_total")
+                 .Help("Commit parts too large for one LMDB transaction, committed again in halves")
+                 .Register(r);
         entries_committed = &prometheus::BuildCounter()
                                  .Name("fxsettle_ledger_entries_committed_total")
                                  .Help("Journal entries committed by this process")
@@ -379,6 +390,8 @@ struct Metrics::Impl : public prometheus::Collectable {
         commands->Add({});
         commit_duration->Add({}, kCommitBuckets);
         entries_committed->Add({});
+        split_commits->Add({});
+        commit_retries->Add({});
         outbox_backlog->Add({});
         verify_failures->Add({});
         for (const config::VenueConfig& v : config.venues) {
@@ -560,6 +573,8 @@ struct Metrics::Impl : public prometheus::Collectable {
         queue_depth->Add({}).Set(static_cast<double>(sc.queue_depth));
         outbox_backlog->Add({}).Set(static_cast<double>(sc.outbox_backlog));
         feed.feed(*commands, {}, sc.commands);
+        feed.feed(*split_commits, {}, sc.split_batches);
+        feed.feed(*commit_retries, {}, sc.commit_retries);
         batch_figures();
         if (auto view = n.ledger().read(); view.has_value()) {
             if (auto info = (*view)->info(); info.has_value()) {

@@ -479,6 +479,9 @@ TEST_F(FxsettledTest, MetricsMoveWithTrafficAndCutoffAndSigtermStopsCleanly) {
         << after;
     wait_metric("fxsettle_ledger_verify_last_success_timestamp_seconds", 1);
     EXPECT_EQ(metric(after, "fxsettle_ledger_verify_failures_total").value_or(-1), 0);
+    // Small batches: one ledger transaction each, none too large for it.
+    EXPECT_EQ(metric(after, "fxsettle_ledger_split_commits_total").value_or(-1), 0);
+    EXPECT_EQ(metric(after, "fxsettle_ledger_commit_retries_total").value_or(-1), 0);
 
     // A second fxsettled on the same ledger is refused while this one runs.
     ASSERT_NO_FATAL_FAILURE(
