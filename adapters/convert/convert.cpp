@@ -1715,9 +1715,12 @@ Outbound Converter::to_wire(const engine::Event& event, ledger::Timestamp now) {
                     .add(tag::kContraCurrency, e.pair.quote.to_string())
                     .add(tag::kLeavesQty, fmt(e.leaves, e.pair.base))
                     .add(tag::kCumQty, fmt(e.cum_quantity, e.pair.base))
-                    // The engine reports no cumulative quote amount: AvgPx is exact on the
-                    // order's first fill and 0 (not computed) after it.
-                    .add(tag::kAvgPx, e.cum_quantity == e.quantity ? e.price.to_string() : "0")
+                    // The engine's average of the order's fills; an event of an outbox row
+                    // written before it reported one (codec version 2 and older) has it
+                    // only on the order's first fill, where it is LastPx, and 0 after.
+                    .add(tag::kAvgPx, e.avg_price                    ? e.avg_price->to_string()
+                                      : e.cum_quantity == e.quantity ? e.price.to_string()
+                                                                     : "0")
                     .add(tag::kSettlDate, format_fix_date(e.value_date))
                     .add(tag::kTransactTime, ts)
                     .add(tag::kText, e.maker ? "maker" : "taker");

@@ -17,6 +17,8 @@
 //      OrderID and OrdStatus of an OrderCancelReject, from the event, not from its memory
 //      of the request, which a restart loses. Commands and command batches are the same in
 //      1 and 2.
+//   3: OrderFilled gained `avg_price` (the gateway's AvgPx on every fill). Everything else
+//      is the same in 2 and 3.
 //
 // Layout: one version byte, the variant's alternative index (LEB128), then each field:
 // unsigned integers and enums as LEB128, signed ones and amounts as zig-zag LEB128
@@ -52,7 +54,7 @@
 
 namespace fxsettle::engine::codec {
 
-inline constexpr std::uint8_t kVersion = 2;
+inline constexpr std::uint8_t kVersion = 3;
 inline constexpr std::uint8_t kVersionMin = 1;  // the oldest version decoding reads
 // A string or vector longer than this is refused when decoding (corrupt length).
 inline constexpr std::uint64_t kCountMax = std::uint64_t{1} << 28;
@@ -127,6 +129,23 @@ struct FieldsV1<QuoteRejected> {
 template <typename T>
 concept HasFieldsV1 = requires {
     FieldsV1<T>::list;
+};
+
+// The version-1 and version-2 field lists of the structs whose layout changed in version 3.
+// Frozen, as FieldsV1.
+template <typename T>
+struct FieldsV2;
+template <>
+struct FieldsV2<OrderFilled> {
+    static constexpr auto list = std::make_tuple(
+        &OrderFilled::psp, &OrderFilled::client_id, &OrderFilled::order_id, &OrderFilled::trade_id,
+        &OrderFilled::pair, &OrderFilled::side, &OrderFilled::price, &OrderFilled::quantity,
+        &OrderFilled::quote_amount, &OrderFilled::leaves, &OrderFilled::cum_quantity,
+        &OrderFilled::maker, &OrderFilled::value_date);
+};
+template <typename T>
+concept HasFieldsV2 = requires {
+    FieldsV2<T>::list;
 };
 
 // Appends the encoding of values to a string.
@@ -327,10 +346,18 @@ class Reader {
             return get_alternative<T>(std::make_index_sequence<std::variant_size_v<T>>{});
         } else {
             static_assert(HasFields<T>, "no decoding for this type");
+            constexpr auto kAll =
+                std::make_index_sequence<std::tuple_size_v<decltype(Fields<T>::list)>>{};
+            static_assert(!(HasFieldsV1<T> && HasFieldsV2<T>),
+                          "a struct that changed twice needs its version-1 list read for 1 "
+                          "and its version-2 list for 2");
             if constexpr (HasFieldsV1<T>) {
                 if (version_ == 1)
-                    return get_v1<T>(
-                        std::make_index_sequence<std::tuple_size_v<decltype(Fields<T>::list)>>{});
+                    return get_old<T, FieldsV1<T>>(kAll);
+            }
+            if constexpr (HasFieldsV2<T>) {
+                if (version_ <= 2)
+                    return get_old<T, FieldsV2<T>>(kAll);
             }
             // Braced initialisation evaluates left to right: fields in declaration order.
             return std::apply(
@@ -342,20 +369,21 @@ class Reader {
     }
 
   private:
-    // Decodes T in its version-1 layout: the fields FieldsV1<T> lists, which are the first
-    // of Fields<T>'s (the newer fields were appended), then the newer fields' defaults.
+    // Decodes T in an older layout: the fields Old::list names (FieldsV1<T> or
+    // FieldsV2<T>), which are the first of Fields<T>'s (the newer fields were appended),
+    // then the newer fields' defaults.
     template <typename T, std::size_t I>
     using FieldType =
         std::remove_cvref_t<decltype(std::declval<T&>().*std::get<I>(Fields<T>::list))>;
-    template <typename T, std::size_t... I>
-    static constexpr bool v1_is_prefix(std::index_sequence<I...>) {
-        return ((std::get<I>(FieldsV1<T>::list) == std::get<I>(Fields<T>::list)) && ...);
+    template <typename T, typename Old, std::size_t... I>
+    static constexpr bool old_is_prefix(std::index_sequence<I...>) {
+        return ((std::get<I>(Old::list) == std::get<I>(Fields<T>::list)) && ...);
     }
-    template <typename T, std::size_t... I>
-    T get_v1(std::index_sequence<I...>) {
-        constexpr std::size_t kOld = std::tuple_size_v<decltype(FieldsV1<T>::list)>;
-        static_assert(v1_is_prefix<T>(std::make_index_sequence<kOld>{}),
-                      "a version-1 layout must be a prefix of the current one");
+    template <typename T, typename Old, std::size_t... I>
+    T get_old(std::index_sequence<I...>) {
+        constexpr std::size_t kOld = std::tuple_size_v<decltype(Old::list)>;
+        static_assert(old_is_prefix<T, Old>(std::make_index_sequence<kOld>{}),
+                      "an older layout must be a prefix of the current one");
         // Braced initialisation evaluates left to right: fields in declaration order.
         return T{[&]() -> FieldType<T, I> {
             if constexpr (I < kOld)

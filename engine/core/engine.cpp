@@ -13,6 +13,7 @@
 #include "engine/base/prefault.h"
 #include "engine/book/order_book.h"
 #include "engine/core/codec.h"
+#include "engine/money/detail.h"
 
 namespace fxsettle::engine {
 
@@ -117,7 +118,10 @@ struct Engine::Impl {
         std::optional<std::int64_t> price_ticks;
         Amount quantity;  // total, as last accepted or replaced
         Amount leaves;
-        Amount cum;   // filled so far
+        Amount cum;  // filled so far
+        // The sum over its fills of quantity (minor units) x price (Rate mantissa), exact:
+        // the average price is notional / cum (OrderFilled::avg_price).
+        money::detail::Int256 notional;
         Amount hold;  // still held for the order, in hold_currency
         CurrencyIndex hold_currency = 0;
         OrderState state = OrderState::kNew;
@@ -264,6 +268,15 @@ struct Engine::Impl {
     Amount limit_of(const config::CurrencyAmounts& map, CurrencyIndex c) const {
         const auto it = map.find(cur(c));
         return it == map.end() ? Amount{} : it->second;
+    }
+    // An order's average fill price (its notional over its filled quantity), rounded
+    // half-even to Rate::kDecimals; it lies between its lowest and highest fill price.
+    static Rate average_price(const CurrencyPair& pair, const OrderRec& o) {
+        const money::detail::RoundedQuotient q = money::detail::divide_rounded(
+            o.notional, money::detail::Int256(o.cum.minor()), money::RoundingMode::kHalfEven);
+        auto rate = Rate::from_mantissa(pair, Int128(q.quotient));
+        FXSETTLE_ASSERT(rate.has_value(), "average fill price out of range");
+        return *rate;
     }
     Rate rate_of(PairIndex p, std::int64_t ticks) const {
         auto rate = Rate::from_mantissa(pairs[p].pair, pairs[p].tick_mantissa * ticks);
@@ -760,11 +773,15 @@ struct Engine::Impl {
         maker.leaves = Amount::from_minor(ev.counter_remaining.minor);
         taker.cum += qty;
         maker.cum += qty;
+        const Rate price = rate_of(p, ev.price.ticks);
+        const money::detail::Int256 fill_notional =
+            money::detail::Int256(qty.minor()) * money::detail::Int256(price.mantissa());
         for (OrderRec* o : {&taker, &maker}) {
             o->state = o->leaves.is_positive() ? OrderState::kPartiallyFilled : OrderState::kFilled;
-            emit(OrderFilled{o->psp, o->client_id, o->id, trade.id, info.pair, o->side,
-                             rate_of(p, ev.price.ticks), qty, quote_amount, o->leaves, o->cum,
-                             o == &maker, trade.value_date});
+            o->notional += fill_notional;
+            emit(OrderFilled{o->psp, o->client_id, o->id, trade.id, info.pair, o->side, price, qty,
+                             quote_amount, o->leaves, o->cum, o == &maker, trade.value_date,
+                             average_price(info.pair, *o)});
             touched.insert(o->id);
         }
         trades.emplace(trade.id, trade);

@@ -157,6 +157,10 @@ struct OrderFilled {
     money::Amount cum_quantity;
     bool maker = false;
     ledger::Date value_date{};
+    // The average price of the order's fills so far: the sum of quantity x price over
+    // them, divided by cum_quantity, rounded half-even to Rate::kDecimals (FIX AvgPx).
+    // Absent from events of rows written before codec version 3.
+    std::optional<money::Rate> avg_price;
     friend bool operator==(const OrderFilled&, const OrderFilled&) = default;
 };
 

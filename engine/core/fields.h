@@ -132,7 +132,7 @@ struct Fields<OrderFilled> {
         &OrderFilled::psp, &OrderFilled::client_id, &OrderFilled::order_id, &OrderFilled::trade_id,
         &OrderFilled::pair, &OrderFilled::side, &OrderFilled::price, &OrderFilled::quantity,
         &OrderFilled::quote_amount, &OrderFilled::leaves, &OrderFilled::cum_quantity,
-        &OrderFilled::maker, &OrderFilled::value_date);
+        &OrderFilled::maker, &OrderFilled::value_date, &OrderFilled::avg_price);
 };
 template <>
 struct Fields<OrderCancelled> {

@@ -1095,13 +1095,39 @@ TEST_F(ConvertTest, OrderLifecycleEventsBecomeValidExecutionReportsWithDetermini
                              Amount::from_minor(60000),
                              Amount::from_minor(40000),
                              false,
-                             std::chrono::sys_days{2025y / 3 / 12}};
+                             std::chrono::sys_days{2025y / 3 / 12},
+                             rate("7.1234")};
     out = conv().to_wire(fill, kNow);
     expect_valid(out.messages[0]);
     EXPECT_EQ(field(out.messages[0], 17), "F11-77");
     EXPECT_EQ(field(out.messages[0], 39), "1");
     EXPECT_EQ(field(out.messages[0], 6), "7.1234");
     EXPECT_EQ(field(out.messages[0], 7400), "2849.36");
+
+    // A second fill, 200.00 at 7.13: AvgPx is the engine's average of both fills,
+    // (400.00 x 7.1234 + 200.00 x 7.13) / 600.00 = 7.1256, LastPx this fill's price.
+    engine::OrderFilled second = fill;
+    second.trade_id = 78;
+    second.price = rate("7.13");
+    second.quantity = Amount::from_minor(20000);
+    second.quote_amount = Amount::from_minor(142600);
+    second.leaves = Amount::from_minor(40000);
+    second.cum_quantity = Amount::from_minor(60000);
+    second.avg_price = rate("7.1256");
+    out = conv().to_wire(second, kNow);
+    expect_valid(out.messages[0]);
+    EXPECT_EQ(field(out.messages[0], 31), "7.13");
+    EXPECT_EQ(field(out.messages[0], 14), "600.00");
+    EXPECT_EQ(field(out.messages[0], 6), "7.1256") << "AvgPx of two fills";
+    // The same fill from an outbox row written before the engine reported the average
+    // (codec version 2): AvgPx is 0, as the rules of engagement say for such rows.
+    second.avg_price.reset();
+    out = conv().to_wire(second, kNow);
+    expect_valid(out.messages[0]);
+    EXPECT_EQ(field(out.messages[0], 6), "0");
+    fill.avg_price.reset();
+    out = conv().to_wire(fill, kNow);
+    EXPECT_EQ(field(out.messages[0], 6), "7.1234") << "a first fill's AvgPx is its LastPx";
 
     engine::OrderReplaced rep{kAlpha,
                               "RPL-1",

@@ -113,7 +113,7 @@ TEST_F(CodecTest, BadBytesAreRefusedWithTheReason) {
     expect_error(bytes.substr(0, 3), "truncated");
     expect_error(bytes + "x", "trailing");
     std::string version = bytes;
-    for (const char v : {0, 3, 9}) {
+    for (const char v : {0, codec::kVersion + 1, 9}) {
         version[0] = v;
         expect_error(version, "version");
     }
@@ -219,8 +219,8 @@ TEST_F(CodecTest, VersionOneRowsOfOrderAndQuoteOutcomesDecodeWithoutPairOrSide) 
         ASSERT_TRUE(decoded.has_value()) << decoded.error().to_string();
         EXPECT_TRUE(*decoded == expected)
             << "the version-1 row of event " << expected.index() << " decoded to another event";
-        // Written again, it is a version-2 row.
-        EXPECT_EQ(Engine::encode_event(*decoded)[0], 2);
+        // Written again, it is a row of the current version.
+        EXPECT_EQ(Engine::encode_event(*decoded)[0], codec::kVersion);
     };
 
     // OrderRejected (alternative 1): version 1, psp 0, "ORD-1", "", kNewOrder (1),
@@ -296,11 +296,53 @@ TEST_F(CodecTest, VersionOneRowsOfOrderAndQuoteOutcomesDecodeWithoutPairOrSide) 
     EXPECT_FALSE(Engine::decode_event("\x01\x07\x00\x05RFQ-1\xd8\x04\x07no ra"s).has_value());
 }
 
-// Commands did not change in version 2: a command log written by version 1 replays.
+// Version 3 added the order's average fill price to OrderFilled (the gateway's AvgPx).
+// A fill of a version-1 or version-2 outbox row has no average: those layouts end at
+// value_date, without the optional's presence byte.
+TEST_F(CodecTest, FillsCarryTheirAverageAndOlderRowsDecodeWithoutIt) {
+    const OrderFilled fill{kAlpha,
+                           "ORD-1",
+                           11,
+                           77,
+                           pair("USD", "CNY"),
+                           book::Side::kBuy,
+                           rate("USD", "CNY", "7.13"),
+                           amt("200.00", "USD"),
+                           amt("1426.00", "CNY"),
+                           amt("400.00", "USD"),
+                           amt("600.00", "USD"),
+                           false,
+                           day(2026, 3, 12),
+                           rate("USD", "CNY", "7.1256")};
+    const std::string row = Engine::encode_event(fill);
+    ASSERT_EQ(row[0], static_cast<char>(codec::kVersion));
+    auto decoded = Engine::decode_event(row);
+    ASSERT_TRUE(decoded.has_value()) << decoded.error().to_string();
+    EXPECT_TRUE(*decoded == Event{fill}) << "a fill changed in a round trip";
+
+    OrderFilled without = fill;
+    without.avg_price.reset();
+    std::string old = Engine::encode_event(without);
+    ASSERT_EQ(old.back(), 0) << "the last byte is the absent average's presence byte";
+    old.pop_back();
+    for (const char version : {1, 2}) {
+        old[0] = version;
+        decoded = Engine::decode_event(old);
+        ASSERT_TRUE(decoded.has_value())
+            << "version " << int{version} << ": " << decoded.error().to_string();
+        EXPECT_TRUE(*decoded == Event{without})
+            << "the version-" << int{version} << " fill decoded to another event";
+    }
+    old[0] = static_cast<char>(codec::kVersion);
+    EXPECT_FALSE(Engine::decode_event(old).has_value())
+        << "a version-3 fill without its average's presence byte was read";
+}
+
+// Commands did not change in versions 2 and 3: a command log written by version 1 replays.
 TEST_F(CodecTest, VersionOneCommandBatchesAndUnchangedEventsStillDecode) {
     const auto commands = every_command();
     std::string batch = codec::encode_batch(kT0, commands);
-    ASSERT_EQ(batch[0], 2);
+    ASSERT_EQ(batch[0], codec::kVersion);
     batch[0] = 1;
     auto decoded = codec::decode_batch(batch);
     ASSERT_TRUE(decoded.has_value()) << decoded.error().to_string();
@@ -310,7 +352,11 @@ TEST_F(CodecTest, VersionOneCommandBatchesAndUnchangedEventsStillDecode) {
     auto one = codec::decode_command(command);
     ASSERT_TRUE(one.has_value()) << one.error().to_string();
     EXPECT_TRUE(*one == commands[1]);
-    batch[0] = 3;
+    batch[0] = 2;
+    decoded = codec::decode_batch(batch);
+    ASSERT_TRUE(decoded.has_value()) << decoded.error().to_string();
+    EXPECT_TRUE(decoded->commands == commands) << "a version-2 command log did not replay";
+    batch[0] = codec::kVersion + 1;
     EXPECT_FALSE(codec::decode_batch(batch).has_value()) << "a version from the future was read";
 
     const Event accepted = OrderAccepted{kAlpha,

@@ -114,6 +114,14 @@ TEST_F(EngineTest, MarketOrderWalksTheBookAndReleasesTheRest) {
     EXPECT_EQ(as<OrderAccepted>(events[0]).held, mon("4266.00", "CNY"));
     EXPECT_EQ(as<OrderFilled>(events[1]).quote_amount, amt("2130.00", "CNY"));
     EXPECT_EQ(as<OrderFilled>(events[3]).quote_amount, amt("2136.00", "CNY"));
+    // The average price of the taker's fills so far (FIX AvgPx): its first fill's price,
+    // then (300.00 x 7.10 + 300.00 x 7.12) / 600.00; each maker's is its own price.
+    EXPECT_EQ(as<OrderFilled>(events[1]).client_id, "m1");
+    EXPECT_EQ(as<OrderFilled>(events[1]).avg_price, rate("USD", "CNY", "7.10"));
+    EXPECT_EQ(as<OrderFilled>(events[3]).client_id, "m1");
+    EXPECT_EQ(as<OrderFilled>(events[3]).avg_price, rate("USD", "CNY", "7.11"));
+    EXPECT_EQ(as<OrderFilled>(events[4]).client_id, "a2");
+    EXPECT_EQ(as<OrderFilled>(events[4]).avg_price, rate("USD", "CNY", "7.12"));
     const auto rest = as<OrderCancelled>(events[5]);
     EXPECT_EQ(rest.reason, CancelReason::kIocRemainder);
     EXPECT_EQ(rest.cancelled, amt("400.00", "USD"));
