@@ -660,9 +660,10 @@ class Sequencer {
                 case PartOutcome::kCommitted:
                     break;
                 case PartOutcome::kTooLarge:
+                    // The next pass splits the rest in more than one part, so a first part
+                    // refused here makes the batch a split one.
                     detail::bump(counters_.commit_retries);
                     operations_max = count / 2;
-                    split = split || first;
                     continue;
                 case PartOutcome::kFailed:
                     return false;

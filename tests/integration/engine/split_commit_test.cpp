@@ -18,6 +18,7 @@
 
 #include "engine/core/engine.h"
 #include "engine/sequencer/sequencer.h"
+#include "tests/support/split_marker.h"
 #include "tests/unit/engine/engine_test_util.h"
 
 namespace fxsettle::engine::testing {
@@ -132,13 +133,7 @@ class SplitCommitTest : public EngineTest {
         })) << "the payouts were not all accepted";
     }
 
-    std::optional<std::string> split_marker() {
-        auto view = ledger_->read();
-        EXPECT_TRUE(view.has_value());
-        auto marker = (*view)->aux_get(ledger::AuxTable::kOutbox, "n/split");
-        EXPECT_TRUE(marker.has_value());
-        return marker.value_or(std::nullopt);
-    }
+    std::optional<std::string> split_marker() { return test::split_marker(*ledger_); }
 
     ManualClock clock_{kT0};
 };

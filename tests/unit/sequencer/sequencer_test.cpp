@@ -24,6 +24,7 @@
 #include "engine/money/amount.h"
 #include "engine/money/currency.h"
 #include "ledger/ledger.h"
+#include "tests/support/split_marker.h"
 
 namespace fxsettle::engine {
 namespace {
@@ -314,9 +315,11 @@ class SequencerTest : public ::testing::Test {
         ledger_ = std::move(*l);
     }
 
+    // A sequencer on the test's ledger, or on `on` (a wrapper of it).
     std::unique_ptr<TestSequencer> make(CounterEngine& engine, RecordingSink& sink,
-                                        SequencerOptions options = {}) {
-        auto s = TestSequencer::create(engine, *ledger_, clock_.clock(), sink, options);
+                                        SequencerOptions options = {},
+                                        ledger::Ledger* on = nullptr) {
+        auto s = TestSequencer::create(engine, on ? *on : *ledger_, clock_.clock(), sink, options);
         EXPECT_TRUE(s.has_value()) << s.error().to_string();
         return s ? std::move(*s) : nullptr;
     }
@@ -343,6 +346,8 @@ class SequencerTest : public ::testing::Test {
         return e.value_or(std::nullopt);
     }
 
+    std::optional<std::string> split_marker() { return test::split_marker(*ledger_); }
+
     money::Amount credited_to_psp() {
         auto view = ledger_->read();
         EXPECT_TRUE(view.has_value());
@@ -361,6 +366,14 @@ Move move(std::uint64_t seq, std::uint32_t producer = 0) {
     m.producer = producer;
     m.seq = seq;
     m.amount_minor = 100;
+    return m;
+}
+
+// One command whose batch posts `entries` journal entries of 0.01 each (a large cut-off).
+Move big_move(std::uint32_t entries) {
+    Move m = move(0);
+    m.amount_minor = 1;
+    m.entries = entries;
     return m;
 }
 
@@ -873,10 +886,7 @@ TEST_F(SequencerTest, ABatchOfMoreOperationsThanOneCommitTakesIsCommittedInParts
     auto seq = make(engine, sink, options);
     ASSERT_TRUE(seq);
     ASSERT_TRUE(seq->start().is_ok());
-    Move big = move(0);
-    big.amount_minor = 1;
-    big.entries = kEntries;
-    ASSERT_EQ(seq->submit(big), SubmitResult::kAccepted);
+    ASSERT_EQ(seq->submit(big_move(kEntries)), SubmitResult::kAccepted);
     ASSERT_TRUE(sink.wait_for(1));
     const Status stopped = seq->stop();
     ASSERT_TRUE(stopped.is_ok()) << stopped.to_string();
@@ -891,11 +901,7 @@ TEST_F(SequencerTest, ABatchOfMoreOperationsThanOneCommitTakesIsCommittedInParts
         EXPECT_TRUE(entry(id).has_value()) << "entry " << id << " is missing";
     }
     EXPECT_EQ(credited_to_psp(), money::Amount::from_minor(kEntries));
-    auto view = ledger_->read();
-    ASSERT_TRUE(view.has_value());
-    auto marker = (*view)->aux_get(ledger::AuxTable::kOutbox, "n/split");
-    ASSERT_TRUE(marker.has_value());
-    EXPECT_FALSE(marker->has_value()) << "the split marker outlived its last part";
+    EXPECT_FALSE(split_marker().has_value()) << "the split marker outlived its last part";
     EXPECT_EQ(outbox_rows().size(), 1u);
 }
 
@@ -945,14 +951,10 @@ TEST_F(SequencerTest, APartTooLargeForOneLedgerTransactionIsCommittedAgainInHalv
     CounterEngine engine;
     RecordingSink sink;
     sink.ledger = ledger_.get();  // checks every entry is durable at delivery
-    auto created = TestSequencer::create(engine, bound, clock_.clock(), sink);
-    ASSERT_TRUE(created.has_value()) << created.error().to_string();
-    auto& seq = *created;
+    auto seq = make(engine, sink, {}, &bound);
+    ASSERT_TRUE(seq);
     ASSERT_TRUE(seq->start().is_ok());
-    Move big = move(0);
-    big.amount_minor = 1;
-    big.entries = kEntries;
-    ASSERT_EQ(seq->submit(big), SubmitResult::kAccepted);
+    ASSERT_EQ(seq->submit(big_move(kEntries)), SubmitResult::kAccepted);
     ASSERT_TRUE(sink.wait_for(1));
     const Status stopped = seq->stop();
     ASSERT_TRUE(stopped.is_ok()) << stopped.to_string();
@@ -974,24 +976,17 @@ TEST_F(SequencerTest, APartTooLargeForOneLedgerTransactionIsCommittedAgainInHalv
         EXPECT_TRUE(entry(id).has_value()) << "entry " << id << " is missing";
     }
     EXPECT_EQ(credited_to_psp(), money::Amount::from_minor(kEntries));
-    auto view = ledger_->read();
-    ASSERT_TRUE(view.has_value());
-    auto marker = (*view)->aux_get(ledger::AuxTable::kOutbox, "n/split");
-    ASSERT_TRUE(marker.has_value());
-    EXPECT_FALSE(marker->has_value()) << "the split marker outlived its last part";
+    EXPECT_FALSE(split_marker().has_value()) << "the split marker outlived its last part";
 }
 
 TEST_F(SequencerTest, AnOperationTooLargeForOneLedgerTransactionIsFatalAndWritesNothing) {
     TransactionBoundLedger bound(*ledger_, 0);
     CounterEngine engine;
     RecordingSink sink;
-    auto created = TestSequencer::create(engine, bound, clock_.clock(), sink);
-    ASSERT_TRUE(created.has_value()) << created.error().to_string();
-    auto& seq = *created;
+    auto seq = make(engine, sink, {}, &bound);
+    ASSERT_TRUE(seq);
     ASSERT_TRUE(seq->start().is_ok());
-    Move three = move(0);
-    three.entries = 3;
-    ASSERT_EQ(seq->submit(three), SubmitResult::kAccepted);
+    ASSERT_EQ(seq->submit(big_move(3)), SubmitResult::kAccepted);
     const Status stopped = seq->stop();
 
     EXPECT_EQ(stopped.code(), StatusCode::kResourceExhausted) << stopped.to_string();
